@@ -1,0 +1,113 @@
+"""The only path from row data to generated source: Python literals and validated names.
+
+Nothing a row contains reaches a generated file except through `to_literal`
+(a value that `ast.literal_eval` reads back exactly) or `to_identifier` /
+`variable_name` (names checked against a strict pattern).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import keyword
+import re
+from typing import Any
+
+DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,250}$")
+_PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+class LiteralError(TypeError):
+    """A value that has no safe literal form."""
+
+
+def to_literal(value: Any) -> str:
+    """Python source for `value` such that ``ast.literal_eval(source) == value``.
+
+    Strings with newlines use a triple-quoted form when that form reads back
+    exactly; dict keys are sorted so the output does not depend on item order.
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise LiteralError(f"{value!r} has no literal form")
+        return repr(value)
+    if isinstance(value, str):
+        return _string_literal(value)
+    if isinstance(value, datetime.timedelta):
+        # Only validated schema values are timedeltas; raw row values never are.
+        seconds = value.total_seconds()
+        return f"datetime.timedelta(seconds={to_literal(int(seconds) if seconds.is_integer() else seconds)})"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(to_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = []
+        for key in sorted(value, key=str):
+            if not isinstance(key, str):
+                raise LiteralError(f"dict key {key!r} is not a string")
+            items.append(f"{_string_literal(key)}: {to_literal(value[key])}")
+        return "{" + ", ".join(items) + "}"
+    raise LiteralError(f"values of type {type(value).__name__} cannot be written to a DAG file")
+
+
+def _string_literal(text: str) -> str:
+    plain = repr(text)
+    if "\n" in text and _readable_multiline(text):
+        candidate = '"""' + text + '"""'
+        try:
+            if ast.literal_eval(candidate) == text:
+                return candidate
+        except (SyntaxError, ValueError):
+            pass
+    return plain
+
+
+def _readable_multiline(text: str) -> bool:
+    """Only plain printable text goes triple-quoted; anything unusual stays escaped."""
+    if '"""' in text or "\\" in text or text.endswith('"') or "\r" in text:
+        return False
+    return all(char.isprintable() or char in "\n\t" for char in text)
+
+
+def to_identifier(name: str) -> str:
+    """`name` itself, when it is a dotted Python name; raises otherwise."""
+    if not isinstance(name, str) or not _DOTTED_NAME.match(name):
+        raise LiteralError(f"{name!r} is not a valid Python name")
+    if any(keyword.iskeyword(part) for part in name.split(".")):
+        raise LiteralError(f"{name!r} contains a Python keyword")
+    return name
+
+
+def is_valid_dag_id(text: str) -> bool:
+    """Airflow's rule for DAG ids: letters, digits, ``_ . -``, at most 250 characters."""
+    return bool(DAG_ID_PATTERN.match(text))
+
+
+def is_valid_task_id(text: str) -> bool:
+    """Airflow's rule for task ids, less the dot Airflow reserves for task groups."""
+    return bool(TASK_ID_PATTERN.match(text))
+
+
+def variable_names(task_ids: list[str]) -> dict[str, str]:
+    """Distinct, readable Python variable names for task ids, stable for a given list."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for task_id in task_ids:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", task_id).strip("_").lower() or "task"
+        if not _PYTHON_NAME.match(base) or keyword.iskeyword(base):
+            base = f"task_{base}"
+        name, suffix = base, 2
+        while name in taken or name in RESERVED_NAMES:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(name)
+        names[task_id] = name
+    return names
+
+
+# Names the templates define themselves; task variables must not shadow them.
+RESERVED_NAMES = frozenset({"dag", "datetime", "pendulum", "DAG", "callbacks", "default_args"})

@@ -1,0 +1,120 @@
+"""Closed schemas for the JSON attributes of job and scheduler rows.
+
+Unknown keys are rejected (a typo like ``retires`` must not be silently ignored),
+and every error is reported with its attribute path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Seconds = Annotated[float, Field(ge=0)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+
+TriggerRule = Literal[
+    "all_success",
+    "all_failed",
+    "all_done",
+    "all_done_min_one_success",
+    "all_skipped",
+    "one_success",
+    "one_done",
+    "one_failed",
+    "none_failed",
+    "none_failed_min_one_success",
+    "none_skipped",
+    "always",
+]
+
+
+class StrictModel(BaseModel):
+    """Base for every row schema: unknown keys are errors, instances are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSettings(StrictModel):
+    """Per-task operator settings: job-wide defaults or one task's overrides."""
+
+    retries: Annotated[int, Field(ge=0, le=100)] | None = None
+    retry_delay: Seconds | None = None
+    execution_timeout: Seconds | None = None
+    pool: Name | None = None
+    queue: Name | None = None
+    trigger_rule: TriggerRule | None = None
+    priority_weight: int | None = None
+
+    def operator_kwargs(self) -> dict[str, Any]:
+        """The settings that were given, as operator keyword arguments (durations as timedelta)."""
+        kwargs = self.model_dump(include=set(TaskSettings.model_fields), exclude_none=True)
+        for name in _DURATIONS & kwargs.keys():
+            kwargs[name] = datetime.timedelta(seconds=kwargs[name])
+        return dict(sorted(kwargs.items()))
+
+
+_DURATIONS = frozenset({"retry_delay", "execution_timeout"})
+
+
+class DagSettings(TaskSettings):
+    """What job and scheduler DAGs share: run limits, tags and task defaults."""
+
+    max_active_runs: Annotated[int, Field(ge=1, le=1000)] = 1
+    tags: list[Name] = []
+    dagrun_timeout: Seconds | None = None
+
+
+class JobParams(DagSettings):
+    """`job_params`: DAG-level settings and defaults for every task of the job."""
+
+    description: str | None = None
+
+
+class SchedulerParams(DagSettings):
+    """`schedule_params`: when the scheduler runs and how it waits for its jobs."""
+
+    schedule_interval: str | None = None
+    schedule: str | None = None
+    timezone: str = "UTC"
+    start_date: datetime.date = datetime.date(2024, 1, 1)
+    catchup: bool = False
+    poke_interval: Annotated[int, Field(ge=5, le=86400)] = 60
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from None
+        return value
+
+
+class SchedulerJobConfig(TaskSettings):
+    """One entry of `schedule_job_configs`: the run `conf` and trigger settings for a job."""
+
+    conf: dict[str, Any] = {}
+
+
+def error_messages(
+    exc: ValidationError, prefix: str, model: type[BaseModel]
+) -> list[tuple[str, str]]:
+    """(attribute path, reason) pairs in plain words for each pydantic error."""
+    messages = []
+    for error in exc.errors():
+        path = ".".join([prefix, *(str(part) for part in error["loc"])])
+        if error["type"] == "extra_forbidden":
+            reason = "is not a known parameter"
+            if len(error["loc"]) == 1:
+                reason += f"; known: {', '.join(sorted(model.model_fields))}"
+        elif error["type"] == "missing":
+            reason = "is required"
+        else:
+            reason = error["msg"].removeprefix("Value error, ")
+            if "input" in error and error["type"] != "value_error":
+                reason += f" (got {error['input']!r})"
+        messages.append((path, reason))
+    return messages

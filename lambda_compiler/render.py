@@ -1,0 +1,51 @@
+"""The one Jinja environment: render a DAG template, format it with black, check it."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import black
+import jinja2
+
+import dag_templates
+from lambda_compiler.literals import to_literal
+from lambda_compiler.safety import check_source
+
+TEMPLATE_DIR = Path(dag_templates.__file__).parent
+_BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
+
+
+class RenderError(RuntimeError):
+    """A template failed for one DAG; the message names the DAG."""
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared environment: strict undefined names, one `literal` filter, no autoescape."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["literal"] = to_literal
+    return env
+
+
+def render_dag(template: str, context: dict[str, Any]) -> str:
+    """Black-formatted source of one DAG file; raises if it fails the safety check."""
+    dag_id = context["dag"]["dag_id"]
+    try:
+        raw = environment().get_template(template).render(context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{dag_id}: template {template} failed: {exc}") from exc
+    try:
+        source = black.format_str(raw, mode=_BLACK_MODE)
+    except black.InvalidInput as exc:
+        raise RenderError(f"{dag_id}: rendered source is not valid Python: {exc}") from exc
+    check_source(source, f"{dag_id}.py")
+    return source

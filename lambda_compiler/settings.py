@@ -1,0 +1,63 @@
+"""Deployment settings, parsed once from environment variables by the entry points.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `DYNADAG_TASK_TABLE` | `mwaa_task` | task table |
+| `DYNADAG_JOB_TABLE` | `mwaa_job` | job table |
+| `DYNADAG_SCHEDULER_TABLE` | `mwaa_scheduler` | scheduler table |
+| `DYNADAG_JOB_ID_INDEX` | `job_id-index` | GSI of the job table on `job_id`; empty: scan instead |
+| `DYNADAG_REGISTRY_TABLE` | `dynadag_registry` | one item per DAG, plus the reverse index |
+| `DYNADAG_RUN_HISTORY_TABLE` | `dynadag_run_history` | task tries recorded by `dags_runtime` |
+| `DYNADAG_BUCKET` | (required) | the MWAA dags bucket |
+| `DYNADAG_DAGS_PREFIX` | `dags/` | where DAG files go in the bucket |
+| `DYNADAG_ALERT_TOPIC_ARN` | (none) | SNS topic for compile alerts |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lambda_compiler.snapshot import TableNames
+
+
+class SettingsError(ValueError):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where dynadag reads rows and writes DAGs."""
+
+    bucket: str
+    tables: TableNames = field(default_factory=TableNames)
+    job_id_index: str | None = "job_id-index"
+    registry_table: str = "dynadag_registry"
+    run_history_table: str = "dynadag_run_history"
+    dags_prefix: str = "dags/"
+    alert_topic_arn: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `environ` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        bucket = env.get("DYNADAG_BUCKET", "").strip()
+        if not bucket:
+            raise SettingsError("DYNADAG_BUCKET is not set: name the MWAA dags bucket")
+        prefix = env.get("DYNADAG_DAGS_PREFIX", "dags/").strip().lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(
+            bucket=bucket,
+            tables=TableNames(
+                task=env.get("DYNADAG_TASK_TABLE", "mwaa_task"),
+                job=env.get("DYNADAG_JOB_TABLE", "mwaa_job"),
+                scheduler=env.get("DYNADAG_SCHEDULER_TABLE", "mwaa_scheduler"),
+            ),
+            job_id_index=env.get("DYNADAG_JOB_ID_INDEX", "job_id-index").strip() or None,
+            registry_table=env.get("DYNADAG_REGISTRY_TABLE", "dynadag_registry"),
+            run_history_table=env.get("DYNADAG_RUN_HISTORY_TABLE", "dynadag_run_history"),
+            dags_prefix=prefix,
+            alert_topic_arn=env.get("DYNADAG_ALERT_TOPIC_ARN", "").strip() or None,
+        )
