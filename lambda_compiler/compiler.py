@@ -106,14 +106,16 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
         operator = TASK_TYPES[task.task_type].operator(task.params)
         imports[operator.module].add(operator.class_name)
         overrides = job.task_configs.get(task.task_id)
-        tasks.append({
-            "var": names[plan.task_ids[task.task_id]],
-            "task_id": plan.task_ids[task.task_id],
-            "display_name": plan.display_names.get(task.task_id),
-            "operator": operator,
-            "params": task.params,
-            "settings": overrides.operator_kwargs() if overrides else {},
-        })
+        tasks.append(
+            {
+                "var": names[plan.task_ids[task.task_id]],
+                "task_id": plan.task_ids[task.task_id],
+                "display_name": plan.display_names.get(task.task_id),
+                "operator": operator,
+                "params": task.params,
+                "settings": overrides.operator_kwargs() if overrides else {},
+            }
+        )
     edges = [
         Edge(downstream=plan.task_ids[edge.downstream], upstream=plan.task_ids[edge.upstream])
         for edge in job.edges
@@ -128,19 +130,19 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
     scheduler = plan.scheduler
     params = scheduler.params
     names = variable_names([job_plan.dag_id for job_plan in plan.jobs])
-    configs = {
-        plan.resolved[key].dag_id: config for key, config in scheduler.job_configs.items()
-    }
+    configs = {plan.resolved[key].dag_id: config for key, config in scheduler.job_configs.items()}
     triggers = []
     for job_plan in plan.jobs:
         config = configs.get(job_plan.dag_id)
-        triggers.append({
-            "var": names[job_plan.dag_id],
-            "task_id": job_plan.dag_id,
-            "trigger_dag_id": job_plan.dag_id,
-            "conf": config.conf if config else {},
-            "settings": config.operator_kwargs() if config else {},
-        })
+        triggers.append(
+            {
+                "var": names[job_plan.dag_id],
+                "task_id": job_plan.dag_id,
+                "trigger_dag_id": job_plan.dag_id,
+                "conf": config.conf if config else {},
+                "settings": config.operator_kwargs() if config else {},
+            }
+        )
     dag = _dag_args(plan, params, description=scheduler.description, kind="scheduler")
     dag.update(
         schedule=plan.schedule,
@@ -207,7 +209,9 @@ def _edge_lines(edges: list[Edge], names: dict[str, str]) -> list[tuple[str, str
     lines = []
     for upstream in sorted(downstream, key=order.index):
         targets = [names[t] for t in sorted(downstream[upstream], key=order.index)]
-        lines.append((names[upstream], targets[0] if len(targets) == 1 else f"[{', '.join(targets)}]"))
+        lines.append(
+            (names[upstream], targets[0] if len(targets) == 1 else f"[{', '.join(targets)}]")
+        )
     return lines
 
 

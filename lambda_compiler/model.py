@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NewType
 
-from lambda_compiler.params import JobParams, SchedulerJobConfig, SchedulerParams, TaskSettings
-from lambda_compiler.params import StrictModel
+from lambda_compiler.params import (
+    JobParams,
+    SchedulerJobConfig,
+    SchedulerParams,
+    StrictModel,
+    TaskSettings,
+)
 from lambda_compiler.rows import RowRef
 
 DagId = NewType("DagId", str)

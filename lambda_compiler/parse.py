@@ -118,7 +118,7 @@ class _Checker:
         for index, entry in enumerate(self.json(name, list)):
             where = f"{name}[{index}]"
             if not isinstance(entry, dict):
-                self.add(where, ProblemCode.WRONG_TYPE, "must be an object like {\"pid\": ...}")
+                self.add(where, ProblemCode.WRONG_TYPE, 'must be an object like {"pid": ...}')
                 continue
             unknown = sorted(set(entry) - {child_key, "pid"})
             if unknown:

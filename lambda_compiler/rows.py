@@ -57,7 +57,7 @@ def is_typed_item(item: Row) -> bool:
 
 def decode_value(typed: dict[str, Any]) -> Any:
     """Decode one DynamoDB-typed value; numbers become `Decimal` as boto3 does."""
-    (tag, value), = typed.items()
+    ((tag, value),) = typed.items()
     match tag:
         case "S" | "B":
             return value

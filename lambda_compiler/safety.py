@@ -46,7 +46,9 @@ def _violations(tree: ast.Module) -> list[str]:
         problems.extend(_statement_violations(statement))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _callee_root(node.func) not in imported:
-            problems.append(f"line {node.lineno}: call of {ast.unparse(node.func)!r} is not allowed")
+            problems.append(
+                f"line {node.lineno}: call of {ast.unparse(node.func)!r} is not allowed"
+            )
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             problems.append(f"line {node.lineno}: access to {node.attr!r} is not allowed")
         elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

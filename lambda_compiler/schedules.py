@@ -8,8 +8,8 @@ PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
 )
 
-_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
-_DAYS = "sun mon tue wed thu fri sat".split()
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
 # name, lowest, highest, names accepted in place of numbers
 _FIELDS = (
@@ -34,7 +34,9 @@ def normalize_schedule(value: str | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ScheduleError(f"must be a cron string, a preset like '@daily', or null, got {value!r}")
+        raise ScheduleError(
+            f"must be a cron string, a preset like '@daily', or null, got {value!r}"
+        )
     text = " ".join(value.split())
     if text in {"", "None", "none", "null"}:
         return None

@@ -166,25 +166,49 @@ def _plan_job(
     listed: list[TaskId] = []
     for task_id in job.task_ids:
         if task_id in listed:
-            add(Problem(job.ref, "task_list", ProblemCode.DUPLICATE_TASK_ID,
-                        f"task {task_id!r} is listed twice"))
+            add(
+                Problem(
+                    job.ref,
+                    "task_list",
+                    ProblemCode.DUPLICATE_TASK_ID,
+                    f"task {task_id!r} is listed twice",
+                )
+            )
             continue
         listed.append(task_id)
         task = tasks.get(task_id)
         if task is None:
-            add(Problem(job.ref, "task_list", ProblemCode.UNKNOWN_REFERENCE,
-                        f"task {task_id!r} does not exist in {task_table}"))
+            add(
+                Problem(
+                    job.ref,
+                    "task_list",
+                    ProblemCode.UNKNOWN_REFERENCE,
+                    f"task {task_id!r} does not exist in {task_table}",
+                )
+            )
         elif not task.enabled:
-            add(Problem(job.ref, "task_list", ProblemCode.DISABLED_REFERENCE,
-                        f"task {task_id!r} is disabled (status is not 1)"))
+            add(
+                Problem(
+                    job.ref,
+                    "task_list",
+                    ProblemCode.DISABLED_REFERENCE,
+                    f"task {task_id!r} is disabled (status is not 1)",
+                )
+            )
         else:
             plan.problems.extend(task_problems.get(task_id, []))
             plan.tasks.append(task)
     _check_edges(plan.problems, job.ref, "job_task_dependencies", "task", listed, job.edges)
     for key in job.task_configs:
         if key not in listed:
-            add(Problem(job.ref, f"job_task_configs.{key}", ProblemCode.UNKNOWN_REFERENCE,
-                        f"task {key!r} is not listed in the job"))
+            add(
+                Problem(
+                    job.ref,
+                    f"job_task_configs.{key}",
+                    ProblemCode.UNKNOWN_REFERENCE,
+                    f"task {key!r} is not listed in the job",
+                )
+            )
     _assign_task_ids(plan)
     if not plan.problems:
         order = topological_order(listed, job.edges)
@@ -204,20 +228,28 @@ def _assign_task_ids(plan: JobPlan) -> None:
             if task.name is not None:
                 plan.display_names[task.task_id] = task.name
         if not is_valid_task_id(airflow_id):
-            plan.problems.append(Problem(
-                task.ref, "task_id", ProblemCode.INVALID_IDENTIFIER,
-                f"{airflow_id!r} is not a valid Airflow task id (letters, digits, '_' and '-')",
-            ))
+            plan.problems.append(
+                Problem(
+                    task.ref,
+                    "task_id",
+                    ProblemCode.INVALID_IDENTIFIER,
+                    f"{airflow_id!r} is not a valid Airflow task id (letters, digits, '_' and '-')",
+                )
+            )
         plan.task_ids[task.task_id] = airflow_id
         owners[airflow_id].append(task)
     for airflow_id, claimants in sorted(owners.items()):
         if len(claimants) > 1:
             names = ", ".join(str(task.ref) for task in claimants)
-            plan.problems.append(Problem(
-                plan.job.ref, "task_list", ProblemCode.DUPLICATE_TASK_ID,
-                f"tasks {names} would all get the Airflow task id {airflow_id!r}; "
-                "give them distinct task_name values",
-            ))
+            plan.problems.append(
+                Problem(
+                    plan.job.ref,
+                    "task_list",
+                    ProblemCode.DUPLICATE_TASK_ID,
+                    f"tasks {names} would all get the Airflow task id {airflow_id!r}; "
+                    "give them distinct task_name values",
+                )
+            )
 
 
 def _check_edges(
@@ -230,17 +262,35 @@ def _check_edges(
 ) -> None:
     for edge in edges:
         if edge.upstream == edge.downstream:
-            problems.append(Problem(ref, field, ProblemCode.SELF_DEPENDENCY,
-                                    f"{noun} {edge.downstream!r} depends on itself"))
+            problems.append(
+                Problem(
+                    ref,
+                    field,
+                    ProblemCode.SELF_DEPENDENCY,
+                    f"{noun} {edge.downstream!r} depends on itself",
+                )
+            )
         for end in (edge.downstream, edge.upstream):
             if end not in listed:
-                problems.append(Problem(ref, field, ProblemCode.DEPENDENCY_NOT_LISTED,
-                                        f"{noun} {end!r} is in a dependency but not in the list"))
+                problems.append(
+                    Problem(
+                        ref,
+                        field,
+                        ProblemCode.DEPENDENCY_NOT_LISTED,
+                        f"{noun} {end!r} is in a dependency but not in the list",
+                    )
+                )
     proper = [e for e in edges if e.upstream != e.downstream]
     cycle = find_cycle(listed, proper)
     if cycle:
-        problems.append(Problem(ref, field, ProblemCode.CYCLE,
-                                f"the dependencies form a cycle: {' -> '.join(cycle)}"))
+        problems.append(
+            Problem(
+                ref,
+                field,
+                ProblemCode.CYCLE,
+                f"the dependencies form a cycle: {' -> '.join(cycle)}",
+            )
+        )
 
 
 def _plan_scheduler(
@@ -256,7 +306,9 @@ def _plan_scheduler(
     if not is_valid_dag_id(dag_id):
         add(_invalid_dag_id(ref, "schedule_name", dag_id))
     params = scheduler.params
-    raw_schedule = params.schedule if "schedule" in params.model_fields_set else params.schedule_interval
+    raw_schedule = (
+        params.schedule if "schedule" in params.model_fields_set else params.schedule_interval
+    )
     field_name = "schedule" if "schedule" in params.model_fields_set else "schedule_interval"
     try:
         plan.schedule = normalize_schedule(raw_schedule)
@@ -270,23 +322,47 @@ def _plan_scheduler(
             continue
         job_plan = job_plans.get(job.ref)
         if job_plan is None:
-            add(Problem(ref, "job_list", ProblemCode.DISABLED_REFERENCE,
-                        f"job {job_ref!r} ({job.ref}) is disabled (status is not 1)"))
+            add(
+                Problem(
+                    ref,
+                    "job_list",
+                    ProblemCode.DISABLED_REFERENCE,
+                    f"job {job_ref!r} ({job.ref}) is disabled (status is not 1)",
+                )
+            )
             continue
         if job_plan.problems:
-            add(Problem(ref, "job_list", ProblemCode.INVALID_REFERENCE,
-                        f"job {job_ref!r} ({job.ref}) has problems of its own; fix those first"))
+            add(
+                Problem(
+                    ref,
+                    "job_list",
+                    ProblemCode.INVALID_REFERENCE,
+                    f"job {job_ref!r} ({job.ref}) has problems of its own; fix those first",
+                )
+            )
         if job_plan in plan.jobs:
-            add(Problem(ref, "job_list", ProblemCode.DUPLICATE_TASK_ID,
-                        f"job {job_ref!r} is listed twice"))
+            add(
+                Problem(
+                    ref,
+                    "job_list",
+                    ProblemCode.DUPLICATE_TASK_ID,
+                    f"job {job_ref!r} is listed twice",
+                )
+            )
             continue
         plan.resolved[job_ref] = job_plan
         plan.jobs.append(job_plan)
     _plan_scheduler_edges(plan, jobs_by_id)
     for key in scheduler.job_configs:
         if key not in plan.resolved:
-            add(Problem(ref, f"schedule_job_configs.{key}", ProblemCode.UNKNOWN_REFERENCE,
-                        f"job {key!r} is not in job_list"))
+            add(
+                Problem(
+                    ref,
+                    f"schedule_job_configs.{key}",
+                    ProblemCode.UNKNOWN_REFERENCE,
+                    f"job {key!r} is not in job_list",
+                )
+            )
     return plan
 
 
@@ -301,10 +377,14 @@ def _plan_scheduler_edges(plan: SchedulerPlan, jobs_by_id: dict[str, list[Job]])
             job = _resolve_job([], ref, "", JobRef(end), jobs_by_id)
             dag_id = dag_ids.get(job.ref) if job else None
             if dag_id is None:
-                plan.problems.append(Problem(
-                    ref, "schedule_job_dependencies", ProblemCode.DEPENDENCY_NOT_LISTED,
-                    f"job {end!r} is in a dependency but not a usable job of job_list",
-                ))
+                plan.problems.append(
+                    Problem(
+                        ref,
+                        "schedule_job_dependencies",
+                        ProblemCode.DEPENDENCY_NOT_LISTED,
+                        f"job {end!r} is in a dependency but not a usable job of job_list",
+                    )
+                )
             ends.append(dag_id)
         if None not in ends:
             edges.append(Edge(downstream=ends[0], upstream=ends[1]))
@@ -331,22 +411,31 @@ def _resolve_job(
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        problems.append(Problem(ref, field, ProblemCode.UNKNOWN_REFERENCE,
-                                f"job {job_ref!r} does not exist"))
+        problems.append(
+            Problem(ref, field, ProblemCode.UNKNOWN_REFERENCE, f"job {job_ref!r} does not exist")
+        )
     else:
         names = ", ".join(sorted(j.qualified_id for j in candidates))
-        problems.append(Problem(
-            ref, field, ProblemCode.AMBIGUOUS_REFERENCE,
-            f"job id {job_ref!r} exists in several job types ({names}); "
-            "write it as job_type:job_id",
-        ))
+        problems.append(
+            Problem(
+                ref,
+                field,
+                ProblemCode.AMBIGUOUS_REFERENCE,
+                f"job id {job_ref!r} exists in several job types ({names}); "
+                "write it as job_type:job_id",
+            )
+        )
     return None
 
 
 def _invalid_dag_id(ref: RowRef, field: str, dag_id: str) -> Problem:
-    return Problem(ref, field, ProblemCode.INVALID_IDENTIFIER,
-                   f"cannot make a valid DAG id: {dag_id!r} has characters other than "
-                   "letters, digits, '_', '.' and '-', or is longer than 250")
+    return Problem(
+        ref,
+        field,
+        ProblemCode.INVALID_IDENTIFIER,
+        f"cannot make a valid DAG id: {dag_id!r} has characters other than "
+        "letters, digits, '_', '.' and '-', or is longer than 250",
+    )
 
 
 def _check_duplicate_dag_ids(plans: dict[RowRef, Plan]) -> None:
@@ -359,7 +448,11 @@ def _check_duplicate_dag_ids(plans: dict[RowRef, Plan]) -> None:
         for plan in claimants:
             others = ", ".join(str(p.inputs[0]) for p in claimants if p is not plan)
             field = "job_name" if isinstance(plan, JobPlan) else "schedule_name"
-            plan.problems.append(Problem(
-                plan.inputs[0], field, ProblemCode.DUPLICATE_DAG_ID,
-                f"DAG id {dag_id!r} is also produced by {others}",
-            ))
+            plan.problems.append(
+                Problem(
+                    plan.inputs[0],
+                    field,
+                    ProblemCode.DUPLICATE_DAG_ID,
+                    f"DAG id {dag_id!r} is also produced by {others}",
+                )
+            )

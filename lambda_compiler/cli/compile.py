@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console, fail, report_problems
+from lambda_compiler.cli.common import (
+    FormatOption,
+    OutputFormat,
+    err_console,
+    fail,
+    report_problems,
+)
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.snapshot import RowsFileError, load_snapshot
 
