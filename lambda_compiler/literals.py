@@ -42,7 +42,8 @@ def to_literal(value: Any) -> str:
     if isinstance(value, datetime.timedelta):
         # Only validated schema values are timedeltas; raw row values never are.
         seconds = value.total_seconds()
-        return f"datetime.timedelta(seconds={to_literal(int(seconds) if seconds.is_integer() else seconds)})"
+        number = int(seconds) if seconds.is_integer() else seconds
+        return f"datetime.timedelta(seconds={to_literal(number)})"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(to_literal(item) for item in value) + "]"
     if isinstance(value, dict):
