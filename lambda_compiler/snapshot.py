@@ -44,6 +44,12 @@ def snapshot_from_json(data: Any, tables: TableNames = TableNames()) -> Snapshot
 
     Items may be plain JSON or DynamoDB-typed JSON; a missing table is empty.
     """
+    lists = {key: [decode_item(item) for item in items] for key, items in file_items(data).items()}
+    return Snapshot(lists[TASK_TABLE], lists[JOB_TABLE], lists[SCHEDULER_TABLE], tables)
+
+
+def file_items(data: Any) -> dict[str, list[Row]]:
+    """The items of a ROWS.json document per table key, as written (plain or typed JSON)."""
     if not isinstance(data, dict):
         raise RowsFileError("the rows file must hold a JSON object keyed by table name")
     unknown = sorted(set(data) - set(FILE_KEYS))
@@ -56,8 +62,8 @@ def snapshot_from_json(data: Any, tables: TableNames = TableNames()) -> Snapshot
             items = items["Items"]
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise RowsFileError(f"{key!r} must be a list of items (objects)")
-        lists[key] = [decode_item(item) for item in items]
-    return Snapshot(lists[TASK_TABLE], lists[JOB_TABLE], lists[SCHEDULER_TABLE], tables)
+        lists[key] = items
+    return lists
 
 
 def load_snapshot(path: Path, tables: TableNames = TableNames()) -> Snapshot:
