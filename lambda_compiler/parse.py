@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import Edge, Job, JobRef, Scheduler, Task, TaskId
 from lambda_compiler.params import (
     JobParams,
+    JobTaskConfig,
     SchedulerJobConfig,
     SchedulerParams,
     StrictModel,
-    TaskSettings,
     error_messages,
 )
 from lambda_compiler.problems import Problem, ProblemCode
@@ -79,8 +80,10 @@ class _Checker:
         try:
             return is_enabled(self.row.get("status"))
         except RowValueError as exc:
+            # Counted as enabled so the problem is reported on the DAG, which keeps
+            # its last good file, instead of the DAG silently disappearing.
             self.add("status", ProblemCode.WRONG_TYPE, str(exc))
-            return False
+            return True
 
     def json(self, name: str, expected: type) -> Any:
         try:
@@ -104,9 +107,16 @@ class _Checker:
             self.add(name, ProblemCode.WRONG_TYPE, str(exc))
             return []
 
-    def model(self, field: str, model: type[M], data: Any, code: ProblemCode) -> M | None:
+    def model(
+        self,
+        field: str,
+        model: type[M],
+        data: Any,
+        code: ProblemCode,
+        context: dict[str, Any] | None = None,
+    ) -> M | None:
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, context=context)
         except ValidationError as exc:
             for path, reason in error_messages(exc, field, model):
                 self.add(path, code, reason)
@@ -149,8 +159,13 @@ class _Checker:
         return [i for i in ids if not (i == "0" and (listed is None or "0" not in listed))]
 
 
-def parse_task(row: Row, table: str) -> tuple[Task | None, list[Problem]]:
-    """A `Task` from an `mwaa_task` row, or None when its key is unusable."""
+def parse_task(
+    row: Row, table: str, config: CompilerConfig = DEFAULT_CONFIG
+) -> tuple[Task | None, list[Problem]]:
+    """A `Task` from an `mwaa_task` row, or None when its key is unusable.
+
+    `config` says which code-running task types (`PYTHON`, `BASH`) are allowed.
+    """
     check = _Checker(row_ref(table, TASK_KEY, row), row)
     task_id = check.key("task_id")
     name = check.text("task_name", required=True)
@@ -169,7 +184,11 @@ def parse_task(row: Row, table: str) -> tuple[Task | None, list[Problem]]:
         else:
             task_type = spec.name
             params = check.model(
-                "task_params", spec.params, raw_params, ProblemCode.INVALID_TASK_PARAMS
+                "task_params",
+                spec.params,
+                raw_params,
+                ProblemCode.INVALID_TASK_PARAMS,
+                context={"config": config},
             )
     if task_id is None:
         return None, check.problems
@@ -191,7 +210,7 @@ def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
     params = check.model(
         "job_params", JobParams, check.json("job_params", dict), ProblemCode.INVALID_PARAMS
     )
-    configs = _keyed_configs(check, "job_task_configs", "task_id", TaskSettings)
+    configs = _keyed_configs(check, "job_task_configs", "task_id", JobTaskConfig)
     if job_type is None or job_id is None:
         return None, check.problems
     job = Job(

@@ -1,0 +1,43 @@
+"""Core modules never import boto3/botocore nor read the environment (STYLE.md layers)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = [
+    "rows",
+    "problems",
+    "model",
+    "params",
+    "parse",
+    "task_types",
+    "graph",
+    "validate",
+    "literals",
+    "safety",
+    "render",
+    "compiler",
+    "snapshot",
+    "schedules",
+]
+PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_has_no_io_imports(module):
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots = {(node.module or "").split(".")[0]}
+        else:
+            roots = set()
+        assert not roots & {"boto3", "botocore", "airflow"}, f"{module} imports {roots}"
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+            pytest.fail(f"{module} reads the environment (line {node.lineno})")
+        if isinstance(node, ast.Attribute) and node.attr in {"now", "utcnow", "today", "time"}:
+            pytest.fail(f"{module} reads the clock (line {node.lineno})")
