@@ -17,12 +17,24 @@ def _calls(source: str, name: str) -> list[ast.Call]:
     ]
 
 
+def _literal(node: ast.expr) -> object:
+    """The literal value of `node`; dict entries that are not literals (callbacks) are left out."""
+    if isinstance(node, ast.Dict):
+        pairs = [(k, v) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
+        return {ast.literal_eval(k): _literal(v) for k, v in pairs if _is_literal(v)}
+    return ast.literal_eval(node)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return isinstance(node, ast.Dict)
+    return True
+
+
 def _kwargs(call: ast.Call) -> dict[str, object]:
-    return {
-        kw.arg: ast.literal_eval(kw.value)
-        for kw in call.keywords
-        if isinstance(kw.value, (ast.Constant, ast.List, ast.Dict))
-    }
+    return {kw.arg: _literal(kw.value) for kw in call.keywords if _is_literal(kw.value)}
 
 
 def _edges(source: str) -> set[tuple[str, str]]:
