@@ -1,0 +1,97 @@
+"""The Lambda entry point: DynamoDB stream records → only the affected DAG files in S3.
+
+`lambda_handler` receives a batch of `NEW_AND_OLD_IMAGES` records from one of the
+three source tables. The whole batch is planned and built at once (each DAG once per
+batch, see `sync.py`); Powertools' `BatchProcessor` then reports the records whose
+DAGs could not be built (AWS errors) as `batchItemFailures`, so Lambda retries only
+those. Invalid rows are not failures: the problem is recorded in the registry,
+logged, counted and alerted, and the record counts as processed.
+
+Configuration comes from the environment (`lambda_compiler.settings`); the boto3
+clients are built once per container and injected. Logs are structured JSON
+(Logger), metrics are EMF in the `dynadag` namespace (Metrics), and tracing is on in
+Lambda (set `POWERTOOLS_TRACE_DISABLED=true` to turn it off locally).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambda_compiler.plan import Change, UnknownTableError, change_from_record
+from lambda_compiler.settings import Settings
+from lambda_compiler.sync import DagSync, SyncReport, build_sync
+
+logger = Logger(service="dynadag")
+metrics = Metrics(namespace="dynadag", service="dynadag")
+tracer = Tracer(service="dynadag")
+
+_METRICS = {
+    "DagsWritten": "written",
+    "DagsUnchanged": "unchanged",
+    "DagsDeleted": "deleted",
+    "DagsInvalid": "invalid",
+    "DagsFailed": "error",
+}
+
+
+class RecordNotProcessedError(RuntimeError):
+    """A record whose DAGs could not be built this time; Lambda retries it."""
+
+
+@functools.lru_cache(maxsize=1)
+def sync_for(settings: Settings) -> DagSync:
+    """The container's `DagSync` (boto3 clients built once, on the first invocation)."""
+    return build_sync(settings, logger)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Build the DAGs a batch of stream records affects; report records to retry."""
+    sync = sync_for(Settings.from_env())
+    records = event.get("Records", [])
+    changes = [_change(record, sync) for record in records]
+    report = sync.apply(changes)
+    _emit_metrics(report)
+    failed = {
+        str(records[index].get("dynamodb", {}).get("SequenceNumber")) for index in report.failed
+    }
+
+    def check(record: DynamoDBRecord) -> None:
+        if record.dynamodb and record.dynamodb.sequence_number in failed:
+            raise RecordNotProcessedError(
+                f"record {record.dynamodb.sequence_number} will be retried"
+            )
+
+    processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    return process_partial_response(event, check, processor, context)
+
+
+def _change(record: dict[str, Any], sync: DagSync) -> Change | None:
+    try:
+        return change_from_record(record, sync.tables)
+    except UnknownTableError as exc:
+        logger.error("record skipped", extra={"reason": str(exc)})
+        return None
+
+
+def _emit_metrics(report: SyncReport) -> None:
+    for name, outcome in _METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=report.count(outcome))
+    for seconds in report.compile_seconds:
+        metrics.add_metric(
+            name="CompileLatency", unit=MetricUnit.Milliseconds, value=seconds * 1000
+        )
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(report.failed))

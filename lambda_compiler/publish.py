@@ -1,0 +1,142 @@
+"""Publishing DAG files to the versioned MWAA bucket, only when their bytes change.
+
+`DagPublisher` wraps an injected S3 client. Each object carries user metadata:
+
+- `sha256`: hex sha256 of the body. It is compared before every put, so an unchanged
+  DAG is never re-uploaded and every S3 version is a real change;
+- `compiler-version`: the dynadag version that wrote it;
+- `dag-id`: the DAG id;
+- `source-row-count`: how many rows the DAG was compiled from;
+- `source-rows`: those rows, compactly, ``{table}({key names})={values},...;...``
+  with each value percent-encoded (ASCII), e.g.
+  ``mwaa_job(job_type,job_id)=etl/7;mwaa_task(task_id)=1,2``.
+
+S3 allows 2 KB of user metadata in total. When `source-rows` would not fit (a job
+with very many tasks) it is left out; `source-row-count` stays, and the full list
+is always in the registry item and in the file's own header.
+
+Deleting puts a delete marker (the bucket is versioned), and only when the object
+exists, so replays never stack markers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, Literal
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from lambda_compiler import __version__
+from lambda_compiler.model import DagId
+from lambda_compiler.rows import RowRef
+
+METADATA_LIMIT = 2048
+CONTENT_TYPE = "text/x-python; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish or delete did; `version_id` is the current version (or marker)."""
+
+    outcome: Literal["written", "unchanged", "deleted", "absent"]
+    key: str
+    version_id: str | None
+
+
+def sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def encode_source_rows(refs: Sequence[RowRef]) -> str:
+    """``mwaa_job(job_type,job_id)=etl/7;mwaa_task(task_id)=1,2`` (ASCII, reversible)."""
+    groups = []
+    ordered = sorted(refs)
+    for (table, names), members in groupby(
+        ordered, key=lambda r: (r.table, tuple(n for n, _ in r.key))
+    ):
+        values = ",".join("/".join(quote(v, safe="") for _, v in ref.key) for ref in members)
+        groups.append(f"{quote(table, safe='')}({','.join(names)})={values}")
+    return ";".join(groups)
+
+
+def dag_metadata(dag_id: DagId, sha256: str, sources: Sequence[RowRef]) -> dict[str, str]:
+    """The object metadata of a DAG file, within S3's 2 KB limit."""
+    metadata = {
+        "sha256": sha256,
+        "compiler-version": __version__,
+        "dag-id": dag_id,
+        "source-row-count": str(len(sources)),
+    }
+    rows = encode_source_rows(sources)
+    used = sum(len(k) + len(v) for k, v in metadata.items())
+    if used + len("source-rows") + len(rows) <= METADATA_LIMIT:
+        metadata["source-rows"] = rows
+    return metadata
+
+
+class DagPublisher:
+    """DAG files under `prefix` in `bucket`, through one S3 client."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self._client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def key(self, dag_id: DagId) -> str:
+        return f"{self.prefix}{dag_id}.py"
+
+    def publish(self, dag_id: DagId, source: str, sources: Sequence[RowRef]) -> Published:
+        """Put the DAG file unless the current object already has these bytes."""
+        body = source.encode()
+        return self.put_if_changed(
+            self.key(dag_id), body, dag_metadata(dag_id, sha256_hex(body), sources)
+        )
+
+    def put_if_changed(self, key: str, body: bytes, metadata: dict[str, str]) -> Published:
+        """Put `body` at `key` unless the object's `sha256` metadata already matches."""
+        current = self._head(key)
+        if current is not None and current.get("Metadata", {}).get("sha256") == metadata["sha256"]:
+            return Published("unchanged", key, current.get("VersionId"))
+        response = self._client.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPE, Metadata=metadata
+        )
+        return Published("written", key, response.get("VersionId"))
+
+    def delete(self, dag_id: DagId) -> Published:
+        """Delete the DAG file (a delete marker) if it exists."""
+        return self.delete_key(self.key(dag_id))
+
+    def delete_key(self, key: str) -> Published:
+        if self._head(key) is None:
+            return Published("absent", key, None)
+        response = self._client.delete_object(Bucket=self.bucket, Key=key)
+        return Published("deleted", key, response.get("VersionId"))
+
+    def dag_ids(self) -> set[DagId]:
+        """The DAG ids of the ``{prefix}{dag_id}.py`` files now in the bucket."""
+        return {
+            DagId(key[len(self.prefix) : -len(".py")])
+            for key in self.keys(self.prefix)
+            if key.endswith(".py") and "/" not in key[len(self.prefix) :]
+        }
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """The keys of the current objects under `prefix`."""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise

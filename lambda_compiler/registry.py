@@ -1,0 +1,346 @@
+"""The registry table: each DAG's last outcome, plus the bookkeeping that planning reads.
+
+One DynamoDB table (key `pk` + `sk`, both strings; not a source table, so writing it
+never feeds the stream back). Item kinds:
+
+- ``pk="dag#{dag_id}"``, ``sk="dag"``: one per DAG: outcome, S3 key, version id,
+  sha256, source rows, problems, timestamps, and `claims` (the rows producing this
+  DAG id, so duplicates across rows are found without scanning);
+- ``pk="row#{row address}"``, ``sk="row"``: one per job/scheduler row: the DAG id it
+  produced at its last build, whether it was valid, its reverse-index keys (so a
+  renamed job's old file is deleted and stale index entries are removed);
+- ``pk="taskref#{task_id}"``, ``sk=`` a job's row address: the job lists the task;
+- ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
+  row address: the scheduler lists the job (written as the scheduler writes it).
+
+Row addresses are `plan.row_address` texts. Everything here is state, rebuilt in
+full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
+
+**Read API for operators** (stable; `dynadag status` and rollback use it):
+`Registry.list_dags()`, `Registry.get_dag(dag_id)` → `DagRecord`, and
+`Registry.record_rollback(...)`. Everything else is for the compiler.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from lambda_compiler.model import DagId
+from lambda_compiler.plan import RowState, parse_row_address, row_address
+from lambda_compiler.rows import RowRef
+
+Outcome = Literal["written", "unchanged", "deleted", "invalid", "error", "rolled-back"]
+DAG_PREFIX = "dag#"
+ROW_PREFIX = "row#"
+INDEX_PREFIXES = ("taskref#", "jobref#")
+_DAG_SK = "dag"
+_ROW_SK = "row"
+_BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC, to the second."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class DagRecord:
+    """One DAG as the registry knows it.
+
+    `version_id` and `sha256` describe the file now current in S3 (for `invalid` and
+    `error` they still describe the last good file, which stays in place); after a
+    delete, `version_id` is the delete marker's. `problems` are plain sentences
+    naming table, key, attribute and reason. Timestamps are ISO 8601 UTC.
+    """
+
+    dag_id: DagId
+    kind: str | None
+    outcome: Outcome | None
+    s3_key: str | None
+    version_id: str | None
+    sha256: str | None
+    sources: tuple[str, ...]
+    problems: tuple[str, ...]
+    claims: frozenset[str]
+    compiler_version: str | None
+    updated_at: str | None
+    written_at: str | None
+    error: str | None = None
+    rolled_back_from: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> DagRecord:
+        data = {name: _deserialize(value) for name, value in item.items()}
+        return cls(
+            dag_id=DagId(data["pk"].removeprefix(DAG_PREFIX)),
+            kind=data.get("kind"),
+            outcome=data.get("outcome"),
+            s3_key=data.get("s3_key"),
+            version_id=data.get("version_id"),
+            sha256=data.get("sha256"),
+            sources=tuple(data.get("sources") or ()),
+            problems=tuple(data.get("problems") or ()),
+            claims=frozenset(data.get("claims") or ()),
+            compiler_version=data.get("compiler_version"),
+            updated_at=data.get("updated_at"),
+            written_at=data.get("written_at"),
+            error=data.get("error"),
+            rolled_back_from=data.get("rolled_back_from"),
+        )
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """What one build did to one DAG, as `record_outcome` stores it."""
+
+    dag_id: DagId
+    outcome: Outcome
+    kind: str | None = None
+    s3_key: str | None = None
+    version_id: str | None = None
+    sha256: str | None = None
+    sources: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    compiler_version: str | None = None
+    error: str | None = None
+
+
+class Registry:
+    """The registry table through an injected DynamoDB client."""
+
+    def __init__(self, client: Any, table: str, clock: Callable[[], str] = utc_now) -> None:
+        self._client = client
+        self.table = table
+        self._clock = clock
+
+    # --- read API for operators (stable) -------------------------------------------
+
+    def list_dags(self) -> list[DagRecord]:
+        """Every DAG item, sorted by DAG id (a paginated, consistent scan)."""
+        items = self._scan_prefix(DAG_PREFIX)
+        return sorted((DagRecord.from_item(i) for i in items), key=lambda r: r.dag_id)
+
+    def get_dag(self, dag_id: str) -> DagRecord | None:
+        """One DAG item (consistent read), or None when the registry never saw it."""
+        item = self._client.get_item(
+            TableName=self.table, Key=_key(f"{DAG_PREFIX}{dag_id}", _DAG_SK), ConsistentRead=True
+        ).get("Item")
+        return DagRecord.from_item(item) if item else None
+
+    def record_rollback(
+        self, dag_id: str, *, version_id: str, sha256: str, restored_from: str
+    ) -> None:
+        """Record that the DAG's file was restored from S3 version `restored_from`.
+
+        `version_id` and `sha256` describe the object now current (the restored copy).
+        The next change to the DAG's rows compiles it again and replaces the rollback.
+        """
+        now = self._clock()
+        self._update(
+            f"{DAG_PREFIX}{dag_id}",
+            _DAG_SK,
+            {
+                "outcome": "rolled-back",
+                "version_id": version_id,
+                "sha256": sha256,
+                "rolled_back_from": restored_from,
+                "updated_at": now,
+                "written_at": now,
+            },
+        )
+
+    # --- compiler API ---------------------------------------------------------------
+
+    def dag_records(self, dag_ids: Iterable[DagId]) -> dict[DagId, DagRecord]:
+        """DAG items by id (consistent); ids the registry never saw are absent."""
+        keys = [_key(f"{DAG_PREFIX}{d}", _DAG_SK) for d in sorted(set(dag_ids))]
+        return {record.dag_id: record for record in map(DagRecord.from_item, self._batch_get(keys))}
+
+    def record_outcome(self, record: OutcomeRecord) -> None:
+        """Store a build's outcome; a failed or invalid build keeps the last good file's data."""
+        now = self._clock()
+        values: dict[str, Any] = {
+            "dag_id": record.dag_id,
+            "outcome": record.outcome,
+            "problems": list(record.problems),
+            "updated_at": now,
+        }
+        for name in ("kind", "s3_key", "compiler_version", "error"):
+            if getattr(record, name) is not None:
+                values[name] = getattr(record, name)
+        if record.sources:
+            values["sources"] = list(record.sources)
+        remove = [] if record.error is not None else ["error"]
+        if record.outcome in ("written", "unchanged"):
+            values.update(version_id=record.version_id, sha256=record.sha256)
+            remove.append("rolled_back_from")
+        if record.outcome == "written":
+            values["written_at"] = now
+        if record.outcome == "deleted":
+            values["written_at"] = now
+            remove.append("sha256")
+            if record.version_id is not None:
+                values["version_id"] = record.version_id
+        self._update(f"{DAG_PREFIX}{record.dag_id}", _DAG_SK, values, remove=remove)
+
+    def claim(self, dag_id: DagId, ref: RowRef) -> None:
+        """Record that `ref` produces `dag_id` (added before its inputs are read)."""
+        self._set_op("ADD", dag_id, ref)
+
+    def release(self, dag_id: DagId, ref: RowRef) -> None:
+        """Record that `ref` no longer produces `dag_id`."""
+        self._set_op("DELETE", dag_id, ref)
+
+    def set_claims(self, dag_id: DagId, refs: Iterable[RowRef]) -> None:
+        """Replace the claims of `dag_id` (the rebuild knows every producer)."""
+        addresses = sorted(row_address(ref) for ref in refs)
+        if addresses:
+            self._update(f"{DAG_PREFIX}{dag_id}", _DAG_SK, {"claims": set(addresses)})
+        else:
+            self._update(f"{DAG_PREFIX}{dag_id}", _DAG_SK, {}, remove=["claims"])
+
+    def dependents(self, keys: Iterable[str]) -> set[RowRef]:
+        """The rows listed under reverse-index `keys` (consistent queries)."""
+        found: set[RowRef] = set()
+        paginator = self._client.get_paginator("query")
+        for key in sorted(set(keys)):
+            pages = paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": key}},
+                ProjectionExpression="sk",
+                ConsistentRead=True,
+            )
+            for page in pages:
+                found.update(parse_row_address(item["sk"]["S"]) for item in page["Items"])
+        return found
+
+    def row_states(self, refs: Iterable[RowRef]) -> dict[RowRef, RowState]:
+        """What the last build remembered per row; rows never built are absent."""
+        keys = [_key(f"{ROW_PREFIX}{row_address(r)}", _ROW_SK) for r in sorted(set(refs))]
+        states = {}
+        for item in self._batch_get(keys):
+            data = {name: _deserialize(value) for name, value in item.items()}
+            ref = parse_row_address(data["pk"].removeprefix(ROW_PREFIX))
+            states[ref] = RowState(
+                DagId(data["dag_id"]) if data.get("dag_id") else None,
+                bool(data.get("valid")),
+                frozenset(data.get("deps") or ()),
+            )
+        return states
+
+    def put_row_state(self, ref: RowRef, state: RowState) -> None:
+        """Remember a row's DAG id, validity and reverse-index keys."""
+        item: dict[str, Any] = {"valid": state.valid, "updated_at": self._clock()}
+        if state.dag_id is not None:
+            item["dag_id"] = state.dag_id
+        if state.deps:
+            item["deps"] = set(state.deps)
+        self._put(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK, item)
+
+    def delete_row_state(self, ref: RowRef) -> None:
+        """Forget a row that no longer exists."""
+        self._client.delete_item(
+            TableName=self.table, Key=_key(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK)
+        )
+
+    def add_index(self, ref: RowRef, keys: Iterable[str]) -> None:
+        """List `ref` under each reverse-index key."""
+        address = row_address(ref)
+        self._batch_write([{"PutRequest": {"Item": _key(k, address)}} for k in sorted(keys)])
+
+    def remove_index(self, ref: RowRef, keys: Iterable[str]) -> None:
+        """Remove `ref` from each reverse-index key."""
+        address = row_address(ref)
+        self._batch_write([{"DeleteRequest": {"Key": _key(k, address)}} for k in sorted(keys)])
+
+    def index_entries(self) -> set[tuple[str, RowRef]]:
+        """Every reverse-index entry as ``(key, row)`` (for the rebuild)."""
+        return {
+            (item["pk"]["S"], parse_row_address(item["sk"]["S"]))
+            for prefix in INDEX_PREFIXES
+            for item in self._scan_prefix(prefix)
+        }
+
+    def row_state_refs(self) -> set[RowRef]:
+        """Every row the registry remembers (for the rebuild)."""
+        return {
+            parse_row_address(item["pk"]["S"].removeprefix(ROW_PREFIX))
+            for item in self._scan_prefix(ROW_PREFIX)
+        }
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _set_op(self, op: str, dag_id: DagId, ref: RowRef) -> None:
+        self._client.update_item(
+            TableName=self.table,
+            Key=_key(f"{DAG_PREFIX}{dag_id}", _DAG_SK),
+            UpdateExpression=f"{op} claims :c",
+            ExpressionAttributeValues={":c": {"SS": [row_address(ref)]}},
+        )
+
+    def _update(self, pk: str, sk: str, values: dict[str, Any], remove: Iterable[str] = ()) -> None:
+        values = {name: value for name, value in values.items() if value is not None}
+        names = {f"#{i}": name for i, name in enumerate(values)}
+        removed = {f"#r{i}": name for i, name in enumerate(remove) if name not in values}
+        clauses = []
+        if names:
+            clauses.append("SET " + ", ".join(f"{n} = :{n[1:]}" for n in names))
+        if removed:
+            clauses.append("REMOVE " + ", ".join(removed))
+        if not clauses:
+            return
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _key(pk, sk),
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": {**names, **removed},
+        }
+        if names:
+            args["ExpressionAttributeValues"] = {
+                f":{n[1:]}": _serialize(values[name]) for n, name in names.items()
+            }
+        self._client.update_item(**args)
+
+    def _put(self, pk: str, sk: str, attributes: dict[str, Any]) -> None:
+        item = {**_key(pk, sk), **{k: _serialize(v) for k, v in attributes.items()}}
+        self._client.put_item(TableName=self.table, Item=item)
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            request = {
+                self.table: {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                yield from response["Responses"].get(self.table, [])
+                request = response.get("UnprocessedKeys") or {}
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending = {self.table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            while pending:
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+
+    def _scan_prefix(self, prefix: str) -> Iterator[dict[str, Any]]:
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": prefix}},
+            ConsistentRead=True,
+        )
+        for page in pages:
+            yield from page["Items"]
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}

@@ -1,0 +1,530 @@
+"""The incremental build: bring the DAG files of some changed rows in line with the tables.
+
+`DagSync.apply(changes)` is what the Lambda handler runs for a batch of stream
+records. It is **state-based**: a record only names rows; what a DAG contains always
+comes from consistent reads of the current rows. One pass ("round") goes:
+
+1. **Owners.** The job and scheduler rows to rebuild: the changed rows themselves,
+   the jobs listing a changed task and the schedulers listing a changed job (the
+   registry's reverse index: ``taskref#``/``jobref#``), every other row that claims
+   one of their DAG ids (duplicates across rows are found through the registry's
+   ``dag#`` claims, not by scanning), and the schedulers of a job whose DAG id or
+   validity changed since its last build.
+2. **Register, then read.** Before reading what an owner depends on, its reverse-index
+   entries and its DAG-id claim are written (and stale ones removed). Then its
+   dependencies are read with consistent reads: tasks of jobs; jobs of schedulers
+   (a bare job id resolves through the `job_id` GSI, confirmed by consistent reads,
+   plus any job row of the batch with that id).
+3. **Compile** the partial snapshot with `compile_dags(..., only=owners)` and publish:
+   put when the bytes changed, delete when no row produces the DAG any more, keep the
+   last good file when the DAG is invalid. Record the outcome in the registry.
+4. **Verify.** Re-read every input (rows, GSI answers, claims). If anything changed
+   while this round ran, run another round (up to `max_rounds`; beyond that the
+   records fail and Lambda retries them).
+
+Why this converges under duplicates, reordering and concurrency: a writer of a
+dependency (say a new task) commits the row *before* its stream record exists, and
+a builder registers its reverse-index entry *before* reading the dependency. So for
+any pair, either the task's worker finds the job in the index (and rebuilds it after
+the task was written) or the job's worker reads the task after it was written. A
+round whose inputs changed while it wrote is redone, so the last write to S3 and to
+the registry always comes from a round whose inputs were still current when it
+finished. Duplicate or replayed records just rebuild a DAG whose bytes are
+unchanged: no S3 write. The residual gap is GSI lag for a brand-new job listed by a
+brand-new scheduler written within the same instant by different workers; a
+deploy-time `dynadag rebuild` settles any such leftover.
+
+Failures: an AWS error while building a DAG marks that DAG `error` and fails only the
+changes that led to it; an error while reading fails the group, which is then retried
+change by change so unrelated records still succeed. Invalid rows are not failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambda_compiler import __version__
+from lambda_compiler.alerts import Alerter
+from lambda_compiler.compiler import DagResult, compile_dags
+from lambda_compiler.model import DagId
+from lambda_compiler.parse import parse_job, parse_scheduler
+from lambda_compiler.plan import (
+    Change,
+    RowState,
+    dag_id_of,
+    dependents_needed,
+    index_keys,
+    job_lookup_keys,
+    merge_hints,
+    parse_row_address,
+    row_address,
+)
+from lambda_compiler.publish import DagPublisher
+from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
+from lambda_compiler.rows import Row, RowRef
+from lambda_compiler.settings import Settings
+from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.source import RowSource
+from lambda_compiler.validate import validate
+
+AWS_ERRORS = (ClientError, BotoCoreError)
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
+DagOutcome = Literal["written", "unchanged", "deleted", "invalid", "error"]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, 5xx and connection/timeout errors: worth retrying as they are."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error.get("Code") in TRANSIENT_CODES or status >= 500
+    return isinstance(exc, BotoCoreError)
+
+
+class NotConvergedError(RuntimeError):
+    """The inputs kept changing for `max_rounds` rounds; the records are retried later."""
+
+
+@dataclass(frozen=True)
+class DagReport:
+    """What happened to one DAG in a batch."""
+
+    dag_id: DagId
+    outcome: DagOutcome
+    problems: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class SyncReport:
+    """The result of `DagSync.apply`: per-DAG outcomes and the changes to retry."""
+
+    dags: dict[DagId, DagReport] = field(default_factory=dict)
+    failed: set[int] = field(default_factory=set)
+    compile_seconds: list[float] = field(default_factory=list)
+    rounds: int = 0
+
+    def count(self, outcome: DagOutcome) -> int:
+        return sum(1 for report in self.dags.values() if report.outcome == outcome)
+
+    def _add(self, report: DagReport) -> None:
+        earlier = self.dags.get(report.dag_id)
+        if earlier and report.outcome == "unchanged" and earlier.outcome in ("written", "deleted"):
+            return  # a later round found the bytes this batch already wrote
+        self.dags[report.dag_id] = report
+
+
+@dataclass
+class _Round:
+    """Everything one round read, registered and decided."""
+
+    owners: set[RowRef] = field(default_factory=set)
+    parents: dict[RowRef, set[RowRef]] = field(default_factory=lambda: defaultdict(set))
+    rows: dict[RowRef, Row | None] = field(default_factory=dict)
+    states: dict[RowRef, RowState] = field(default_factory=dict)
+    current: dict[RowRef, DagId | None] = field(default_factory=dict)
+    deps: dict[RowRef, frozenset[str]] = field(default_factory=dict)
+    settle: dict[DagId, set[RowRef]] = field(default_factory=lambda: defaultdict(set))
+    records: dict[DagId, DagRecord | None] = field(default_factory=dict)
+    job_keys: dict[str, frozenset[RowRef]] = field(default_factory=dict)
+    valid: dict[RowRef, bool] = field(default_factory=dict)
+    expanded: set[RowRef] = field(default_factory=set)
+
+    def origins(self, refs: Iterable[RowRef]) -> set[RowRef]:
+        """`refs` and every owner that pulled them in, transitively."""
+        seen: set[RowRef] = set()
+        stack = list(refs)
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(self.parents.get(ref, ()))
+        return seen
+
+
+class DagSync:
+    """Runs rounds of register → read → compile → publish → verify for changed rows."""
+
+    def __init__(
+        self,
+        source: RowSource,
+        publisher: DagPublisher,
+        registry: Registry,
+        alerter: Alerter | None = None,
+        *,
+        logger: logging.Logger | Any | None = None,
+        max_rounds: int = 4,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.source = source
+        self.publisher = publisher
+        self.registry = registry
+        self.alerter = alerter
+        self.tables = source.tables
+        self.log = logger or logging.getLogger(__name__)
+        self.max_rounds = max_rounds
+        self._timer = timer
+
+    def apply(self, changes: Sequence[Change | None]) -> SyncReport:
+        """Rebuild what `changes` affect; `None` entries (unusable records) are skipped."""
+        report = SyncReport()
+        seeds: dict[int, set[RowRef]] = {}
+        lookups: dict[str, set[RowRef]] = {}
+        for index, change in enumerate(changes):
+            if change is None:
+                continue
+            try:
+                for key in change.lookups - lookups.keys():
+                    lookups[key] = self.registry.dependents([key])
+            except AWS_ERRORS as exc:
+                self._log_error("reverse index lookup failed", exc, change=str(change.ref))
+                report.failed.add(index)
+                continue
+            found = set().union(*(lookups[key] for key in change.lookups))
+            seeds[index] = set(change.owners) | found
+        hints = merge_hints(c for c in changes if c is not None)
+        try:
+            self._converge(seeds, hints, report)
+        except (*AWS_ERRORS, NotConvergedError) as exc:
+            if len(seeds) == 1:
+                self._log_error("build failed", exc)
+                report.failed.update(seeds)
+                return report
+            self._log_error("build of the whole batch failed; retrying change by change", exc)
+            for index, owners in seeds.items():
+                try:
+                    self._converge({index: owners}, hints, report)
+                except (*AWS_ERRORS, NotConvergedError) as single:
+                    self._log_error("build failed", single, change=str(changes[index]))
+                    report.failed.add(index)
+        return report
+
+    def _converge(
+        self,
+        seeds: dict[int, set[RowRef]],
+        hints: dict[RowRef, frozenset[DagId]],
+        report: SyncReport,
+    ) -> None:
+        owners = set().union(*seeds.values()) if seeds else set()
+        if not owners:
+            return
+        for _ in range(self.max_rounds):
+            report.rounds += 1
+            state = self._gather(owners, hints)
+            failed = self._build(state, report)
+            if failed:
+                failed_origins = state.origins(failed)
+                report.failed.update(i for i, refs in seeds.items() if refs & failed_origins)
+                return
+            if self._inputs_unchanged(state):
+                return
+            owners = state.owners
+        raise NotConvergedError(f"inputs kept changing over {self.max_rounds} rounds")
+
+    # --- 1 and 2: owners, registration, reads ---------------------------------------
+
+    def _gather(self, seeds: set[RowRef], hints: dict[RowRef, frozenset[DagId]]) -> _Round:
+        state = _Round()
+        frontier = set(seeds)
+        while frontier:
+            self._add_owners(state, frontier, hints)
+            frontier = self._claimants(state)
+            self._read_dependencies(state)
+            frontier |= self._dependents_of_changed_jobs(state)
+            frontier -= state.owners
+        return state
+
+    def _add_owners(
+        self, state: _Round, new: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
+    ) -> None:
+        state.owners |= new
+        state.rows.update(self.source.get_rows(new - state.rows.keys()))
+        state.states.update(self.registry.row_states(new))
+        for ref in sorted(new):
+            kind = self.source.kind(ref)
+            row = state.rows.get(ref)
+            previous = state.states.get(ref, RowState())
+            current = dag_id_of(kind, row, self.tables)
+            deps = index_keys(kind, row, self.tables)
+            state.current[ref] = current
+            state.deps[ref] = deps
+            # Register before reading dependencies (see the module docstring).
+            if deps:
+                self.registry.add_index(ref, deps)
+            if previous.deps - deps:
+                self.registry.remove_index(ref, previous.deps - deps)
+            earlier = ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}
+            if current is not None:
+                self.registry.claim(current, ref)
+                state.settle[current].add(ref)
+            for dag_id in earlier:
+                self.registry.release(dag_id, ref)  # type: ignore[arg-type]
+                state.settle[dag_id].add(ref)  # type: ignore[index]
+
+    def _claimants(self, state: _Round) -> set[RowRef]:
+        """Rows claiming a DAG id being settled: they are rebuilt with it."""
+        self._fetch_records(state, state.settle)
+        found = set()
+        for dag_id, refs in state.settle.items():
+            record = state.records.get(dag_id)
+            for address in sorted(record.claims if record else ()):
+                claimant = parse_row_address(address)
+                if claimant not in state.owners:
+                    found.add(claimant)
+                    state.parents[claimant] |= refs
+        return found
+
+    def _fetch_records(self, state: _Round, dag_ids: Iterable[DagId]) -> None:
+        missing = set(dag_ids) - state.records.keys()
+        if missing:
+            fetched = self.registry.dag_records(missing)
+            state.records.update({d: fetched.get(d) for d in missing})
+
+    def _read_dependencies(self, state: _Round) -> None:
+        """Jobs of schedulers, tasks of jobs, and rows sharing a referenced job's DAG id."""
+        while True:
+            wanted: set[RowRef] = set()
+            for ref, row in list(state.rows.items()):
+                if row is None:
+                    continue
+                kind = self.source.kind(ref)
+                if kind == "scheduler" and ref in state.owners:
+                    wanted |= self._scheduler_jobs(state, row)
+                elif kind == "job":
+                    job, _ = parse_job(row, self.tables.job)
+                    if job is not None:
+                        wanted |= {self._task_ref(t) for t in job.task_ids}
+            referenced = [
+                ref
+                for ref, row in state.rows.items()
+                if row is not None and self.source.kind(ref) == "job" and ref not in state.owners
+            ]
+            dag_ids = {dag_id_of("job", state.rows[r], self.tables) for r in referenced} - {None}
+            self._fetch_records(state, dag_ids)  # type: ignore[arg-type]
+            for dag_id in dag_ids:
+                record = state.records.get(dag_id)  # type: ignore[arg-type]
+                wanted |= {parse_row_address(a) for a in (record.claims if record else ())}
+            wanted -= state.rows.keys()
+            if not wanted:
+                return
+            state.rows.update(self.source.get_rows(wanted))
+
+    def _scheduler_jobs(self, state: _Round, row: Row) -> set[RowRef]:
+        scheduler, _ = parse_scheduler(row, self.tables.scheduler)
+        if scheduler is None:
+            return set()
+        wanted: set[RowRef] = set()
+        for job_ref in scheduler.job_refs:
+            job_type, _, job_id = job_ref.rpartition(":")
+            if job_type:
+                wanted.add(self._job_ref(job_type, job_id))
+                continue
+            if job_id not in state.job_keys:
+                state.job_keys[job_id] = self.source.job_keys(job_id)
+            known = {
+                ref
+                for ref in state.rows
+                if self.source.kind(ref) == "job" and dict(ref.key).get("job_id") == job_id
+            }
+            wanted |= state.job_keys[job_id] | known
+        return wanted
+
+    def _dependents_of_changed_jobs(self, state: _Round) -> set[RowRef]:
+        """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
+        validated = validate(self._snapshot(state))
+        found: set[RowRef] = set()
+        for ref in sorted(state.owners):
+            plan = validated.plans.get(ref)
+            state.valid[ref] = plan is not None and not plan.problems
+            if self.source.kind(ref) != "job" or ref in state.expanded:
+                continue
+            if dependents_needed(state.states.get(ref), state.current[ref], state.valid[ref]):
+                state.expanded.add(ref)
+                key = dict(ref.key)
+                for scheduler in self.registry.dependents(
+                    job_lookup_keys(key["job_type"], key["job_id"])
+                ):
+                    found.add(scheduler)
+                    state.parents[scheduler].add(ref)
+        return found
+
+    def _snapshot(self, state: _Round) -> Snapshot:
+        by_kind: dict[str, list[Row]] = defaultdict(list)
+        for ref, row in sorted(state.rows.items()):
+            if row is not None:
+                by_kind[self.source.kind(ref)].append(row)
+        return Snapshot(by_kind["task"], by_kind["job"], by_kind["scheduler"], self.tables)
+
+    def _task_ref(self, task_id: str) -> RowRef:
+        return RowRef(self.tables.task, (("task_id", task_id),))
+
+    def _job_ref(self, job_type: str, job_id: str) -> RowRef:
+        return RowRef(self.tables.job, (("job_type", job_type), ("job_id", job_id)))
+
+    # --- 3: compile and publish -----------------------------------------------------
+
+    def _build(self, state: _Round, report: SyncReport) -> set[RowRef]:
+        """Compile the owners, publish each DAG, record outcomes; the owners that failed."""
+        only = {ref for ref in state.owners if state.current.get(ref)}
+        started = self._timer()
+        result = compile_dags(self._snapshot(state), only=only)
+        report.compile_seconds.append(self._timer() - started)
+        failed: set[RowRef] = set()
+        for dag_id in sorted(set(state.settle) | set(result.dags)):
+            dag_report = self.settle_dag(dag_id, result.dags.get(dag_id), state.records.get(dag_id))
+            report._add(dag_report)
+            if dag_report.outcome == "error":
+                failed |= state.settle.get(dag_id, set())
+        blocked = state.origins(failed)
+        for ref in sorted(state.owners - blocked):
+            self._remember(ref, state)
+        return failed
+
+    def settle_dag(
+        self, dag_id: DagId, dag: DagResult | None, previous: DagRecord | None
+    ) -> DagReport:
+        """Publish, keep (invalid) or delete (`dag` is None) one DAG's file; never raises
+        for AWS errors: they become an `error` outcome."""
+        try:
+            if dag is None:
+                return self._delete(dag_id, previous)
+            if dag.ok:
+                return self._publish(dag)
+            return self._invalid(dag, previous)
+        except AWS_ERRORS as exc:
+            self._log_error("publishing failed", exc, dag_id=dag_id)
+            try:
+                self.registry.record_outcome(
+                    OutcomeRecord(dag_id, "error", error=f"{type(exc).__name__}: {exc}")
+                )
+            except AWS_ERRORS as again:
+                self._log_error("recording the error failed too", again, dag_id=dag_id)
+            return DagReport(dag_id, "error", error=str(exc))
+
+    def _publish(self, dag: DagResult) -> DagReport:
+        assert dag.source is not None
+        published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs)
+        outcome: DagOutcome = "written" if published.outcome == "written" else "unchanged"
+        self.registry.record_outcome(
+            OutcomeRecord(
+                dag.dag_id,
+                outcome,
+                kind=dag.kind,
+                s3_key=published.key,
+                version_id=published.version_id,
+                sha256=dag.sha256,
+                sources=tuple(row_address(ref) for ref in dag.inputs),
+                compiler_version=__version__,
+            )
+        )
+        self.log.info("DAG %s", outcome, extra={"dag_id": dag.dag_id, "key": published.key})
+        return DagReport(dag.dag_id, outcome)
+
+    def _invalid(self, dag: DagResult, previous: DagRecord | None) -> DagReport:
+        """Keep the last good file; record, log and (when new) alert the problems."""
+        problems = tuple(str(problem) for problem in dag.problems)
+        sources = tuple(row_address(ref) for ref in dag.inputs)
+        self.registry.record_outcome(
+            OutcomeRecord(
+                dag.dag_id,
+                "invalid",
+                kind=dag.kind,
+                s3_key=self.publisher.key(dag.dag_id),
+                sources=sources,
+                problems=problems,
+                compiler_version=__version__,
+            )
+        )
+        self.log.warning(
+            "DAG %s is invalid; its last good file stays",
+            dag.dag_id,
+            extra={"dag_id": dag.dag_id, "problems": list(problems)},
+        )
+        repeated = previous is not None and previous.outcome == "invalid"
+        if self.alerter and not (repeated and previous.problems == problems):  # type: ignore[union-attr]
+            self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
+        return DagReport(dag.dag_id, "invalid", problems)
+
+    def _delete(self, dag_id: DagId, previous: DagRecord | None) -> DagReport:
+        deleted = self.publisher.delete(dag_id)
+        if deleted.outcome == "deleted" or (previous and previous.outcome != "deleted"):
+            self.registry.record_outcome(
+                OutcomeRecord(dag_id, "deleted", s3_key=deleted.key, version_id=deleted.version_id)
+            )
+        self.log.info("DAG %s deleted", dag_id, extra={"dag_id": dag_id, "key": deleted.key})
+        return DagReport(dag_id, "deleted" if deleted.outcome == "deleted" else "unchanged")
+
+    def _remember(self, ref: RowRef, state: _Round) -> None:
+        """Store what this build saw of a row (its DAG id, validity, index keys)."""
+        if state.rows.get(ref) is None:
+            if ref in state.states:
+                self.registry.delete_row_state(ref)
+            return
+        fresh = RowState(state.current[ref], state.valid.get(ref, False), state.deps[ref])
+        if state.states.get(ref) != fresh:
+            self.registry.put_row_state(ref, fresh)
+
+    # --- 4: verify ------------------------------------------------------------------
+
+    def _inputs_unchanged(self, state: _Round) -> bool:
+        """True when every input still reads as it did at the start of the round."""
+        if self.source.get_rows(state.rows) != state.rows:
+            return False
+        for job_id, keys in state.job_keys.items():
+            if self.source.job_keys(job_id) != keys:
+                return False
+        claims = self.registry.dag_records(state.records)
+        return all(
+            (claims[d].claims if d in claims else frozenset())
+            == (record.claims if record else frozenset())
+            for d, record in state.records.items()
+        )
+
+    def _log_error(self, message: str, exc: BaseException, **context: Any) -> None:
+        self.log.error(
+            message,
+            extra={
+                **context,
+                "error": f"{type(exc).__name__}: {exc}",
+                "transient": is_transient(exc),
+            },
+        )
+
+
+def build_sync(settings: Settings, logger: logging.Logger | Any | None = None) -> DagSync:
+    """A `DagSync` with boto3 clients for `settings` (call once per container)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard"}, read_timeout=20)
+    dynamodb = boto3.client("dynamodb", config=config)
+    alerter = None
+    if settings.alert_topic_arn:
+        alerter = Alerter(boto3.client("sns", config=config), settings.alert_topic_arn)
+    return DagSync(
+        RowSource(dynamodb, settings.tables, settings.job_id_index),
+        DagPublisher(boto3.client("s3", config=config), settings.bucket, settings.dags_prefix),
+        Registry(dynamodb, settings.registry_table),
+        alerter,
+        logger=logger,
+    )

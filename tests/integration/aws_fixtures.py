@@ -1,0 +1,183 @@
+"""Shared helpers for the stream integration tests: the stack, stream reading, clients.
+
+Tables and the versioned bucket come from `template.yaml` through the local stack's
+reader (`lambda_compiler.local.resources`), so there is one definition of them.
+Records are read back with the DynamoDB Streams API and shaped as Lambda delivers
+them (`lambda_compiler.local.streams.lambda_record`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+from botocore.config import Config
+
+from lambda_compiler.compiler import CompileResult, compile_dags
+from lambda_compiler.local.provision import provision
+from lambda_compiler.local.resources import read_resources
+from lambda_compiler.local.streams import LambdaContext, lambda_record
+from lambda_compiler.registry import Registry
+from lambda_compiler.settings import Settings
+from lambda_compiler.snapshot import TableNames
+from lambda_compiler.source import RowSource
+
+BUCKET = "dags-bucket"
+CLIENT_CONFIG = Config(retries={"max_attempts": 0})
+_serialize = TypeSerializer().serialize
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A client for the moto server with retries off, so injected faults surface."""
+    return boto3.client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)
+
+
+def create_stack(endpoint: str) -> Settings:
+    """Create the template's tables and the versioned bucket; the matching settings."""
+    resources = read_resources()
+    provision(resources, client("dynamodb", endpoint), client("s3", endpoint), BUCKET)
+    names = {logical: table.name for logical, table in resources.tables.items()}
+    return Settings(
+        bucket=BUCKET,
+        tables=TableNames(
+            task=names["TaskTable"], job=names["JobTable"], scheduler=names["SchedulerTable"]
+        ),
+        registry_table=names["RegistryTable"],
+        run_history_table=names["RunHistoryTable"],
+    )
+
+
+class StreamReader:
+    """Reads the new records of some tables' streams, in the shape Lambda delivers them."""
+
+    def __init__(self, endpoint: str, tables: list[str]) -> None:
+        dynamodb = client("dynamodb", endpoint)
+        self.streams = client("dynamodbstreams", endpoint)
+        self.arns = [
+            dynamodb.describe_table(TableName=t)["Table"]["LatestStreamArn"] for t in tables
+        ]
+        self._iterators: dict[str, str] = {}
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every record written since the previous call, table by table."""
+        records = []
+        for arn in self.arns:
+            iterator = self._iterators.get(arn) or self._first_iterator(arn)
+            while True:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                records.extend(lambda_record(r, arn, "us-east-1") for r in page["Records"])
+                iterator = page.get("NextShardIterator") or iterator
+                if not page["Records"]:
+                    break
+            self._iterators[arn] = iterator
+        return records
+
+    def _first_iterator(self, arn: str) -> str:
+        shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        return self.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+
+def invoke(handler: Callable[[dict, Any], Any], records: list[dict[str, Any]]) -> list[str]:
+    """Call the Lambda handler with `records`; the failed sequence numbers it reports."""
+    response = handler({"Records": records}, LambdaContext())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+@contextmanager
+def count_requests(*clients: Any) -> Iterator[Counter[str]]:
+    """Count API calls (``"s3.PutObject"``, ``"dynamodb.BatchGetItem"``) made by `clients`."""
+    counts: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".")[:3]
+        counts[f"{service}.{operation}"] += 1
+
+    for each in clients:
+        each.meta.events.register("before-send", count)
+    try:
+        yield counts
+    finally:
+        for each in clients:
+            each.meta.events.unregister("before-send", count)
+
+
+class Stack:
+    """The tables, bucket and streams of one test, with helpers to write rows and look."""
+
+    def __init__(self, endpoint: str, monkeypatch: Any) -> None:
+        self.settings = create_stack(endpoint)
+        for name, value in {
+            "DYNADAG_BUCKET": self.settings.bucket,
+            "DYNADAG_REGISTRY_TABLE": self.settings.registry_table,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "dynadag",
+            "AWS_MAX_ATTEMPTS": "1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        self.endpoint = endpoint
+        self.tables = self.settings.tables
+        self.dynamodb = client("dynamodb", endpoint)
+        self.s3 = client("s3", endpoint)
+        self.stream = StreamReader(
+            endpoint, [self.tables.task, self.tables.job, self.tables.scheduler]
+        )
+        self.registry = Registry(self.dynamodb, self.settings.registry_table)
+
+    def table(self, kind: str) -> str:
+        return getattr(self.tables, kind)
+
+    def put(self, kind: str, *rows: dict[str, Any]) -> None:
+        for row in rows:
+            item = {name: _serialize(value) for name, value in row.items()}
+            self.dynamodb.put_item(TableName=self.table(kind), Item=item)
+
+    def delete(self, kind: str, **key: str) -> None:
+        self.dynamodb.delete_item(
+            TableName=self.table(kind), Key={k: {"S": v} for k, v in key.items()}
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        """The stream records written since the last call (all three tables)."""
+        return self.stream.read()
+
+    def files(self) -> dict[str, str]:
+        """The current DAG files: ``{dag_id: source}``."""
+        prefix = self.settings.dags_prefix
+        found = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.bucket, Prefix=prefix
+        ):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(prefix) :]
+                if name.endswith(".py") and "/" not in name:
+                    body = self.s3.get_object(Bucket=self.settings.bucket, Key=item["Key"])
+                    found[name[: -len(".py")]] = body["Body"].read().decode()
+        return found
+
+    def versions(self, dag_id: str) -> list[str]:
+        """The versions of a DAG file, newest first: a version id, or "delete-marker"."""
+        key = f"{self.settings.dags_prefix}{dag_id}.py"
+        response = self.s3.list_object_versions(Bucket=self.settings.bucket, Prefix=key)
+        entries = [
+            (v["LastModified"], v["VersionId"])
+            for v in response.get("Versions", [])
+            if v["Key"] == key
+        ] + [
+            (m["LastModified"], "delete-marker")
+            for m in response.get("DeleteMarkers", [])
+            if m["Key"] == key
+        ]
+        return [version for _, version in sorted(entries, reverse=True)]
+
+    def compile_tables(self) -> CompileResult:
+        """`compile_dags` of the full current tables (the state every path must reach)."""
+        return compile_dags(RowSource(self.dynamodb, self.tables, None).scan_all())
+
+    def expected_files(self) -> dict[str, str]:
+        return {d: r.source for d, r in self.compile_tables().dags.items() if r.source}

@@ -1,0 +1,105 @@
+"""The Lambda handler, driven by records read from moto's DynamoDB Streams API.
+
+Each step writes rows, reads the stream records that the writes produced and hands
+them to `lambda_compiler.handler.lambda_handler`, then checks the bucket (objects and
+versions) and the registry.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lambda_compiler.handler import lambda_handler, sync_for
+from tests.integration.aws_fixtures import Stack, invoke
+from tests.rowkit import job, scheduler, task
+
+pytestmark = pytest.mark.moto
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    sync_for.cache_clear()
+    return Stack(moto_endpoint, monkeypatch)
+
+
+def deliver(stack: Stack) -> list[str]:
+    records = stack.records()
+    assert records, "the writes produced no stream records"
+    return invoke(lambda_handler, records)
+
+
+def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files(stack: Stack):
+    # GIVEN two tasks, a job listing them and a scheduler triggering the job
+    stack.put("task", task("1"), task("2"))
+    stack.put("job", job("10", "1,2", name="load"))
+    stack.put("scheduler", scheduler("100", "10", name="daily"))
+    # WHEN the inserts reach the handler
+    assert deliver(stack) == []
+    # THEN both DAG files exist once, byte for byte the compile of the tables
+    assert stack.files() == stack.expected_files()
+    assert set(stack.files()) == {"job-load", "schedule-daily"}
+    assert len(stack.versions("job-load")) == 1
+    assert len(stack.versions("schedule-daily")) == 1
+    record = stack.registry.get_dag("job-load")
+    assert record is not None
+    assert (record.outcome, record.version_id) == ("written", stack.versions("job-load")[0])
+    assert record.sources == (
+        "mwaa_job/job_type=etl/job_id=10",
+        "mwaa_task/task_id=1",
+        "mwaa_task/task_id=2",
+    )
+
+    # WHEN a task's SQL changes: only the job DAG gets a new version
+    stack.put("task", task("2", task_params={"conn_id": "warehouse", "sql": "SELECT 22;"}))
+    assert deliver(stack) == []
+    assert "SELECT 22;" in stack.files()["job-load"]
+    assert len(stack.versions("job-load")) == 2
+    assert len(stack.versions("schedule-daily")) == 1
+    assert stack.files() == stack.expected_files()
+
+    # WHEN the job is renamed: the old file gets a delete marker, the scheduler follows
+    stack.put("job", job("10", "1,2", name="load_v2"))
+    assert deliver(stack) == []
+    assert set(stack.files()) == {"job-load_v2", "schedule-daily"}
+    assert stack.versions("job-load")[0] == "delete-marker"
+    assert len(stack.versions("schedule-daily")) == 2
+    assert "trigger_dag_id='job-load_v2'" in stack.files()["schedule-daily"].replace('"', "'")
+    assert stack.registry.get_dag("job-load").outcome == "deleted"
+    assert stack.files() == stack.expected_files()
+
+    # WHEN the scheduler's schedule changes: only the scheduler DAG changes
+    stack.put(
+        "scheduler",
+        scheduler("100", "10", name="daily", schedule_params={"schedule_interval": "0 6 * * *"}),
+    )
+    assert deliver(stack) == []
+    assert len(stack.versions("schedule-daily")) == 3
+    assert len(stack.versions("job-load_v2")) == 1
+    assert stack.files() == stack.expected_files()
+
+    # WHEN a listed task is removed: the job (and so the scheduler) is invalid and
+    # both keep their last good files
+    before = stack.files()
+    stack.delete("task", task_id="2")
+    assert deliver(stack) == []
+    assert stack.files() == before
+    job_record = stack.registry.get_dag("job-load_v2")
+    assert job_record.outcome == "invalid"
+    assert any("task '2' does not exist" in problem for problem in job_record.problems)
+    assert stack.registry.get_dag("schedule-daily").outcome == "invalid"
+
+    # WHEN the task comes back and then the scheduler is removed
+    stack.put("task", task("2"))
+    assert deliver(stack) == []
+    assert stack.registry.get_dag("job-load_v2").outcome == "written"
+    stack.delete("scheduler", schedule_id="100")
+    assert deliver(stack) == []
+    assert set(stack.files()) == {"job-load_v2"}
+    assert stack.versions("schedule-daily")[0] == "delete-marker"
+
+    # WHEN the job is removed: its file goes too, and the registry says so
+    stack.delete("job", job_type="etl", job_id="10")
+    assert deliver(stack) == []
+    assert stack.files() == {}
+    assert stack.registry.get_dag("job-load_v2").outcome == "deleted"
+    assert stack.files() == stack.expected_files()
