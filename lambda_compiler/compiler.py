@@ -17,8 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from lambda_compiler import __version__
-from lambda_compiler.literals import variable_names
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.doc_md import job_doc, scheduler_doc
+from lambda_compiler.literals import RESERVED_NAMES, variable_names
 from lambda_compiler.model import DagId, Edge
+from lambda_compiler.params import AlertSettings, DagSettings
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.render import RenderError, render_dag
 from lambda_compiler.rows import RowRef
@@ -29,6 +32,8 @@ from lambda_compiler.validate import JobPlan, Plan, SchedulerPlan, validate
 
 Kind = Literal["job", "scheduler"]
 _TRIGGER_MODULE = "airflow.providers.standard.operators.trigger_dagrun"
+_CALLBACKS_MODULE = "dags_runtime.callbacks"
+_DEADLINE_CALLBACK = "dags_runtime.deadlines.deadline_missed"
 
 
 @dataclass(frozen=True)
@@ -69,18 +74,26 @@ class CompileResult:
         return sorted(found)
 
 
-def compile_dags(snapshot: Snapshot, only: Collection[RowRef] | None = None) -> CompileResult:
-    """Validate every row and render each valid DAG; `only` limits rendering to those rows."""
-    validated = validate(snapshot)
+def compile_dags(
+    snapshot: Snapshot,
+    only: Collection[RowRef] | None = None,
+    config: CompilerConfig = DEFAULT_CONFIG,
+) -> CompileResult:
+    """Validate every row and render each valid DAG; `only` limits rendering to those rows.
+
+    `config` says which code-running task types the deployment allows.
+    """
+    validated = validate(snapshot, config)
     by_dag: dict[DagId, list[Plan]] = defaultdict(list)
     for ref, plan in sorted(validated.plans.items()):
         if only is None or ref in only:
             by_dag[plan.dag_id].append(plan)
-    dags = {dag_id: _result(plans) for dag_id, plans in sorted(by_dag.items())}
+    prefixes = config.python_module_prefixes
+    dags = {dag_id: _result(plans, prefixes) for dag_id, plans in sorted(by_dag.items())}
     return CompileResult(dags, tuple(validated.disabled), tuple(validated.unparsable))
 
 
-def _result(plans: list[Plan]) -> DagResult:
+def _result(plans: list[Plan], import_prefixes: tuple[str, ...]) -> DagResult:
     plan = plans[0]
     kind: Kind = "job" if isinstance(plan, JobPlan) else "scheduler"
     inputs = tuple(sorted({ref for p in plans for ref in p.inputs}))
@@ -89,7 +102,7 @@ def _result(plans: list[Plan]) -> DagResult:
     if not problems:
         context = job_context(plan) if isinstance(plan, JobPlan) else scheduler_context(plan)
         try:
-            source = render_dag(f"{kind}.py.j2", context)
+            source = render_dag(f"{kind}.py.j2", context, import_prefixes)
         except (RenderError, UnsafeSourceError) as exc:
             problems = [Problem(plan.inputs[0], "*", ProblemCode.UNSAFE_OUTPUT, str(exc))]
     return DagResult(plan.dag_id, kind, plan.inputs[0], inputs, source, tuple(problems))
@@ -98,31 +111,64 @@ def _result(plans: list[Plan]) -> DagResult:
 def job_context(plan: JobPlan) -> dict[str, Any]:
     """Everything `job.py.j2` needs, all of it validated."""
     job = plan.job
-    airflow_ids = [plan.task_ids[task.task_id] for task in plan.tasks]
-    names = variable_names(airflow_ids)
+    groups = {key: config.task_group for key, config in job.task_configs.items()}
+    airflow_ids = {
+        task.task_id: _in_group(groups.get(task.task_id), plan.task_ids[task.task_id])
+        for task in plan.tasks
+    }
+    names = variable_names([plan.task_ids[task.task_id] for task in plan.tasks])
+    by_airflow_id = {airflow_ids[t.task_id]: names[plan.task_ids[t.task_id]] for t in plan.tasks}
     imports: dict[str, set[str]] = defaultdict(set)
+    taken = set(RESERVED_NAMES) | set(names.values())
+    imported_as: dict[tuple[str, str], str] = {}
     tasks = []
     for task in plan.tasks:
         operator = TASK_TYPES[task.task_type].operator(task.params)
         imports[operator.module].add(operator.class_name)
-        overrides = job.task_configs.get(task.task_id)
+        taken.add(operator.class_name)
+        config = job.task_configs.get(task.task_id)
+        settings = config.operator_kwargs() if config else {}
+        if config and config.outlets:
+            imports["airflow.sdk"].add("Asset")
         tasks.append(
             {
                 "var": names[plan.task_ids[task.task_id]],
                 "task_id": plan.task_ids[task.task_id],
+                "group": groups.get(task.task_id),
                 "display_name": plan.display_names.get(task.task_id),
                 "operator": operator,
+                "imported_as": _import_name(operator.extra_import, imported_as, taken),
                 "params": task.params,
-                "settings": overrides.operator_kwargs() if overrides else {},
+                "settings": settings,
+                "outlets": config.outlets if config else [],
             }
         )
+    for (module, name), local in imported_as.items():
+        imports[module].add(name if local == name else f"{name} as {local}")
+    if any(task["group"] for task in tasks):
+        imports["airflow.sdk"].add("TaskGroup")
     edges = [
-        Edge(downstream=plan.task_ids[edge.downstream], upstream=plan.task_ids[edge.upstream])
+        Edge(downstream=airflow_ids[edge.downstream], upstream=airflow_ids[edge.upstream])
         for edge in job.edges
     ]
     dag = _dag_args(plan, job.params, description=job.params.description, kind="job")
     dag.update(schedule=None, start_date=datetime.date(2024, 1, 1), timezone="UTC", catchup=False)
-    return _finish("job", plan, dag, imports, tasks=tasks, edges=_edge_lines(edges, names))
+    dag["doc_md"] = job_doc(
+        plan.dag_id,
+        job.params.description,
+        job.ref,
+        [(airflow_ids[t.task_id], t.task_type, t.ref, t.params) for t in plan.tasks],
+    )
+    callbacks = _callbacks(job.params, job.ref, {airflow_ids[t.task_id]: t.ref for t in plan.tasks})
+    return _finish(
+        "job",
+        plan,
+        dag,
+        imports,
+        callbacks=callbacks,
+        blocks=_blocks(tasks),
+        edges=_edge_lines(edges, by_airflow_id),
+    )
 
 
 def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
@@ -149,18 +195,98 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
         start_date=params.start_date,
         timezone=params.timezone,
         catchup=params.catchup,
+        schedule_assets=params.schedule_assets,
+    )
+    when = (
+        f"when these assets are updated: {', '.join(params.schedule_assets)}"
+        if params.schedule_assets
+        else f"schedule {plan.schedule} ({params.timezone})"
+        if plan.schedule
+        else "only when triggered"
+    )
+    dag["doc_md"] = scheduler_doc(
+        plan.dag_id,
+        scheduler.description,
+        scheduler.ref,
+        when,
+        [(job_plan.dag_id, job_plan.job.ref) for job_plan in plan.jobs],
     )
     imports = {_TRIGGER_MODULE: {"TriggerDagRunOperator"}}
+    if params.schedule_assets:
+        imports["airflow.sdk"] = {"Asset"}
+    callbacks = _callbacks(
+        params, scheduler.ref, {job_plan.dag_id: job_plan.job.ref for job_plan in plan.jobs}
+    )
     return _finish(
         "scheduler",
         plan,
         dag,
         imports,
+        callbacks=callbacks,
         triggers=triggers,
         edges=_edge_lines(plan.edges, names),
         poke_interval=params.poke_interval,
         trigger_run_id=f"{plan.dag_id}__{{{{ run_id }}}}",
     )
+
+
+def _in_group(group: str | None, task_id: str) -> str:
+    """The Airflow task id of a task, which its task group prefixes."""
+    return f"{group}.{task_id}" if group else task_id
+
+
+def _import_name(
+    wanted: tuple[str, str] | None, imported_as: dict[tuple[str, str], str], taken: set[str]
+) -> str | None:
+    """The local name of an extra import, suffixed when it would clash with another name."""
+    if wanted is None:
+        return None
+    if wanted not in imported_as:
+        local, suffix = wanted[1], 2
+        while local in taken:
+            local, suffix = f"{wanted[1]}_{suffix}", suffix + 1
+        taken.add(local)
+        imported_as[wanted] = local
+    return imported_as[wanted]
+
+
+def _blocks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks in run order, gathered by task group (a group sits where its first task is)."""
+    blocks: list[dict[str, Any]] = []
+    by_group: dict[str | None, dict[str, Any]] = {}
+    for task in tasks:
+        group = task["group"]
+        if group is None and blocks and blocks[-1]["group"] is None:
+            block = blocks[-1]
+        elif group is not None and group in by_group:
+            block = by_group[group]
+        else:
+            block = {"group": group, "tasks": []}
+            blocks.append(block)
+            if group is not None:
+                by_group[group] = block
+        block["tasks"].append(task)
+    return blocks
+
+
+def _callbacks(params: DagSettings, ref: RowRef, rows: dict[str, RowRef]) -> dict[str, Any]:
+    """Arguments of the `DagCallbacks` the DAG's tasks report to (alerts, run history)."""
+    alerts: AlertSettings = params.alerts
+    kwargs: dict[str, Any] = {
+        "alerts": alerts.model_dump(exclude_none=True, exclude={"deadline"}),
+        "dag_row": str(ref),
+        "task_rows": {task_id: str(row) for task_id, row in sorted(rows.items())},
+    }
+    if params.run_history_table is not None:
+        kwargs["run_history_table"] = params.run_history_table
+    deadline = None
+    if alerts.deadline is not None:
+        deadline = {
+            "interval": datetime.timedelta(seconds=alerts.deadline),
+            "callback": _DEADLINE_CALLBACK,
+            "kwargs": {"alerts": kwargs["alerts"], "dag_row": str(ref)},
+        }
+    return {"kwargs": kwargs, "deadline": deadline}
 
 
 def _dag_args(plan: Plan, params: Any, *, description: str | None, kind: str) -> dict[str, Any]:
@@ -174,6 +300,7 @@ def _dag_args(plan: Plan, params: Any, *, description: str | None, kind: str) ->
         "dagrun_timeout": datetime.timedelta(seconds=timeout) if timeout is not None else None,
         "tags": tags,
         "default_args": params.operator_kwargs(),
+        "schedule_assets": [],
     }
 
 
@@ -182,6 +309,9 @@ def _finish(
 ) -> dict[str, Any]:
     """Add imports, the provenance header and the inputs hash to a template context."""
     imports.setdefault("airflow.sdk", set()).add("DAG")
+    imports.setdefault(_CALLBACKS_MODULE, set()).add("DagCallbacks")
+    if body["callbacks"]["deadline"] is not None:
+        imports["airflow.sdk"].update({"AsyncCallback", "DeadlineAlert", "DeadlineReference"})
     context: dict[str, Any] = {
         "kind": kind,
         "dag": dag,

@@ -7,10 +7,10 @@ from typing import NewType
 
 from lambda_compiler.params import (
     JobParams,
+    JobTaskConfig,
     SchedulerJobConfig,
     SchedulerParams,
     StrictModel,
-    TaskSettings,
 )
 from lambda_compiler.rows import RowRef
 
@@ -51,7 +51,7 @@ class Job:
     task_ids: tuple[TaskId, ...]
     edges: tuple[Edge, ...]
     params: JobParams
-    task_configs: dict[str, TaskSettings] = field(default_factory=dict)
+    task_configs: dict[str, JobTaskConfig] = field(default_factory=dict)
     enabled: bool = True
 
     @property

@@ -10,10 +10,34 @@ import datetime
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Seconds = Annotated[float, Field(ge=0)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
+GroupId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,200}$")]
+
+
+def _not_airflow_scheme(uri: str) -> str:
+    if uri.lower().startswith("airflow:"):
+        raise ValueError(f"{uri!r}: the 'airflow' URI scheme is reserved by Airflow")
+    return uri
+
+
+AssetRef = Annotated[
+    str, Field(min_length=1, max_length=1500, pattern=r"^\S+$"), AfterValidator(_not_airflow_scheme)
+]
+SnsTopicArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+]
+TableName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{3,255}$")]
 
 TriggerRule = Literal[
     "all_success",
@@ -59,12 +83,30 @@ class TaskSettings(StrictModel):
 _DURATIONS = frozenset({"retry_delay", "execution_timeout"})
 
 
+class AlertSettings(StrictModel):
+    """`alerts`: which task events publish an alert, where to, and how many per run.
+
+    The topic defaults to the Airflow option ``[dynadag] alert_topic_arn`` at run time.
+    `deadline` (seconds after the run was queued) adds an Airflow deadline alert.
+    """
+
+    on_failure: bool = True
+    on_retry: bool = False
+    on_success: bool = False
+    sns_topic_arn: SnsTopicArn | None = None
+    slack_conn_id: Name | None = None
+    max_per_run: Annotated[int, Field(ge=1, le=1000)] = 20
+    deadline: Annotated[float, Field(gt=0)] | None = None
+
+
 class DagSettings(TaskSettings):
-    """What job and scheduler DAGs share: run limits, tags and task defaults."""
+    """What job and scheduler DAGs share: run limits, tags, task defaults and alerts."""
 
     max_active_runs: Annotated[int, Field(ge=1, le=1000)] = 1
     tags: list[Name] = []
     dagrun_timeout: Seconds | None = None
+    alerts: AlertSettings = AlertSettings()
+    run_history_table: TableName | None = None
 
 
 class JobParams(DagSettings):
@@ -82,6 +124,15 @@ class SchedulerParams(DagSettings):
     start_date: datetime.date = datetime.date(2024, 1, 1)
     catchup: bool = False
     poke_interval: Annotated[int, Field(ge=5, le=86400)] = 60
+    schedule_assets: list[AssetRef] = []
+
+    @model_validator(mode="after")
+    def _one_kind_of_schedule(self) -> SchedulerParams:
+        if self.schedule_assets and (self.schedule or self.schedule_interval):
+            raise ValueError(
+                "give schedule_assets or a time schedule (schedule_interval or schedule), not both"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -91,6 +142,13 @@ class SchedulerParams(DagSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from None
         return value
+
+
+class JobTaskConfig(TaskSettings):
+    """One entry of `job_task_configs`: a task's overrides, its task group and outlets."""
+
+    task_group: GroupId | None = None
+    outlets: list[AssetRef] = []
 
 
 class SchedulerJobConfig(TaskSettings):

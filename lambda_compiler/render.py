@@ -36,8 +36,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_dag(template: str, context: dict[str, Any]) -> str:
-    """Black-formatted source of one DAG file; raises if it fails the safety check."""
+def render_dag(
+    template: str, context: dict[str, Any], import_prefixes: tuple[str, ...] = ()
+) -> str:
+    """Black-formatted source of one DAG file; raises if it fails the safety check.
+
+    `import_prefixes` widens the import allowlist to the configured `PYTHON` modules.
+    """
     dag_id = context["dag"]["dag_id"]
     try:
         raw = environment().get_template(template).render(context)
@@ -47,5 +52,5 @@ def render_dag(template: str, context: dict[str, Any]) -> str:
         source = black.format_str(raw, mode=_BLACK_MODE)
     except black.InvalidInput as exc:
         raise RenderError(f"{dag_id}: rendered source is not valid Python: {exc}") from exc
-    check_source(source, f"{dag_id}.py")
+    check_source(source, f"{dag_id}.py", import_prefixes)
     return source

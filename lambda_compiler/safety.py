@@ -16,19 +16,25 @@ class UnsafeSourceError(ValueError):
     """A generated file failed the import/call allowlist; the message lists each violation."""
 
 
-def check_source(source: str, filename: str = "<generated>") -> None:
-    """Compile `source` and raise `UnsafeSourceError` unless it passes the allowlist."""
+def check_source(
+    source: str, filename: str = "<generated>", import_prefixes: tuple[str, ...] = ()
+) -> None:
+    """Compile `source` and raise `UnsafeSourceError` unless it passes the allowlist.
+
+    `import_prefixes` are the deployment's `PYTHON` module prefixes: ``from m import f``
+    is also allowed when ``m`` is one of them or below one.
+    """
     try:
         tree = ast.parse(source, filename)
         compile(tree, filename, "exec")
     except SyntaxError as exc:
         raise UnsafeSourceError(f"does not compile: {exc}") from None
-    violations = _violations(tree)
+    violations = _violations(tree, import_prefixes)
     if violations:
         raise UnsafeSourceError("; ".join(violations))
 
 
-def _violations(tree: ast.Module) -> list[str]:
+def _violations(tree: ast.Module, import_prefixes: tuple[str, ...]) -> list[str]:
     imported: set[str] = set()
     problems: list[str] = []
     for node in ast.walk(tree):
@@ -39,7 +45,10 @@ def _violations(tree: ast.Module) -> list[str]:
                 imported.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
-            if node.level or module.split(".")[0] not in ALLOWED_IMPORT_ROOTS:
+            allowed = module.split(".")[0] in ALLOWED_IMPORT_ROOTS or any(
+                module == prefix or module.startswith(f"{prefix}.") for prefix in import_prefixes
+            )
+            if node.level or not allowed:
                 problems.append(f"line {node.lineno}: import from {module!r} is not allowed")
             imported.update(alias.asname or alias.name for alias in node.names)
     for statement in tree.body:

@@ -11,6 +11,11 @@
 | `DYNADAG_BUCKET` | (required) | the MWAA dags bucket |
 | `DYNADAG_DAGS_PREFIX` | `dags/` | where DAG files go in the bucket |
 | `DYNADAG_ALERT_TOPIC_ARN` | (none) | SNS topic for compile alerts |
+| `DYNADAG_PYTHON_MODULE_PREFIXES` | (none) | modules `PYTHON` tasks may call (`etl,ops.jobs`) |
+| `DYNADAG_ALLOW_BASH` | `false` | `true` lets `BASH` tasks run shell commands |
+
+The last two are the `CompilerConfig` (``lambda_compiler/config.py``); with neither
+set, `PYTHON` and `BASH` rows are rejected. See ``docs/task-types.md`` for why.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig, ConfigError
 from lambda_compiler.snapshot import TableNames
 
 
@@ -37,6 +43,7 @@ class Settings:
     run_history_table: str = "dynadag_run_history"
     dags_prefix: str = "dags/"
     alert_topic_arn: str | None = None
+    compiler: CompilerConfig = DEFAULT_CONFIG
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,4 +67,12 @@ class Settings:
             run_history_table=env.get("DYNADAG_RUN_HISTORY_TABLE", "dynadag_run_history"),
             dags_prefix=prefix,
             alert_topic_arn=env.get("DYNADAG_ALERT_TOPIC_ARN", "").strip() or None,
+            compiler=_compiler_config(env),
         )
+
+
+def _compiler_config(env: Mapping[str, str]) -> CompilerConfig:
+    try:
+        return CompilerConfig.from_env(env)
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None

@@ -2,29 +2,43 @@
 
 Adding a task type means writing one template in ``dag_templates/tasks/`` and one
 `TaskType` entry in `TASK_TYPES` below; nothing else changes. The operator's
-import comes from the entry, never from a row.
+import comes from the entry, never from a row. Schemas that depend on what the
+deployment allows (`PYTHON`, `BASH`) read the `CompilerConfig` from the pydantic
+validation context under the key ``"config"``.
 """
 
 from __future__ import annotations
 
+import keyword
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from lambda_compiler.config import CompilerConfig
 from lambda_compiler.params import StrictModel
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+AwsConnId = Annotated[str, Field(min_length=1, max_length=250)]
+WaiterDelay = Annotated[int, Field(ge=1, le=3600)]
+WaiterAttempts = Annotated[int, Field(ge=1, le=100000)]
+_CALLABLE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
 class Operator:
-    """The operator class a task renders to, and the template of its arguments."""
+    """The operator class a task renders to, and the template of its arguments.
+
+    `extra_import` is a ``(module, name)`` the arguments refer to (the `PYTHON`
+    callable); the compiler imports it under a name that clashes with nothing.
+    """
 
     module: str
     class_name: str
     template: str
+    extra_import: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,11 @@ class TaskType:
     params: type[StrictModel]
     operator: Callable[[Any], Operator]
     summary: str
+
+
+def _config(info: ValidationInfo) -> CompilerConfig:
+    context = info.context or {}
+    return context.get("config") or CompilerConfig()
 
 
 class SqlParams(StrictModel):
@@ -82,6 +101,11 @@ class RedshiftSqlParams(StrictModel):
                 raise ValueError("conn_id cannot be combined with the Data API parameters")
             if self.database is None:
                 raise ValueError("database is required with workgroup_name or cluster_identifier")
+            if isinstance(self.sql, str) and ";" in self.sql.strip().rstrip(";"):
+                raise ValueError(
+                    "the Data API runs one statement per string: give sql as a list of "
+                    "statements (they run in one transaction, with BatchExecuteStatement)"
+                )
         else:
             data_api_only = ("secret_arn", "db_user", "aws_conn_id", "poll_interval")
             given = [name for name in data_api_only if getattr(self, name) is not None]
@@ -92,6 +116,110 @@ class RedshiftSqlParams(StrictModel):
         return self
 
 
+class PythonParams(StrictModel):
+    """`PYTHON`: a callable by dotted path, from a module the deployment allows."""
+
+    python_callable: NonEmpty
+    op_args: list[Any] | None = None
+    op_kwargs: dict[str, Any] | None = None
+
+    @field_validator("python_callable")
+    @classmethod
+    def _allowed_callable(cls, value: str, info: ValidationInfo) -> str:
+        if not _CALLABLE_PATH.match(value) or any(
+            keyword.iskeyword(part) for part in value.split(".")
+        ):
+            raise ValueError(f"{value!r} is not a dotted path like 'package.module.function'")
+        module, _, name = value.rpartition(".")
+        if name.startswith("_"):
+            raise ValueError(f"{name!r} is private (starts with '_')")
+        config = _config(info)
+        if not config.python_module_prefixes:
+            raise ValueError(
+                "PYTHON tasks are disabled: no module prefixes are configured "
+                "(DYNADAG_PYTHON_MODULE_PREFIXES)"
+            )
+        if not config.allows_module(module):
+            allowed = ", ".join(config.python_module_prefixes)
+            raise ValueError(f"module {module!r} is not under an allowed prefix ({allowed})")
+        return value
+
+    @property
+    def module(self) -> str:
+        return self.python_callable.rpartition(".")[0]
+
+    @property
+    def function(self) -> str:
+        return self.python_callable.rpartition(".")[2]
+
+
+class BashParams(StrictModel):
+    """`BASH`: a shell command; only when the deployment enables it."""
+
+    doc_hidden: ClassVar[frozenset[str]] = frozenset({"env"})
+
+    bash_command: NonEmpty
+    env: dict[str, str] | None = None
+    append_env: bool = False
+    cwd: NonEmpty | None = None
+
+    @field_validator("bash_command")
+    @classmethod
+    def _enabled(cls, value: str, info: ValidationInfo) -> str:
+        if not _config(info).allow_bash:
+            raise ValueError("BASH tasks are disabled in this deployment (DYNADAG_ALLOW_BASH)")
+        if value.rstrip() != value or not value.endswith((".sh", ".bash")):
+            return value
+        raise ValueError(
+            "a command ending in .sh or .bash is read by Airflow as a template file name; "
+            "run it as 'bash /path/to/script.sh' followed by a space"
+        )
+
+
+class EmrServerlessSparkParams(StrictModel):
+    """`EMR-SERVERLESS-SPARK`: one Spark job run on an EMR Serverless application."""
+
+    application_id: NonEmpty
+    execution_role_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/\S+$")]
+    entry_point: NonEmpty
+    entry_point_arguments: list[str] | None = None
+    spark_submit_parameters: NonEmpty | None = None
+    configuration_overrides: dict[str, Any] | None = None
+    name: NonEmpty | None = None
+    aws_conn_id: AwsConnId | None = None
+    waiter_delay: WaiterDelay | None = None
+    waiter_max_attempts: WaiterAttempts | None = None
+
+    @property
+    def job_driver(self) -> dict[str, Any]:
+        """The ``jobDriver`` of StartJobRun, from the flat row parameters."""
+        submit: dict[str, Any] = {"entryPoint": self.entry_point}
+        if self.entry_point_arguments is not None:
+            submit["entryPointArguments"] = self.entry_point_arguments
+        if self.spark_submit_parameters is not None:
+            submit["sparkSubmitParameters"] = self.spark_submit_parameters
+        return {"sparkSubmit": submit}
+
+
+class GlueParams(StrictModel):
+    """`GLUE`: run an existing Glue job by name."""
+
+    job_name: Annotated[str, Field(min_length=1, max_length=255)]
+    script_args: dict[str, str] | None = None
+    run_job_kwargs: dict[str, Any] | None = None
+    aws_conn_id: AwsConnId | None = None
+    waiter_delay: WaiterDelay | None = None
+    waiter_max_attempts: WaiterAttempts | None = None
+
+    @field_validator("script_args")
+    @classmethod
+    def _dashed_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        bad = sorted(key for key in value or {} if not key.startswith("--"))
+        if bad:
+            raise ValueError(f"Glue job arguments start with '--' (like '--day'); got {bad}")
+        return value
+
+
 _SQL_OPERATOR = Operator(
     "airflow.providers.common.sql.operators.sql", "SQLExecuteQueryOperator", "sql.py.j2"
 )
@@ -100,10 +228,28 @@ _REDSHIFT_DATA_OPERATOR = Operator(
     "RedshiftDataOperator",
     "redshift_data.py.j2",
 )
+_BASH_OPERATOR = Operator("airflow.providers.standard.operators.bash", "BashOperator", "bash.py.j2")
+_EMR_SERVERLESS_OPERATOR = Operator(
+    "airflow.providers.amazon.aws.operators.emr",
+    "EmrServerlessStartJobOperator",
+    "emr_serverless_spark.py.j2",
+)
+_GLUE_OPERATOR = Operator(
+    "airflow.providers.amazon.aws.operators.glue", "GlueJobOperator", "glue.py.j2"
+)
 
 
 def _redshift_operator(params: RedshiftSqlParams) -> Operator:
     return _REDSHIFT_DATA_OPERATOR if params.uses_data_api else _SQL_OPERATOR
+
+
+def _python_operator(params: PythonParams) -> Operator:
+    return Operator(
+        "airflow.providers.standard.operators.python",
+        "PythonOperator",
+        "python.py.j2",
+        extra_import=(params.module, params.function),
+    )
 
 
 TASK_TYPES: dict[str, TaskType] = {
@@ -116,5 +262,29 @@ TASK_TYPES: dict[str, TaskType] = {
             "SQL on Amazon Redshift, over an Airflow connection or the Redshift Data API",
         ),
         TaskType("SQL", SqlParams, lambda _: _SQL_OPERATOR, "SQL over any Airflow connection"),
+        TaskType(
+            "PYTHON",
+            PythonParams,
+            _python_operator,
+            "a Python callable from a module the deployment allows",
+        ),
+        TaskType(
+            "BASH",
+            BashParams,
+            lambda _: _BASH_OPERATOR,
+            "a shell command, when the deployment enables BASH",
+        ),
+        TaskType(
+            "EMR-SERVERLESS-SPARK",
+            EmrServerlessSparkParams,
+            lambda _: _EMR_SERVERLESS_OPERATOR,
+            "a Spark job run on EMR Serverless, waited for without a worker slot",
+        ),
+        TaskType(
+            "GLUE",
+            GlueParams,
+            lambda _: _GLUE_OPERATOR,
+            "a Glue job run by name, waited for without a worker slot",
+        ),
     )
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.graph import find_cycle, topological_order
 from lambda_compiler.literals import is_valid_dag_id, is_valid_task_id
 from lambda_compiler.model import DagId, Edge, Job, JobRef, Scheduler, Task, TaskId
@@ -67,10 +68,10 @@ class Validated:
     unparsable: list[Problem]
 
 
-def validate(snapshot: Snapshot) -> Validated:
+def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Validated:
     """Parse and check every row; the result says, per DAG, what to build or why not."""
     tables = snapshot.tables
-    tasks, task_problems, unparsable = _parse_tasks(snapshot, tables.task)
+    tasks, task_problems, unparsable = _parse_tasks(snapshot, tables.task, config)
     jobs: list[Job] = []
     schedulers: list[Scheduler] = []
     parse_problems: dict[RowRef, list[Problem]] = {}
@@ -120,13 +121,13 @@ def _keep(
 
 
 def _parse_tasks(
-    snapshot: Snapshot, table: str
+    snapshot: Snapshot, table: str, config: CompilerConfig
 ) -> tuple[dict[TaskId, Task], dict[TaskId, list[Problem]], list[Problem]]:
     tasks: dict[TaskId, Task] = {}
     problems: dict[TaskId, list[Problem]] = {}
     unparsable: list[Problem] = []
     for row in snapshot.tasks:
-        task, found = parse_task(row, table)
+        task, found = parse_task(row, table, config)
         if task is None:
             unparsable.extend(found)
             continue
@@ -210,6 +211,7 @@ def _plan_job(
                 )
             )
     _assign_task_ids(plan)
+    _check_task_groups(plan)
     if not plan.problems:
         order = topological_order(listed, job.edges)
         by_id = {task.task_id: task for task in plan.tasks}
@@ -250,6 +252,23 @@ def _assign_task_ids(plan: JobPlan) -> None:
                     "give them distinct task_name values",
                 )
             )
+
+
+def _check_task_groups(plan: JobPlan) -> None:
+    """A task group's id must not also be a task id at the top level of the DAG."""
+    grouped = {key for key, config in plan.job.task_configs.items() if config.task_group}
+    top_level = {plan.task_ids[t.task_id]: t for t in plan.tasks if t.task_id not in grouped}
+    groups = {config.task_group for config in plan.job.task_configs.values()}
+    for group in sorted(g for g in groups if g in top_level):
+        plan.problems.append(
+            Problem(
+                plan.job.ref,
+                "job_task_configs",
+                ProblemCode.DUPLICATE_TASK_ID,
+                f"task group {group!r} has the same id as task {top_level[group].ref}; "
+                "rename the group",
+            )
+        )
 
 
 def _check_edges(

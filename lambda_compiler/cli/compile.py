@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from lambda_compiler.cli.common import (
     report_problems,
 )
 from lambda_compiler.compiler import CompileResult, compile_dags
+from lambda_compiler.config import CompilerConfig, ConfigError
 from lambda_compiler.snapshot import RowsFileError, load_snapshot
 
 RowsArgument = Annotated[
@@ -30,7 +32,11 @@ RowsArgument = Annotated[
 
 def _compile(rows: Path) -> CompileResult:
     try:
-        return compile_dags(load_snapshot(rows))
+        config = CompilerConfig.from_env(os.environ)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    try:
+        return compile_dags(load_snapshot(rows), config=config)
     except RowsFileError as exc:
         fail(str(exc), code=2)
 

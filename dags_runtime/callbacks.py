@@ -1,0 +1,124 @@
+"""`DagCallbacks`: what every generated DAG calls when a task try ends.
+
+Each try is written to the run history; failures (and, if configured, retries and
+successes) publish an alert. Nothing here can fail a task: every error is logged
+and swallowed, one destination at a time, so a missing topic does not stop the
+history write or the Slack message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from dags_runtime import settings
+from dags_runtime.alerts import AlertConfig, message, post_slack, publish_sns
+from dags_runtime.events import TaskEvent, dag_event, task_event
+from dags_runtime.history import LocalAlertBudget, record_try, take_alert_slot
+
+log = logging.getLogger(__name__)
+_LOCAL_BUDGET = LocalAlertBudget()
+
+
+class DagCallbacks:
+    """Task and DAG callbacks for one generated DAG; built from literals at parse time."""
+
+    def __init__(
+        self,
+        *,
+        alerts: Mapping[str, Any],
+        dag_row: str,
+        task_rows: Mapping[str, str],
+        run_history_table: str | None = None,
+    ) -> None:
+        self.alerts = AlertConfig(**alerts)
+        self.dag_row = dag_row
+        self.task_rows = dict(task_rows)
+        self.run_history_table = run_history_table
+
+    def on_success(self, context: Mapping[str, Any]) -> None:
+        self._task_ended("success", "success", context)
+
+    def on_failure(self, context: Mapping[str, Any]) -> None:
+        self._task_ended("failure", "failed", context)
+
+    def on_retry(self, context: Mapping[str, Any]) -> None:
+        self._task_ended("retry", "up_for_retry", context)
+
+    def on_skipped(self, context: Mapping[str, Any]) -> None:
+        self._task_ended("skipped", "skipped", context)
+
+    def on_dag_failure(self, context: Mapping[str, Any]) -> None:
+        """Alert when a run fails for a reason other than a task failure (e.g. it timed out).
+
+        Task failures have alerted already, from the task's own callback.
+        """
+        if context.get("reason") == "task_failure":
+            return
+        _guard(
+            "build the DAG event",
+            lambda: self.alert(dag_event("dag_failure", context, self.dag_row)),
+        )
+
+    def _task_ended(self, kind: str, state: str, context: Mapping[str, Any]) -> None:
+        event = _guard(
+            "read the task context",
+            lambda: task_event(kind, state, context, self.dag_row, self.task_rows),
+        )
+        if event is None:
+            return
+        table = self.history_table()
+        if table:
+            _guard("record the try", lambda: record_try(_dynamodb(), table, event))
+        if self.alerts.wants(kind):
+            _guard("alert", lambda: self.alert(event))
+
+    def history_table(self) -> str | None:
+        """The job's own table, else ``[dynadag] run_history_table``."""
+        return self.run_history_table or settings.option("run_history_table")
+
+    def alert(self, event: TaskEvent) -> None:
+        """Publish `event` to SNS and Slack, unless the run has used up its alerts."""
+        count = self._take_slot(event)
+        if count is None:
+            log.warning("dynadag: alert limit reached for %s %s", event.dag_id, event.run_id)
+            return
+        body = message(event, last_allowed=count == self.alerts.max_per_run)
+        topic = self.alerts.sns_topic_arn or settings.option("alert_topic_arn")
+        if topic:
+            _guard("publish to SNS", lambda: publish_sns(_client("sns"), topic, event, body))
+        if self.alerts.slack_conn_id:
+            conn_id = self.alerts.slack_conn_id
+            _guard("post to Slack", lambda: post_slack(conn_id, event))
+        if not topic and not self.alerts.slack_conn_id:
+            log.warning("dynadag: no alert destination: set [dynadag] alert_topic_arn")
+
+    def _take_slot(self, event: TaskEvent) -> int | None:
+        limit = self.alerts.max_per_run
+        table = self.history_table()
+        if table:
+            try:
+                return take_alert_slot(_dynamodb(), table, event.dag_id, event.run_id, limit)
+            except Exception as exc:  # the counter is best effort: still alert once
+                log.warning("dynadag: alert counter unavailable (%s); counting locally", exc)
+        return _LOCAL_BUDGET.take(event.dag_id, event.run_id, limit)
+
+
+def _client(service: str) -> Any:
+    from dags_runtime.aws import client
+
+    return client(service, settings.aws_conn_id())
+
+
+def _dynamodb() -> Any:
+    return _client("dynamodb")
+
+
+def _guard(action: str, call: Any) -> Any:
+    """Run `call`; log and swallow any error so that a callback never fails a task."""
+    try:
+        return call()
+    except Exception as exc:
+        log.warning("dynadag: could not %s: %s: %s", action, type(exc).__name__, exc)
+        return None

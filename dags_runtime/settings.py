@@ -1,0 +1,20 @@
+"""The ``[dynadag]`` section of the Airflow configuration, read when a callback runs."""
+
+from __future__ import annotations
+
+SECTION = "dynadag"
+
+
+def option(name: str, default: str | None = None) -> str | None:
+    """``[dynadag] name`` (env ``AIRFLOW__DYNADAG__NAME``), or `default` when unset or empty."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow before the task SDK had its own configuration
+        from airflow.configuration import conf
+    value = conf.get(SECTION, name, fallback=None)
+    return value.strip() if value and value.strip() else default
+
+
+def aws_conn_id() -> str:
+    """The Airflow connection for SNS and DynamoDB calls."""
+    return option("aws_conn_id", "aws_default") or "aws_default"
