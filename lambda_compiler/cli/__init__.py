@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 from lambda_compiler.cli.compile import compile_rows, validate_rows
+from lambda_compiler.cli.files import diff, history, list_files, show
+from lambda_compiler.cli.rollback import rollback
+from lambda_compiler.cli.rows import export_rows, import_rows
+from lambda_compiler.cli.status import status
 
 app = typer.Typer(
     name="dynadag",
@@ -15,6 +19,14 @@ app = typer.Typer(
 )
 app.command("compile")(compile_rows)
 app.command("validate")(validate_rows)
+app.command("status")(status)
+app.command("ls")(list_files)
+app.command("show")(show)
+app.command("history")(history)
+app.command("diff")(diff)
+app.command("rollback")(rollback)
+app.command("export")(export_rows)
+app.command("import")(import_rows)
 
 
 def main() -> None:

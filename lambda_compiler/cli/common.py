@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lambda_compiler.problems import Problem
 
@@ -28,9 +29,9 @@ FormatOption = Annotated[
 
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     """Print one red line (and an optional hint) to stderr and exit with `code`."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"[dim]hint: {hint}[/dim]", highlight=False, soft_wrap=True)
+        err_console.print(f"[dim]hint: {escape(hint)}[/dim]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

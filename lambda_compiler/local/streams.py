@@ -44,6 +44,7 @@ class Invocation:
     failed: tuple[str, ...]
     attempt: int
     gave_up: bool = False
+    error: str | None = None
 
 
 @dataclass
@@ -140,10 +141,15 @@ class StreamWorker:
         attempt = 0
         while records:
             attempt += 1
-            response = self._handler({"Records": records}, LambdaContext())
-            failed = failed_sequence_numbers(response)
+            error = None
+            try:
+                response = self._handler({"Records": records}, LambdaContext())
+                failed = failed_sequence_numbers(response)
+            except Exception as exc:  # a crashed invocation fails the whole batch, as in Lambda
+                error = f"{type(exc).__name__}: {exc}"
+                failed = tuple(r["dynamodb"]["SequenceNumber"] for r in records)
             gave_up = bool(failed) and attempt > self._max_retries
-            self._on_invocation(Invocation(table, tuple(records), failed, attempt, gave_up))
+            self._on_invocation(Invocation(table, tuple(records), failed, attempt, gave_up, error))
             if not failed or gave_up:
                 return
             sequence = [r["dynamodb"]["SequenceNumber"] for r in records]

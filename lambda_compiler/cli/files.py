@@ -1,0 +1,147 @@
+"""`dynadag ls`, `show`, `history` and `diff`: the generated files as stored in S3."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Annotated
+
+import typer
+from rich.syntax import Syntax
+
+from lambda_compiler.cli.aws import aws_command, connect
+from lambda_compiler.cli.common import console, fail
+from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.cli.versions import (
+    Version,
+    VersionError,
+    current_file,
+    dag_versions,
+    files,
+    list_versions,
+    pick,
+    read_version,
+    source_rows,
+    version_metadata,
+)
+
+DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]
+VersionOption = Annotated[
+    str | None,
+    typer.Option("--version", "-v", help="A number from `dynadag history`, or an S3 version id."),
+]
+
+
+def _when(version: Version) -> str:
+    return version.modified.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@aws_command
+def list_files() -> None:
+    """The files under the dags prefix, with their version counts."""
+    aws = connect()
+    prefix = aws.settings.dags_prefix
+    rows = []
+    for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items():
+        latest = versions[-1]
+        rows.append(
+            (
+                key[len(prefix) :],
+                str(len(files(versions))),
+                "" if latest.deleted else str(latest.size),
+                _when(latest),
+                "deleted" if latest.deleted else "current",
+            )
+        )
+    if not rows:
+        say(f"no files under s3://{aws.settings.bucket}/{prefix}")
+        return
+    print_table(("file", "versions", "size", "last change (UTC)", "state"), rows)
+
+
+@aws_command
+def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
+    """Print a DAG file as stored (the current version unless --version)."""
+    aws = connect()
+    try:
+        versions = dag_versions(aws.s3, aws.settings, dag_id)
+        chosen = pick(versions, dag_id, version) if version else current_file(versions)
+    except VersionError as exc:
+        fail(str(exc))
+    if chosen is None:
+        fail(
+            f"DAG {dag_id!r} is deleted",
+            hint=f"see its old versions with `dynadag history {dag_id}`",
+        )
+    source = read_version(aws.s3, aws.settings, dag_id, chosen)
+    if console.is_terminal:
+        console.print(Syntax(source, "python", line_numbers=False, word_wrap=False))
+    else:
+        sys.stdout.write(source)
+
+
+@aws_command
+def history(dag_id: DagIdArgument) -> None:
+    """A DAG's versions: time, size, sha256 and the rows it came from."""
+    aws = connect()
+    try:
+        versions = dag_versions(aws.s3, aws.settings, dag_id)
+    except VersionError as exc:
+        fail(str(exc))
+    rows = []
+    for version in versions:
+        if version.deleted:
+            rows.append((str(version.number), _when(version), "", "deleted", "", ""))
+            continue
+        meta = version_metadata(aws.s3, aws.settings, dag_id, version)
+        sha = (meta.get("sha256") or "")[:12]
+        note = " (current)" if version.is_latest else ""
+        rows.append(
+            (
+                str(version.number),
+                _when(version),
+                str(version.size),
+                sha + note,
+                "\n".join(source_rows(meta)),
+                version.version_id,
+            )
+        )
+    print_table(("#", "time (UTC)", "size", "sha256", "source rows", "version id"), rows)
+
+
+@aws_command
+def diff(
+    dag_id: DagIdArgument,
+    old: Annotated[str | None, typer.Argument(help="Older version (default: previous).")] = None,
+    new: Annotated[str | None, typer.Argument(help="Newer version (default: current).")] = None,
+) -> None:
+    """Unified diff between two versions of a DAG file (default: previous vs current)."""
+    aws = connect()
+    try:
+        versions = dag_versions(aws.s3, aws.settings, dag_id)
+        stored = files(versions)
+        if not stored:
+            raise VersionError(f"DAG {dag_id!r} has no stored file, only delete markers")
+        after = pick(versions, dag_id, new) if new else stored[-1]
+        if old:
+            before = pick(versions, dag_id, old)
+        else:
+            earlier = [v for v in stored if v.number < after.number]
+            if not earlier:
+                raise VersionError(f"DAG {dag_id!r} has no version before #{after.number}")
+            before = earlier[-1]
+    except VersionError as exc:
+        fail(str(exc))
+    lines = difflib.unified_diff(
+        read_version(aws.s3, aws.settings, dag_id, before).splitlines(keepends=True),
+        read_version(aws.s3, aws.settings, dag_id, after).splitlines(keepends=True),
+        fromfile=f"{dag_id}.py #{before.number} ({_when(before)})",
+        tofile=f"{dag_id}.py #{after.number} ({_when(after)})",
+    )
+    text = "".join(lines)
+    if not text:
+        say(f"versions #{before.number} and #{after.number} are identical")
+    elif console.is_terminal:
+        console.print(Syntax(text, "diff", word_wrap=False))
+    else:
+        sys.stdout.write(text)

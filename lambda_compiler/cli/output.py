@@ -1,0 +1,38 @@
+"""Output for people on a terminal, and plain lines for pipes and scripts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from lambda_compiler.cli.common import console, err_console
+
+Cell = str | Text
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+    """A rich table on a terminal; otherwise a header line and one tab-separated line per row."""
+    if console.is_terminal:
+        table = Table(*headers, box=None)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    lines = ["\t".join(headers)]
+    lines.extend("\t".join(_plain(cell) for cell in row) for row in rows)
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _plain(cell: Cell) -> str:
+    text = cell.plain if isinstance(cell, Text) else cell
+    return text.replace("\n", ", ").replace("\t", " ")
+
+
+def say(text: str, *, style: str | None = None, err: bool = False) -> None:
+    """One line of plain text (no markup, never wrapped), on stderr when `err`."""
+    (err_console if err else console).print(
+        text, style=style, markup=False, highlight=False, soft_wrap=True
+    )

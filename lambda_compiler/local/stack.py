@@ -1,0 +1,209 @@
+"""The local stack: a moto server, the template's resources, a stream worker and a dags mirror.
+
+Everything runs in this process: moto serves on 127.0.0.1, the worker thread polls the
+tables' streams and calls the real Lambda handler, and the mirror copies the dags prefix
+into a local Airflow dags folder. Any AWS CLI or boto3 call with the endpoint URL
+works against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lambda_compiler.local.mirror import DagsMirror
+from lambda_compiler.local.provision import provision
+from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
+from lambda_compiler.local.rows_file import put_rows, read_rows_file, rows_files
+from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
+from lambda_compiler.settings import Settings
+from lambda_compiler.snapshot import TableNames
+
+# Any value works against moto; real credentials never reach the local endpoint.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+MIRROR_INTERVAL = 1.0  # seconds between mirror syncs when no record arrived (catches rollbacks)
+
+
+class PortInUseError(OSError):
+    """The port is taken; the message names it."""
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """Where the local stack listens, what it creates and where it mirrors DAGs."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    template: Path = DEFAULT_TEMPLATE
+    bucket: str = "dynadag-local"
+    dags_folder: Path = Path(".dynadag/dags")
+    region: str = "us-east-1"
+    batch_size: int = 100
+    poll_interval: float = 0.05
+
+    def environment(self, endpoint: str, settings: Settings) -> dict[str, str]:
+        """The variables the handler and any child process need to use this stack."""
+        tables = settings.tables
+        return {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **LOCAL_CREDENTIALS,
+            "DYNADAG_BUCKET": settings.bucket,
+            "DYNADAG_DAGS_PREFIX": settings.dags_prefix,
+            "DYNADAG_TASK_TABLE": tables.task,
+            "DYNADAG_JOB_TABLE": tables.job,
+            "DYNADAG_SCHEDULER_TABLE": tables.scheduler,
+            "DYNADAG_JOB_ID_INDEX": settings.job_id_index or "",
+            "DYNADAG_REGISTRY_TABLE": settings.registry_table,
+            "DYNADAG_RUN_HISTORY_TABLE": settings.run_history_table,
+        }
+
+
+def stack_settings(resources: StackResources, bucket: str, prefix: str = "dags/") -> Settings:
+    """The handler's settings for tables named as in the template."""
+    task, job, scheduler = resources.source_tables
+    indexes = [i["IndexName"] for i in job.global_secondary_indexes]
+    return Settings(
+        bucket=bucket,
+        tables=TableNames(task=task.name, job=job.name, scheduler=scheduler.name),
+        job_id_index=indexes[0] if indexes else None,
+        registry_table=resources.tables["RegistryTable"].name,
+        run_history_table=resources.tables["RunHistoryTable"].name,
+        dags_prefix=prefix,
+    )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise `PortInUseError` when `host:port` cannot be bound."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUseError(f"{host}:{port} is already in use; choose --port") from None
+
+
+@dataclass
+class LocalStack:
+    """Start with `start()`, stop with `stop()`; `on_invocation` sees every handler call."""
+
+    config: LocalConfig
+    load_handler: Callable[[], Handler]
+    on_invocation: Callable[[Invocation], None] = lambda invocation: None
+    on_error: Callable[[str, Exception], None] = lambda what, exc: None
+    resources: StackResources = field(init=False)
+    settings: Settings = field(init=False)
+    endpoint: str = field(init=False, default="")
+    _server: Any = field(init=False, default=None)
+    _thread: threading.Thread | None = field(init=False, default=None)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event)
+
+    def start(self) -> None:
+        """Serve, create the resources, point this process at them, and start the worker."""
+        from moto.server import ThreadedMotoServer  # moto is only needed by the local stack
+
+        self.resources = read_resources(self.config.template)
+        bucket = self.config.bucket or self.resources.bucket.name or "dynadag-local"
+        self.settings = stack_settings(self.resources, bucket)
+        check_port_free(self.config.host, self.config.port)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(self.config.host, self.config.port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(self.config.environment(self.endpoint, self.settings))
+        provision(self.resources, self.client("dynamodb"), self.client("s3"), bucket)
+        worker = StreamWorker(
+            self.client("dynamodb"),
+            self.client("dynamodbstreams"),
+            [table.name for table in self.resources.source_tables],
+            self.load_handler(),
+            region=self.config.region,
+            batch_size=self.config.batch_size,
+            on_invocation=self.on_invocation,
+        )
+        mirror = DagsMirror(
+            self.client("s3"), bucket, self.settings.dags_prefix, self.config.dags_folder
+        )
+        self._thread = threading.Thread(
+            target=self._run, args=(worker, mirror), name="dynadag-stream-worker", daemon=True
+        )
+        self._thread.start()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for this stack."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.config.region,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    def seed(self, path: Path) -> int:
+        """Put every row of the rows file(s) at `path`; returns how many rows."""
+        dynamodb = self.client("dynamodb")
+        return sum(
+            put_rows(dynamodb, read_rows_file(file), self.settings.tables)
+            for file in rows_files(path)
+        )
+
+    def wait(self) -> None:
+        """Block until `stop()` is called (e.g. from a signal handler)."""
+        while not self._stop.wait(0.5):
+            pass
+
+    def stop(self) -> None:
+        """Stop the worker, then the server; safe to call more than once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                self._server.stop()
+            self._server = None
+
+    def _run(self, worker: StreamWorker, mirror: DagsMirror) -> None:
+        last_sync = 0.0
+        while not self._stop.is_set():
+            try:
+                delivered = worker.poll_once(self._stop)
+            except Exception as exc:  # e.g. the server is shutting down; keep polling
+                self.on_error("stream worker", exc)
+                delivered = 0
+            if delivered or time.monotonic() - last_sync > MIRROR_INTERVAL:
+                try:
+                    mirror.sync()
+                except Exception as exc:  # the mirror must not stop the worker
+                    self.on_error("dags mirror", exc)
+                last_sync = time.monotonic()
+                _forget_old_shard_iterators()
+            if not delivered:
+                self._stop.wait(self.config.poll_interval)
+
+
+def _forget_old_shard_iterators(keep: int = 1000) -> None:
+    """Moto keeps every shard iterator it ever handed out; polling would grow that forever."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    for account in dynamodbstreams_backends.values():
+        for backend in account.values():
+            iterators = backend.shard_iterators
+            for arn in list(iterators)[:-keep]:
+                iterators.pop(arn, None)

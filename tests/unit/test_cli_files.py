@@ -1,0 +1,160 @@
+"""`dynadag ls`, `show`, `history`, `diff` against the versioned bucket on a moto server."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from typer.testing import CliRunner
+
+from lambda_compiler.cli import app
+from tests.cli_stack import CliStack, make_stack
+from tests.rowkit import job, task
+
+pytestmark = pytest.mark.moto
+runner = CliRunner()
+
+
+def _rows(sql: str = "SELECT 1;", *, with_second_job: bool = True) -> dict:
+    jobs = [job("1", "1", name="load")]
+    if with_second_job:
+        jobs.append(job("2", "2", name="report"))
+    return {
+        "mwaa_task": [task("1", task_params={"conn_id": "wh", "sql": sql}), task("2")],
+        "mwaa_job": jobs,
+    }
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
+    stack = make_stack(moto_endpoint, monkeypatch)
+    stack.publish(_rows("SELECT 1;"))
+    stack.publish(_rows("SELECT 2;"))
+    return stack
+
+
+def test_ls_lists_each_file_with_its_version_count(stack: CliStack) -> None:
+    stack.delete("job-report")
+
+    result = runner.invoke(app, ["ls"])
+
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert lines[0] == ["file", "versions", "size", "last change (UTC)", "state"]
+    rows = {cells[0]: cells for cells in lines[1:]}
+    assert set(rows) == {"job-load.py", "job-report.py"}
+    assert rows["job-load.py"][1] == "2"
+    assert rows["job-load.py"][2] == str(len(stack.body("job-load").encode()))
+    assert rows["job-load.py"][4] == "current"
+    assert rows["job-report.py"][1:3] == ["1", ""]
+    assert rows["job-report.py"][4] == "deleted"
+
+
+def test_show_prints_the_current_file_exactly_when_piped(stack: CliStack) -> None:
+    result = runner.invoke(app, ["show", "job-load"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == stack.body("job-load")
+    assert "SELECT 2;" in result.stdout
+
+
+def test_show_version_one_is_the_oldest_file(stack: CliStack) -> None:
+    result = runner.invoke(app, ["show", "job-load", "--version", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert "SELECT 1;" in result.stdout
+    assert "SELECT 2;" not in result.stdout
+
+
+def test_show_accepts_an_s3_version_id(stack: CliStack) -> None:
+    oldest = stack.versions("job-load")[-1]["VersionId"]
+
+    result = runner.invoke(app, ["show", "job-load", "--version", oldest])
+
+    assert result.exit_code == 0, result.output
+    assert "SELECT 1;" in result.stdout
+
+
+def test_history_lists_time_size_sha256_and_source_rows(stack: CliStack) -> None:
+    result = runner.invoke(app, ["history", "job-load"])
+
+    assert result.exit_code == 0, result.output
+    header, first, second = (line.split("\t") for line in result.stdout.splitlines())
+    assert header == ["#", "time (UTC)", "size", "sha256", "source rows", "version id"]
+    body = stack.body("job-load").encode()
+    assert second[0] == "2"
+    assert second[2] == str(len(body))
+    assert second[3] == hashlib.sha256(body).hexdigest()[:12] + " (current)"
+    assert second[4] == "mwaa_job[job_type='etl', job_id='1'], mwaa_task[task_id='1']"
+    assert first[0] == "1"
+    assert first[3] != second[3]
+    assert [first[5], second[5]] == [v["VersionId"] for v in stack.versions("job-load")[::-1]]
+
+
+def test_history_shows_a_delete_marker(stack: CliStack) -> None:
+    stack.delete("job-load")
+
+    result = runner.invoke(app, ["history", "job-load"])
+
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1].split("\t")
+    assert last[0] == "3"
+    assert last[3] == "deleted"
+
+
+def test_diff_defaults_to_previous_versus_current(stack: CliStack) -> None:
+    result = runner.invoke(app, ["diff", "job-load"])
+
+    assert result.exit_code == 0, result.output
+    assert "--- job-load.py #1" in result.stdout
+    assert "+++ job-load.py #2" in result.stdout
+    assert '-        sql="SELECT 1;",' in result.stdout
+    assert '+        sql="SELECT 2;",' in result.stdout
+
+
+def test_diff_between_named_versions_in_either_order(stack: CliStack) -> None:
+    result = runner.invoke(app, ["diff", "job-load", "2", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert '-        sql="SELECT 2;",' in result.stdout
+    assert '+        sql="SELECT 1;",' in result.stdout
+
+
+def test_diff_of_a_dag_with_one_version_says_so(stack: CliStack) -> None:
+    result = runner.invoke(app, ["diff", "job-report"])
+
+    assert result.exit_code == 1
+    assert "has no version before #1" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["show"], ["history"], ["diff"], ["rollback"]])
+def test_unknown_dag_is_one_clear_error(stack: CliStack, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "job-nope"])
+
+    assert result.exit_code == 1
+    assert "unknown DAG 'job-nope'" in result.stderr
+    assert f"{stack.settings.dags_prefix}job-nope.py" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["show", "job-load", "--version", "7"], ["diff", "job-load", "1", "zzzz"]],
+)
+def test_unknown_version_is_one_clear_error(stack: CliStack, args: list[str]) -> None:
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 1
+    assert "does not exist: use 1..2 or a version id" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_show_of_a_deleted_dag_points_to_history(stack: CliStack) -> None:
+    stack.delete("job-load")
+
+    result = runner.invoke(app, ["show", "job-load"])
+
+    assert result.exit_code == 1
+    assert "DAG 'job-load' is deleted" in result.stderr
+    assert "dynadag history job-load" in result.stderr

@@ -1,0 +1,77 @@
+"""`dynadag status`: every DAG from the registry; non-zero exit when any is invalid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from lambda_compiler.cli import app
+from tests.cli_stack import make_stack
+from tests.rowkit import job, task
+
+pytestmark = pytest.mark.moto
+runner = CliRunner()
+
+GOOD = {"mwaa_task": [task("1")], "mwaa_job": [job("1", "1", name="load")]}
+
+
+def test_status_lists_outcome_version_and_last_change_and_exits_zero(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = make_stack(moto_endpoint, monkeypatch)
+    published = stack.publish(GOOD)
+
+    result = runner.invoke(app, ["status"])
+
+    assert result.exit_code == 0, result.output
+    header, row, summary = result.stdout.splitlines()
+    assert header.split("\t") == ["DAG", "kind", "outcome", "S3 version", "last change (UTC)"]
+    cells = row.split("\t")
+    assert cells[:3] == ["job-load", "job", "written"]
+    assert cells[3] == published["job-load"].version_id[:12]  # type: ignore[index]
+    assert cells[4][:2] == "20"
+    assert summary == "1 DAG(s), 0 with problems"
+
+
+def test_status_exits_one_and_names_the_problem_when_a_dag_is_invalid(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = make_stack(moto_endpoint, monkeypatch)
+    stack.publish(GOOD)
+    stack.publish({**GOOD, "mwaa_job": [*GOOD["mwaa_job"], job("2", "1,5", name="broken")]})
+
+    result = runner.invoke(app, ["status"])
+
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[1].split("\t")[:3] == ["job-broken", "", "invalid"]
+    assert lines[2].split("\t")[:3] == ["job-load", "job", "unchanged"]
+    problem = next(line for line in lines if line.startswith("job-broken: "))
+    assert "mwaa_job[job_type='etl', job_id='2']" in problem and "'5'" in problem
+    assert lines[-1] == "2 DAG(s), 1 with problems"
+
+
+def test_status_json_is_machine_readable(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = make_stack(moto_endpoint, monkeypatch)
+    stack.publish(GOOD)
+
+    result = runner.invoke(app, ["status", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.stdout)
+    assert record["dag_id"] == "job-load"
+    assert record["outcome"] == "written"
+    assert record["problems"] == []
+
+
+def test_status_of_an_empty_registry(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_stack(moto_endpoint, monkeypatch)
+
+    result = runner.invoke(app, ["status"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "no DAGs in registry table dynadag_registry"
