@@ -48,7 +48,8 @@ with DAG("{dag_id}", schedule="{schedule}", start_date=pendulum.datetime(2024, 1
 def _handwritten(dag, folder: Path) -> None:
     """A minimal file with the same DAG id, operators, arguments that matter and edges."""
     lines, edges = [], []
-    if dag.kind == "job":
+    is_job = dag.dag_id.startswith("job-")
+    if is_job:
         for task in dag.tasks:
             lines.append(
                 f"    t_{task.task_id} = SQLExecuteQueryOperator(task_id={task.task_id!r}, "
@@ -68,7 +69,7 @@ def _handwritten(dag, folder: Path) -> None:
         extra = {"schedule": dag.schedule}
     for task in dag.tasks:
         for up in sorted(task.upstream_task_ids):
-            prefix = "t_" if dag.kind == "job" else ""
+            prefix = "t_" if is_job else ""
             edges.append(
                 f"    {prefix}{up.replace('-', '_')} >> {prefix}{task.task_id.replace('-', '_')}"
             )

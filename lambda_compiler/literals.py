@@ -58,6 +58,10 @@ def to_literal(value: Any) -> str:
 
 def _string_literal(text: str) -> str:
     plain = repr(text)
+    if plain.startswith("'") and '"' not in text:
+        # repr chose single quotes and the text has no quote at all: use black's
+        # preferred double quotes, so black has nothing to rewrite.
+        plain = f'"{plain[1:-1]}"'
     if "\n" in text and _readable_multiline(text):
         candidate = '"""' + text + '"""'
         try:
