@@ -45,7 +45,7 @@ def test_risky_multiline_strings_stay_escaped(text):
 
 
 def test_dict_keys_are_sorted_so_item_order_does_not_matter():
-    assert to_literal({"b": 1, "a": 2}) == to_literal({"a": 2, "b": 1}) == "{'a': 2, 'b': 1}"
+    assert to_literal({"b": 1, "a": 2}) == to_literal({"a": 2, "b": 1}) == '{"a": 2, "b": 1}'
 
 
 @pytest.mark.parametrize("value", [object(), {1: "x"}, float("nan"), b"bytes"])
