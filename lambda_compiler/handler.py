@@ -65,15 +65,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     changes = [_change(record, sync) for record in records]
     report = sync.apply(changes)
     _emit_metrics(report)
-    failed = {
-        str(records[index].get("dynamodb", {}).get("SequenceNumber")) for index in report.failed
-    }
+    failed = {records[index].get("eventID") for index in report.failed}
 
     def check(record: DynamoDBRecord) -> None:
-        if record.dynamodb and record.dynamodb.sequence_number in failed:
-            raise RecordNotProcessedError(
-                f"record {record.dynamodb.sequence_number} will be retried"
-            )
+        if record.event_id in failed:
+            raise RecordNotProcessedError(f"record {record.event_id} will be retried")
 
     processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     return process_partial_response(event, check, processor, context)

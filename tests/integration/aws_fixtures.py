@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeSerializer
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 from lambda_compiler.compiler import CompileResult, compile_dags
@@ -84,9 +85,18 @@ class StreamReader:
 
 
 def invoke(handler: Callable[[dict, Any], Any], records: list[dict[str, Any]]) -> list[str]:
-    """Call the Lambda handler with `records`; the failed sequence numbers it reports."""
+    """Call the Lambda handler with one stream's `records`; the failed sequence numbers."""
+    assert len({r["eventSourceARN"] for r in records}) == 1, "Lambda batches one stream"
     response = handler({"Records": records}, LambdaContext())
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def deliver(handler: Callable[[dict, Any], Any], records: list[dict[str, Any]]) -> list[str]:
+    """Deliver records stream by stream (as Lambda's event source mappings do)."""
+    failed: list[str] = []
+    for arn in dict.fromkeys(r["eventSourceARN"] for r in records):
+        failed += invoke(handler, [r for r in records if r["eventSourceARN"] == arn])
+    return failed
 
 
 @contextmanager
@@ -181,3 +191,35 @@ class Stack:
 
     def expected_files(self) -> dict[str, str]:
         return {d: r.source for d, r in self.compile_tables().dags.items() if r.source}
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+@contextmanager
+def failing(
+    each: Any, event: str, should_fail: Callable[[Any], bool], code: str = "SlowDown"
+) -> Iterator[list[str]]:
+    """Answer some calls of `event` (e.g. ``before-send.s3.PutObject``) with a 503 `code`.
+
+    `should_fail(request)` picks the calls; the URLs of the failed calls are yielded.
+    """
+    failed: list[str] = []
+    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+
+    def respond(request: Any, **_: Any) -> AWSResponse | None:
+        if not should_fail(request):
+            return None
+        failed.append(request.url)
+        return AWSResponse(request.url, 503, {}, _RawBody(body))
+
+    each.meta.events.register(event, respond)
+    try:
+        yield failed
+    finally:
+        each.meta.events.unregister(event, respond)

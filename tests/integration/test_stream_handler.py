@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from lambda_compiler.handler import lambda_handler, sync_for
-from tests.integration.aws_fixtures import Stack, invoke
+from tests.integration.aws_fixtures import Stack, deliver
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -22,10 +22,10 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     return Stack(moto_endpoint, monkeypatch)
 
 
-def deliver(stack: Stack) -> list[str]:
+def handle(stack: Stack) -> list[str]:
     records = stack.records()
     assert records, "the writes produced no stream records"
-    return invoke(lambda_handler, records)
+    return deliver(lambda_handler, records)
 
 
 def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files(stack: Stack):
@@ -34,7 +34,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
     stack.put("job", job("10", "1,2", name="load"))
     stack.put("scheduler", scheduler("100", "10", name="daily"))
     # WHEN the inserts reach the handler
-    assert deliver(stack) == []
+    assert handle(stack) == []
     # THEN both DAG files exist once, byte for byte the compile of the tables
     assert stack.files() == stack.expected_files()
     assert set(stack.files()) == {"job-load", "schedule-daily"}
@@ -51,7 +51,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
 
     # WHEN a task's SQL changes: only the job DAG gets a new version
     stack.put("task", task("2", task_params={"conn_id": "warehouse", "sql": "SELECT 22;"}))
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert "SELECT 22;" in stack.files()["job-load"]
     assert len(stack.versions("job-load")) == 2
     assert len(stack.versions("schedule-daily")) == 1
@@ -59,7 +59,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
 
     # WHEN the job is renamed: the old file gets a delete marker, the scheduler follows
     stack.put("job", job("10", "1,2", name="load_v2"))
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert set(stack.files()) == {"job-load_v2", "schedule-daily"}
     assert stack.versions("job-load")[0] == "delete-marker"
     assert len(stack.versions("schedule-daily")) == 2
@@ -72,7 +72,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
         "scheduler",
         scheduler("100", "10", name="daily", schedule_params={"schedule_interval": "0 6 * * *"}),
     )
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert len(stack.versions("schedule-daily")) == 3
     assert len(stack.versions("job-load_v2")) == 1
     assert stack.files() == stack.expected_files()
@@ -81,7 +81,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
     # both keep their last good files
     before = stack.files()
     stack.delete("task", task_id="2")
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert stack.files() == before
     job_record = stack.registry.get_dag("job-load_v2")
     assert job_record.outcome == "invalid"
@@ -90,16 +90,16 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
 
     # WHEN the task comes back and then the scheduler is removed
     stack.put("task", task("2"))
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert stack.registry.get_dag("job-load_v2").outcome == "written"
     stack.delete("scheduler", schedule_id="100")
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert set(stack.files()) == {"job-load_v2"}
     assert stack.versions("schedule-daily")[0] == "delete-marker"
 
     # WHEN the job is removed: its file goes too, and the registry says so
     stack.delete("job", job_type="etl", job_id="10")
-    assert deliver(stack) == []
+    assert handle(stack) == []
     assert stack.files() == {}
     assert stack.registry.get_dag("job-load_v2").outcome == "deleted"
     assert stack.files() == stack.expected_files()

@@ -1,0 +1,84 @@
+"""Transient S3 faults fail only the records that need a retry, and a retry converges."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from lambda_compiler.handler import lambda_handler, sync_for
+from lambda_compiler.settings import Settings
+from tests.integration.aws_fixtures import Stack, deliver, failing, invoke
+from tests.rowkit import job, scheduler, task
+
+pytestmark = pytest.mark.moto
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    sync_for.cache_clear()
+    return Stack(moto_endpoint, monkeypatch)
+
+
+def handler_s3(stack: Stack):  # type: ignore[no-untyped-def]
+    """The S3 client the handler's container uses (built on first use)."""
+    return sync_for(Settings.from_env()).publisher._client
+
+
+def retry_like_lambda(records: list[dict], failed: list[str]) -> list[dict]:
+    """Lambda retries a stream batch from the first failed record on."""
+    sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
+    return records[min(sequence.index(s) for s in failed) :]
+
+
+def test_a_failed_put_fails_only_its_record_and_the_retry_converges(stack: Stack):
+    stack.put("task", task("1"), task("2"), task("3"))
+    stack.put("job", job("a", "1"), job("b", "2"), job("c", "3"))
+    stack.put("scheduler", scheduler("s", "a,b,c"))
+    records = stack.records()
+    tasks = [r for r in records if ":table/mwaa_task/" in r["eventSourceARN"]]
+    schedulers = [r for r in records if ":table/mwaa_scheduler/" in r["eventSourceARN"]]
+    records = [r for r in records if ":table/mwaa_job/" in r["eventSourceARN"]]
+    assert deliver(lambda_handler, tasks + schedulers) == []
+    job_b = next(r for r in records if r["dynamodb"]["Keys"].get("job_id") == {"S": "b"})
+    # WHEN every PutObject of job b's file fails with a 503
+    with failing(
+        handler_s3(stack), "before-send.s3.PutObject", lambda r: "job-job_b" in r.url
+    ) as hits:
+        failed = invoke(lambda_handler, records)
+    # THEN only job b's record is reported, and the other DAGs are in place
+    assert hits
+    assert failed == [job_b["dynamodb"]["SequenceNumber"]]
+    assert set(stack.files()) == {"job-job_a", "job-job_c", "schedule-sched_s"}
+    assert stack.registry.get_dag("job-job_b").outcome == "error"
+    # WHEN Lambda retries from that record on
+    assert invoke(lambda_handler, retry_like_lambda(records, failed)) == []
+    # THEN the bucket is the compile of the tables, nothing lost
+    assert stack.files() == stack.expected_files()
+    assert stack.registry.get_dag("job-job_b").outcome == "written"
+
+
+def test_intermittent_put_failures_converge_through_retries_without_losing_a_change(stack: Stack):
+    stack.put("task", *(task(str(i)) for i in range(6)))
+    stack.put("job", *(job(str(i), str(i)) for i in range(6)))
+    assert deliver(lambda_handler, stack.records()) == []
+    # GIVEN every task changes, so every job DAG has new bytes
+    stack.put(
+        "task",
+        *(task(str(i), task_params={"conn_id": "w", "sql": f"SELECT {i}0;"}) for i in range(6)),
+    )
+    records = stack.records()
+    calls = itertools.count()
+    attempts = 0
+    # WHEN every other PutObject fails, and Lambda keeps retrying the failed tail
+    with failing(handler_s3(stack), "before-send.s3.PutObject", lambda _: next(calls) % 2 == 0):
+        while records:
+            attempts += 1
+            assert attempts <= 10, "the retries did not converge"
+            failed = invoke(lambda_handler, records)
+            records = retry_like_lambda(records, failed) if failed else []
+    # THEN some attempts failed, and the final bucket is the compile of the tables
+    assert attempts > 1
+    assert stack.files() == stack.expected_files()
+    for i in range(6):
+        assert len(stack.versions(f"job-job_{i}")) == 2
