@@ -11,7 +11,7 @@ from lambda_compiler.snapshot import snapshot_from_json
 def task(task_id: str, name: str | None = None, **attrs: Any) -> dict[str, Any]:
     row = {
         "task_id": task_id,
-        "task_name": name or f"task_{task_id}",
+        "task_name": f"task_{task_id}" if name is None else name,
         "task_type": "SQL",
         "task_params": {"conn_id": "warehouse", "sql": f"SELECT {task_id};"},
         "status": 1,
@@ -24,7 +24,7 @@ def job(job_id: str, tasks: str, name: str | None = None, **attrs: Any) -> dict[
     row = {
         "job_type": "etl",
         "job_id": job_id,
-        "job_name": name or f"job_{job_id}",
+        "job_name": f"job_{job_id}" if name is None else name,
         "task_list": tasks,
         "job_task_dependencies": "[]",
         "status": 1,
@@ -36,7 +36,7 @@ def job(job_id: str, tasks: str, name: str | None = None, **attrs: Any) -> dict[
 def scheduler(schedule_id: str, jobs: str, name: str | None = None, **attrs: Any) -> dict[str, Any]:
     row = {
         "schedule_id": schedule_id,
-        "schedule_name": name or f"sched_{schedule_id}",
+        "schedule_name": f"sched_{schedule_id}" if name is None else name,
         "job_list": jobs,
         "schedule_job_dependencies": "[]",
         "schedule_params": {"schedule_interval": "0 12 * * *"},

@@ -50,6 +50,10 @@ def _dag(value_rows: dict[str, list[dict]], dag_id_hint: str, tmp_path) -> Any:
         value_rows.get("tasks", []), value_rows.get("jobs", []), value_rows.get("schedulers", [])
     )
     dags = [dag for dag in result.dags.values() if dag.kind == dag_id_hint]
+    if not dags:  # the value broke the row's key: reported as an unusable row
+        assert result.unparsable
+        assert all(p.ref.table.startswith("mwaa_") and p.field for p in result.unparsable)
+        return None
     assert len(dags) == 1
     dag = dags[0]
     if not dag.ok:
@@ -78,22 +82,22 @@ CASES: dict[str, tuple[Callable[[str], dict], str, Callable[[Any, str], bool]]] 
     "task_params.conn_id": (
         lambda v: _job_with_task(task_params={"conn_id": v, "sql": "x"}),
         "job",
-        lambda dag, v: dag.task_dict["t"].conn_id == v.strip() or dag.task_dict["t"].conn_id == v,
+        lambda dag, v: dag.task_dict["t"].conn_id == v,
     ),
     "task_name": (
         lambda v: {"tasks": [task("1", v)], "jobs": [job("1", "1", name="j")]},
         "job",
-        lambda dag, v: dag.tasks[0].task_display_name == v.strip(),
+        lambda dag, v: v.strip() in (dag.tasks[0].task_id, dag.tasks[0].task_display_name),
     ),
     "job_name": (
         lambda v: {"tasks": [task("1")], "jobs": [job("1", "1", name=v)]},
         "job",
-        lambda dag, v: dag.dag_display_name == v.strip(),
+        lambda dag, v: v.strip() in (dag.dag_display_name, dag.dag_id.removeprefix("job-")),
     ),
     "job_params.description": (
         lambda v: {"tasks": [task("1")], "jobs": [job("1", "1", job_params={"description": v})]},
         "job",
-        lambda dag, v: dag.description == v,
+        lambda dag, v: dag.description == (v or None),
     ),
     "job_params.tags": (
         lambda v: {"tasks": [task("1")], "jobs": [job("1", "1", job_params={"tags": [v]})]},
@@ -125,7 +129,7 @@ CASES: dict[str, tuple[Callable[[str], dict], str, Callable[[Any, str], bool]]] 
             "schedulers": [scheduler("1", "1", schedule_description=v)],
         },
         "scheduler",
-        lambda dag, v: dag.description == v.strip(),
+        lambda dag, v: dag.description == (v if v.strip() else None),
     ),
     "schedule_job_configs.conf": (
         lambda v: {
@@ -143,7 +147,7 @@ CASES: dict[str, tuple[Callable[[str], dict], str, Callable[[Any, str], bool]]] 
             "schedulers": [scheduler("1", "1", name=v)],
         },
         "scheduler",
-        lambda dag, v: dag.dag_display_name == v.strip(),
+        lambda dag, v: v.strip() in (dag.dag_display_name, dag.dag_id.removeprefix("schedule-")),
     ),
 }
 
