@@ -65,7 +65,8 @@ class _Checker:
             self.add(field, ProblemCode.WRONG_TYPE, str(exc))
             return None
 
-    def text(self, name: str, *, required: bool) -> str | None:
+    def text(self, name: str, *, required: bool, strip: bool = True) -> str | None:
+        """A string attribute; names are trimmed, free text (`strip=False`) is kept exactly."""
         value = self.row.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -74,7 +75,7 @@ class _Checker:
         if not isinstance(value, str):
             self.add(name, ProblemCode.WRONG_TYPE, f"must be a string, got {type(value).__name__}")
             return None
-        return value.strip()
+        return value.strip() if strip else value
 
     def enabled(self) -> bool:
         try:
@@ -232,7 +233,7 @@ def parse_scheduler(row: Row, table: str) -> tuple[Scheduler | None, list[Proble
     check = _Checker(row_ref(table, SCHEDULER_KEY, row), row)
     schedule_id = check.key("schedule_id")
     name = check.text("schedule_name", required=True)
-    description = check.text("schedule_description", required=False)
+    description = check.text("schedule_description", required=False, strip=False)
     enabled = check.enabled()
     listed = _job_refs(check, check.id_list("job_list"))
     edges = check.dependencies("schedule_job_dependencies", "job_id", listed)
