@@ -6,6 +6,7 @@ import typer
 
 from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.files import diff, history, list_files, show
+from lambda_compiler.cli.local import local
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
 from lambda_compiler.cli.status import status
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command("compile")(compile_rows)
 app.command("validate")(validate_rows)
+app.command("local")(local)
 app.command("status")(status)
 app.command("ls")(list_files)
 app.command("show")(show)

@@ -91,6 +91,7 @@ class StackResources:
 
     tables: Mapping[str, TableDefinition]
     bucket: BucketDefinition
+    dags_prefix: str = "dags/"
 
     @property
     def source_tables(self) -> tuple[TableDefinition, ...]:
@@ -216,7 +217,18 @@ def read_resources(path: Path = DEFAULT_TEMPLATE) -> StackResources:
         for logical_id in TABLE_IDS
     }
     bucket = _bucket(resolver, _resource(resources, DAGS_BUCKET, path))
-    return StackResources(tables, bucket)
+    return StackResources(tables, bucket, _dags_prefix(resolver, template))
+
+
+def _dags_prefix(resolver: _Resolver, template: Mapping[str, Any]) -> str:
+    """`DYNADAG_DAGS_PREFIX` of the functions' global environment, if the template sets it."""
+    variables = (
+        ((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
+    ).get("Variables") or {}
+    if "DYNADAG_DAGS_PREFIX" not in variables:
+        return "dags/"
+    prefix = str(resolver.resolve(variables["DYNADAG_DAGS_PREFIX"], "Globals.DYNADAG_DAGS_PREFIX"))
+    return prefix.lstrip("/") if prefix.endswith("/") else f"{prefix.lstrip('/')}/"
 
 
 def _resource(resources: Mapping[str, Any], logical_id: str, path: Path) -> dict[str, Any]:

@@ -24,14 +24,23 @@ from botocore.config import Config
 
 from lambda_compiler.local.mirror import DagsMirror
 from lambda_compiler.local.provision import provision
+from lambda_compiler.local.report import ChangeLine, ChangeReport, OutcomeCapture
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
 from lambda_compiler.local.rows_file import put_rows, read_rows_file, rows_files
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
+from lambda_compiler.registry import Registry
+from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import TableNames
 
 # Any value works against moto; real credentials never reach the local endpoint.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# Lambda's own settings, locally: no X-Ray daemon, no EMF lines on the console.
+LAMBDA_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "dynadag",
+}
 MIRROR_INTERVAL = 1.0  # seconds between mirror syncs when no record arrived (catches rollbacks)
 
 
@@ -46,11 +55,12 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 5000
     template: Path = DEFAULT_TEMPLATE
-    bucket: str = "dynadag-local"
+    bucket: str | None = None  # default: the template's bucket name
     dags_folder: Path = Path(".dynadag/dags")
     region: str = "us-east-1"
     batch_size: int = 100
     poll_interval: float = 0.05
+    handler_log: Path | None = Path(".dynadag/lambda.log")
 
     def environment(self, endpoint: str, settings: Settings) -> dict[str, str]:
         """The variables the handler and any child process need to use this stack."""
@@ -98,18 +108,24 @@ def check_port_free(host: str, port: int) -> None:
 
 @dataclass
 class LocalStack:
-    """Start with `start()`, stop with `stop()`; `on_invocation` sees every handler call."""
+    """Start with `start()`, stop with `stop()`.
+
+    `on_change` receives one `ChangeLine` per stream record the handler processed;
+    `on_error` any failure of the worker or the mirror (they keep running).
+    """
 
     config: LocalConfig
-    load_handler: Callable[[], Handler]
-    on_invocation: Callable[[Invocation], None] = lambda invocation: None
-    on_error: Callable[[str, Exception], None] = lambda what, exc: None
+    on_change: Callable[[ChangeLine], None] = lambda line: None
+    on_error: Callable[[str, BaseException], None] = lambda what, exc: None
     resources: StackResources = field(init=False)
     settings: Settings = field(init=False)
     endpoint: str = field(init=False, default="")
     _server: Any = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
+    _capture: OutcomeCapture = field(init=False, default_factory=OutcomeCapture)
+    _lines: ChangeReport | None = field(init=False, default=None)
+    _log_file: Any = field(init=False, default=None)
 
     def start(self) -> None:
         """Serve, create the resources, point this process at them, and start the worker."""
@@ -117,7 +133,7 @@ class LocalStack:
 
         self.resources = read_resources(self.config.template)
         bucket = self.config.bucket or self.resources.bucket.name or "dynadag-local"
-        self.settings = stack_settings(self.resources, bucket)
+        self.settings = stack_settings(self.resources, bucket, self.resources.dags_prefix)
         check_port_free(self.config.host, self.config.port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(self.config.host, self.config.port, verbose=False)
@@ -126,23 +142,54 @@ class LocalStack:
         self.endpoint = f"http://{host}:{port}"
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(self.config.environment(self.endpoint, self.settings))
+        os.environ.update(LAMBDA_ENVIRONMENT)
         provision(self.resources, self.client("dynamodb"), self.client("s3"), bucket)
+        # As on deploy: upload dags_runtime/ and .airflowignore, fill the registry.
+        from lambda_compiler.rebuild import run_rebuild
+
+        run_rebuild(self.settings)
         worker = StreamWorker(
             self.client("dynamodb"),
             self.client("dynamodbstreams"),
             [table.name for table in self.resources.source_tables],
-            self.load_handler(),
+            self._handler(),
             region=self.config.region,
             batch_size=self.config.batch_size,
-            on_invocation=self.on_invocation,
+            on_invocation=self._report,
         )
         mirror = DagsMirror(
             self.client("s3"), bucket, self.settings.dags_prefix, self.config.dags_folder
         )
+        mirror.sync()
         self._thread = threading.Thread(
             target=self._run, args=(worker, mirror), name="dynadag-stream-worker", daemon=True
         )
         self._thread.start()
+
+    def _handler(self) -> Handler:
+        """The real Lambda handler, its JSON logs sent to a file, its DAG outcomes captured."""
+        from lambda_compiler.handler import lambda_handler, logger
+
+        stdlib_logger = logging.getLogger(logger.service)
+        if self.config.handler_log is not None:
+            self.config.handler_log.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = self.config.handler_log.open("a", encoding="utf-8")
+            for handler in stdlib_logger.handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    handler.setStream(self._log_file)
+        tables = self.settings.tables
+        self._lines = ChangeReport(
+            {tables.task: TASK_KEY, tables.job: JOB_KEY, tables.scheduler: SCHEDULER_KEY},
+            Registry(self.client("dynamodb"), self.settings.registry_table).get_dag,
+        )
+        return self._capture.wrap(lambda_handler, stdlib_logger)
+
+    def _report(self, invocation: Invocation) -> None:
+        if invocation.error:
+            self.on_error("handler", RuntimeError(invocation.error))
+        assert self._lines is not None
+        for line in self._lines.lines(invocation, self._capture.take()):
+            self.on_change(line)
 
     def client(self, service: str) -> Any:
         """A boto3 client for this stack."""
@@ -163,6 +210,18 @@ class LocalStack:
             for file in rows_files(path)
         )
 
+    def client_environment(self) -> dict[str, str]:
+        """What another shell exports to use this stack with the AWS CLI, boto3 or dynadag."""
+        env = self.config.environment(self.endpoint, self.settings)
+        names = ["AWS_ENDPOINT_URL", "AWS_REGION", *LOCAL_CREDENTIALS, "DYNADAG_BUCKET"]
+        if self.settings.dags_prefix != "dags/":
+            names.append("DYNADAG_DAGS_PREFIX")
+        return {name: env[name] for name in names}
+
+    def request_stop(self) -> None:
+        """Ask `wait()` to return (safe from a signal handler)."""
+        self._stop.set()
+
     def wait(self) -> None:
         """Block until `stop()` is called (e.g. from a signal handler)."""
         while not self._stop.wait(0.5):
@@ -178,13 +237,16 @@ class LocalStack:
             with contextlib.suppress(Exception):
                 self._server.stop()
             self._server = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
     def _run(self, worker: StreamWorker, mirror: DagsMirror) -> None:
         last_sync = 0.0
         while not self._stop.is_set():
             try:
                 delivered = worker.poll_once(self._stop)
-            except Exception as exc:  # e.g. the server is shutting down; keep polling
+            except Exception as exc:  # e.g. a moto hiccup; report it and keep polling
                 self.on_error("stream worker", exc)
                 delivered = 0
             if delivered or time.monotonic() - last_sync > MIRROR_INTERVAL:
