@@ -6,6 +6,7 @@ the DAG's file, the registry item, the mirrored file and the printed line.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -129,7 +130,7 @@ def task_item(task_id: str, sql: str) -> dict[str, Any]:
         "task_id": {"S": task_id},
         "task_name": {"S": f"step_{task_id}"},
         "task_type": {"S": "REDSHIFT-SQL"},
-        "task_params": {"S": '{"sql": "%s"}' % sql},
+        "task_params": {"S": json.dumps({"sql": sql})},
         "status": {"N": "1"},
     }
 
