@@ -79,6 +79,28 @@ def _readable_multiline(text: str) -> bool:
     return all(char.isprintable() or char in "\n\t" for char in text)
 
 
+def to_kwarg(value: Any, name: str, indent: int) -> str:
+    """``name=<literal>,`` at `indent`, laid out as black would lay it out.
+
+    A dict or list that does not fit in black's 88 columns is written one item per line
+    with a trailing comma, so black finds nothing to rewrite (rewriting long lines is
+    most of black's cost).
+    """
+    pad = " " * indent
+    line = f"{pad}{name}={to_literal(value)},"
+    if len(line) <= BLACK_LINE_LENGTH or not value or not isinstance(value, (dict, list)):
+        return line
+    inner = " " * (indent + 4)
+    if isinstance(value, dict):
+        items = [f"{inner}{_string_literal(k)}: {to_literal(value[k])}," for k in sorted(value)]
+        return "\n".join([f"{pad}{name}={{", *items, f"{pad}}},"])
+    items = [f"{inner}{to_literal(item)}," for item in value]
+    return "\n".join([f"{pad}{name}=[", *items, f"{pad}],"])
+
+
+BLACK_LINE_LENGTH = 88
+
+
 def to_identifier(name: str) -> str:
     """`name` itself, when it is a dotted Python name; raises otherwise."""
     if not isinstance(name, str) or not _DOTTED_NAME.match(name):

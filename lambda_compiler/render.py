@@ -10,7 +10,7 @@ import black
 import jinja2
 
 import dag_templates
-from lambda_compiler.literals import to_literal
+from lambda_compiler.literals import to_kwarg, to_literal
 from lambda_compiler.safety import check_source
 
 TEMPLATE_DIR = Path(dag_templates.__file__).parent
@@ -33,6 +33,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["literal"] = to_literal
+    env.filters["kwarg"] = to_kwarg
     return env
 
 
