@@ -274,6 +274,9 @@ class DagSync:
             if previous.deps - deps:
                 self.registry.remove_index(ref, previous.deps - deps)
             earlier = ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}
+            state.records.pop(current, None)  # type: ignore[arg-type]
+            for dag_id in earlier:
+                state.records.pop(dag_id, None)  # type: ignore[arg-type]
             if current is not None:
                 self.registry.claim(current, ref)
                 state.settle[current].add(ref)

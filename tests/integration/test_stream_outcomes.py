@@ -100,3 +100,56 @@ def test_a_poison_row_keeps_its_dags_last_good_file_while_the_others_are_written
     assert deliver(lambda_handler, stack.records()) == []
     assert received(stack, queue) == []
     assert len(stack.versions("job-job_a")) == 2
+
+
+def test_a_dag_id_claimed_by_two_rows_built_in_different_batches_is_a_problem_for_both(
+    stack: Stack,
+):
+    stack.put("task", task("1"), task("2"))
+    stack.put("job", job("a", "1", name="shared"))
+    assert deliver(lambda_handler, stack.records()) == []
+    first = stack.files()["job-shared"]
+    # WHEN another job, in a later batch, takes the same name
+    stack.put("job", job("b", "2", name="shared"))
+    assert deliver(lambda_handler, stack.records()) == []
+    # THEN the DAG is invalid, naming both rows, and the first job's file stays
+    record = stack.registry.get_dag("job-shared")
+    assert record.outcome == "invalid"
+    assert any(
+        "also produced by mwaa_job[job_type='etl', job_id='a']" in p for p in record.problems
+    )
+    assert any(
+        "also produced by mwaa_job[job_type='etl', job_id='b']" in p for p in record.problems
+    )
+    assert stack.files() == {"job-shared": first}
+    # WHEN the second job is renamed: both DAGs are valid and published
+    stack.put("job", job("b", "2", name="other"))
+    assert deliver(lambda_handler, stack.records()) == []
+    assert stack.files() == stack.expected_files()
+    assert set(stack.files()) == {"job-shared", "job-other"}
+    assert stack.registry.get_dag("job-shared").outcome in ("written", "unchanged")
+
+
+@pytest.mark.parametrize("index", ["job_id-index", ""], ids=["gsi", "scan"])
+def test_a_bare_job_id_becomes_ambiguous_when_another_job_type_uses_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, index: str
+):
+    monkeypatch.setenv("DYNADAG_JOB_ID_INDEX", index)
+    stack.put("task", task("1"))
+    stack.put("job", job("7", "1"))
+    stack.put("scheduler", scheduler("1", "7", name="daily"))
+    assert deliver(lambda_handler, stack.records()) == []
+    assert stack.registry.get_dag("schedule-daily").outcome == "written"
+    # WHEN a job of another type gets the same job_id
+    stack.put("job", job("7", "1", name="job_7_ops", job_type="ops"))
+    assert deliver(lambda_handler, stack.records()) == []
+    # THEN the scheduler listing the bare id is invalid and says how to fix it
+    record = stack.registry.get_dag("schedule-daily")
+    assert record.outcome == "invalid"
+    assert any("write it as job_type:job_id" in problem for problem in record.problems)
+    # WHEN the scheduler names the type, it is valid again, with the same bytes as before
+    stack.put("scheduler", scheduler("1", "etl:7", name="daily"))
+    assert deliver(lambda_handler, stack.records()) == []
+    assert stack.files() == stack.expected_files()
+    assert stack.registry.get_dag("schedule-daily").outcome == "unchanged"
+    assert len(stack.versions("schedule-daily")) == 1
