@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+# AWS SAM CLI pins conflict with Airflow's, so it gets its own virtualenv and constraints.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo bench clean
+.PHONY: install test lint format demo bench clean sam-install sam-validate sam-build
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +21,23 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+$(SAM_STAMP): infra/sam-constraints.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet -c infra/sam-constraints.txt aws-sam-cli
+	rm -f $(SAM_VENV)/.installed-*
+	touch $(SAM_STAMP)
+
+sam-install: $(SAM_STAMP)
+
+# Offline checks of template.yaml (the tests run these too, and more).
+sam-validate: $(STAMP) $(SAM_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --region us-east-1
+
+# The deployable package in .aws-sam/build (then: $(SAM) deploy --guided).
+sam-build: $(SAM_STAMP)
+	$(SAM) build --parallel
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -25,7 +46,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint sam-install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 demo: $(STAMP)
@@ -35,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.compile_bench
 
 clean:
-	rm -rf $(VENV) .dynadag .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .dynadag .pytest_cache .ruff_cache .hypothesis
