@@ -183,12 +183,15 @@ def test_aws_types_submit_to_aws_then_defer(aws_for_airflow, tmp_path):
     emr = aws_for_airflow.client("emr-serverless")
     app = emr.create_application(name="spark", releaseLabel="emr-7.0.0", type="SPARK")
     glue = aws_for_airflow.client("glue")
-    glue.create_job(Name="compaction", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://c/x.py"})  # fmt: skip
+    command = {"Name": "glueetl", "ScriptLocation": "s3://code/compact.py"}
+    glue.create_job(Name="compaction", Role=ROLE, Command=command)
+    spark = {**PARAMS["spark_task"][1], "application_id": app["applicationId"]}
+    spark["aws_conn_id"] = "aws_default"
     params = {
-        "spark": ("EMR-SERVERLESS-SPARK", {**PARAMS["spark_task"][1], "application_id": app["applicationId"], "aws_conn_id": "aws_default"}),  # noqa: E501
+        "spark": ("EMR-SERVERLESS-SPARK", spark),
         "glue": ("GLUE", {"job_name": "compaction", "script_args": {"--day": "2024-05-01"}}),
-        "data_api": ("REDSHIFT-SQL", {"sql": "SELECT 1", "workgroup_name": "analytics", "database": "dev"}),  # noqa: E501
-    }  # fmt: skip
+        "data_api": ("REDSHIFT-SQL", {"sql": "SELECT 1", "workgroup_name": "wg1", "database": "d"}),
+    }
     folder = tmp_path / "dags"
     folder.mkdir()
     write_dags(compile_dags(snapshot_from_json(_rows(params)), config=CONFIG), folder)

@@ -1,0 +1,129 @@
+"""The runtime's edges: the per-run alert limit across workers, deadline alerts, Slack URLs,
+and `.airflowignore` keeping `dags_runtime` out of DAG parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dags_runtime.alerts import slack_webhook_url, subject
+from dags_runtime.deadlines import deadline_missed
+from dags_runtime.events import TaskEvent
+from dags_runtime.history import LocalAlertBudget, take_alert_slot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _event(**changes: object) -> TaskEvent:
+    fields = {
+        "kind": "failure",
+        "state": "failed",
+        "dag_id": "job-sales",
+        "run_id": "manual__2024-05-01",
+        "task_id": "load",
+        "try_number": 2,
+        "start": datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC),
+        "end": datetime.datetime(2024, 5, 1, 12, 0, 7, 500000, tzinfo=datetime.UTC),
+        "error": "RuntimeError: boom",
+        "log_url": None,
+        "dag_row": "mwaa_job[job_type='etl', job_id='1']",
+        "task_row": "mwaa_task[task_id='3']",
+    }
+    return TaskEvent(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_a_try_has_one_history_key_and_a_measured_duration():
+    event = _event()
+    assert event.run_key == "manual__2024-05-01#load#002"
+    assert event.duration_seconds == 7.5
+    assert subject(event) == "[dynadag] job-sales.load failed (try 2)"
+    assert len(subject(_event(task_id="t" * 300))) == 100
+
+
+@pytest.mark.moto
+def test_the_alert_limit_holds_across_workers_with_their_own_clients(aws_for_airflow):
+    # GIVEN two workers, each with its own DynamoDB client, sharing the run-history table
+    workers = [aws_for_airflow.client("dynamodb") for _ in range(2)]
+    table = aws_for_airflow.history_table
+
+    # WHEN they take alert slots for the same run, alternately, beyond the limit of 3
+    taken = [take_alert_slot(workers[i % 2], table, "job-a", "run-1", 3) for i in range(5)]
+
+    # THEN exactly three alerts are allowed, and another run has its own budget
+    assert taken == [1, 2, 3, None, None]
+    assert take_alert_slot(workers[0], table, "job-a", "run-2", 3) == 1
+
+
+def test_without_a_table_the_limit_is_per_process():
+    budget = LocalAlertBudget()
+    assert [budget.take("d", "r", 2) for _ in range(3)] == [1, 2, None]
+
+
+@pytest.mark.moto
+def test_a_missed_deadline_publishes_an_alert(aws_for_airflow):
+    # GIVEN the context Airflow's scheduler hands to a deadline callback
+    context = {
+        "dag_run": {"dag_id": "job-sales", "dag_run_id": "scheduled__1", "state": "running"},
+        "deadline": {"id": "d1", "deadline_time": "2024-05-01T13:00:00+00:00"},
+    }
+    alerts = {"sns_topic_arn": aws_for_airflow.topic_arn}
+
+    # WHEN the triggerer awaits the callback
+    asyncio.run(deadline_missed(alerts=alerts, dag_row="mwaa_job[job_id='1']", context=context))
+
+    # THEN one alert names the DAG, the run and the deadline
+    (alert,) = aws_for_airflow.alerts(expected=1)
+    assert (alert["event"], alert["dag_id"], alert["run_id"]) == (
+        "deadline_missed",
+        "job-sales",
+        "scheduled__1",
+    )
+    assert "2024-05-01T13:00:00+00:00" in alert["error"]
+    assert alert["Subject"] == "[dynadag] job-sales run missed its deadline"
+
+
+@pytest.mark.parametrize(
+    ("host", "password", "url"),
+    [
+        (None, "T0/B0/x", "https://hooks.slack.com/services/T0/B0/x"),
+        ("hooks.example.com/services/", "/T0/B0/x", "https://hooks.example.com/services/T0/B0/x"),
+        ("ignored", "https://hooks.slack.com/services/T1", "https://hooks.slack.com/services/T1"),
+    ],
+)
+def test_slack_webhook_urls_follow_the_slack_connection_layout(host, password, url):
+    assert slack_webhook_url(host, password) == url
+
+
+@pytest.mark.parametrize(
+    ("host", "password", "words"),
+    [(None, None, "has no password"), ("file:///etc", "x", "must use https")],
+)
+def test_unusable_slack_connections_are_refused(host, password, words):
+    with pytest.raises(ValueError, match=words):
+        slack_webhook_url(host, password)
+
+
+@pytest.mark.airflow
+def test_airflowignore_keeps_the_runtime_out_of_dag_parsing(tmp_path):
+    from airflow.utils.file import list_py_file_paths
+
+    dags = tmp_path / "dags"
+    shutil.copytree(REPO / "dags_runtime", dags / "dags_runtime")
+    (dags / "job-a.py").write_text("# airflow dag\n")
+    assert [Path(p).name for p in list_py_file_paths(str(dags))] == ["job-a.py"]
+
+
+def test_importing_callbacks_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dags_runtime.callbacks, dags_runtime.deadlines; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'airflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
