@@ -82,6 +82,7 @@ def _print_banner(stack: LocalStack) -> None:
     say(f"registry     {settings.registry_table}")
     say(f"bucket       s3://{settings.bucket}/{settings.dags_prefix} (versioned)")
     say(f"dags folder  {stack.config.dags_folder}")
+    say(f"lambda logs  {stack.handler_log}")
     say("use it from another shell:", style="dim")
     exports = " ".join(f"{name}={value}" for name, value in stack.client_environment().items())
     say(f"  export {exports}", style="dim")

@@ -60,7 +60,6 @@ class LocalConfig:
     region: str = "us-east-1"
     batch_size: int = 100
     poll_interval: float = 0.05
-    handler_log: Path | None = Path(".dynadag/lambda.log")
 
     def environment(self, endpoint: str, settings: Settings) -> dict[str, str]:
         """The variables the handler and any child process need to use this stack."""
@@ -171,12 +170,11 @@ class LocalStack:
         from lambda_compiler.handler import lambda_handler, logger
 
         stdlib_logger = logging.getLogger(logger.service)
-        if self.config.handler_log is not None:
-            self.config.handler_log.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = self.config.handler_log.open("a", encoding="utf-8")
-            for handler in stdlib_logger.handlers:
-                if isinstance(handler, logging.StreamHandler):
-                    handler.setStream(self._log_file)
+        self.handler_log.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.handler_log.open("a", encoding="utf-8")
+        for handler in stdlib_logger.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self._log_file)
         tables = self.settings.tables
         self._lines = ChangeReport(
             {tables.task: TASK_KEY, tables.job: JOB_KEY, tables.scheduler: SCHEDULER_KEY},
@@ -209,6 +207,11 @@ class LocalStack:
             put_rows(dynamodb, read_rows_file(file), self.settings.tables)
             for file in rows_files(path)
         )
+
+    @property
+    def handler_log(self) -> Path:
+        """Where the handler's JSON logs go: `lambda.log` beside the dags folder."""
+        return self.config.dags_folder.parent / "lambda.log"
 
     def client_environment(self) -> dict[str, str]:
         """What another shell exports to use this stack with the AWS CLI, boto3 or dynadag."""
