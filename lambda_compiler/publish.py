@@ -133,6 +133,11 @@ class DagPublisher:
             for item in page.get("Contents", []):
                 yield item["Key"]
 
+    def metadata(self, key: str) -> dict[str, str]:
+        """The user metadata of the current object at `key` (empty when there is none)."""
+        current = self._head(key)
+        return current.get("Metadata", {}) if current else {}
+
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
             return self._client.head_object(Bucket=self.bucket, Key=key)

@@ -6,7 +6,8 @@ deployment fills the registry). It
 1. scans the three tables (paginated, consistent) and compiles every DAG;
 2. publishes each valid DAG whose bytes changed, records invalid DAGs (their last good
    file stays), and deletes the files under the dags prefix of DAGs that no longer
-   exist;
+   exist (files dynadag wrote: known to the registry or carrying its `dag-id`
+   metadata; a hand-written DAG file in the same prefix is left alone);
 3. rewrites the registry's bookkeeping to match the tables: DAG-id claims, the
    reverse index (``taskref#``/``jobref#``) and the per-row states;
 4. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and an
@@ -17,24 +18,28 @@ from __future__ import annotations
 
 import importlib.util
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from lambda_compiler import __version__
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.model import DagId
-from lambda_compiler.plan import RowState, dag_id_of, index_keys, ref_of
+from lambda_compiler.plan import RowState, TableKind, dag_id_of, index_keys, ref_of, row_address
 from lambda_compiler.publish import sha256_hex
 from lambda_compiler.registry import DagRecord
-from lambda_compiler.rows import RowRef
+from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
-from lambda_compiler.sync import DagSync, build_sync
+from lambda_compiler.sync import DagReport, DagSync, build_sync
 from lambda_compiler.validate import validate
 
 RUNTIME_FOLDER = "dags_runtime/"
 AIRFLOWIGNORE = f"{RUNTIME_FOLDER}\n"
+T = TypeVar("T")
+R = TypeVar("R")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` while the rebuild runs."""
 
@@ -48,6 +53,8 @@ class RebuildReport:
     deleted: list[DagId] = field(default_factory=list)
     invalid: dict[DagId, tuple[str, ...]] = field(default_factory=dict)
     failed: dict[DagId, str] = field(default_factory=dict)
+    foreign_files: list[DagId] = field(default_factory=list)
+    """``{dag_id}.py`` files under the prefix that dynadag did not write: left alone."""
     runtime_files_written: list[str] = field(default_factory=list)
     index_added: int = 0
     index_removed: int = 0
@@ -65,8 +72,13 @@ def run_rebuild(
     sync: DagSync | None = None,
     progress: Progress | None = None,
     runtime_dir: Path | None = None,
+    workers: int = 8,
 ) -> RebuildReport:
-    """Recompile every DAG and make the bucket and the registry match the tables."""
+    """Recompile every DAG and make the bucket and the registry match the tables.
+
+    Compiling is CPU-bound and runs in this thread; the S3 and registry requests of
+    different DAGs run on `workers` threads (they spend their time waiting on AWS).
+    """
     sync = sync or build_sync(settings)
     tick = progress or (lambda phase, done, total: None)
     report = RebuildReport()
@@ -75,26 +87,57 @@ def run_rebuild(
     tick("reading tables", 1, 1)
     result = compile_dags(snapshot)
     previous = {record.dag_id: record for record in sync.registry.list_dags()}
-    gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
-    gone -= set(result.dags)
-    targets = [*result.dags, *sorted(gone)]
-    for done, dag_id in enumerate(targets, 1):
-        outcome = sync.settle_dag(dag_id, result.dags.get(dag_id), previous.get(dag_id))
-        match outcome.outcome:
-            case "written":
-                report.written.append(dag_id)
-            case "unchanged":
-                report.unchanged.append(dag_id)
-            case "deleted":
-                report.deleted.append(dag_id)
-            case "invalid":
-                report.invalid[dag_id] = outcome.problems
-            case "error":
-                report.failed[dag_id] = outcome.error or "unknown error"
-        tick("DAG files", done, len(targets))
-    _rebuild_bookkeeping(sync, snapshot, previous, report, tick)
+    stray = sync.publisher.dag_ids() - set(result.dags)
+    report.foreign_files = sorted(d for d in stray if d not in previous and not _ours(sync, d))
+    gone = stray | {d for d, r in previous.items() if r.outcome != "deleted"}
+    targets = [*result.dags, *sorted(gone - set(result.dags) - set(report.foreign_files))]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
+
+        def settle(dag_id: DagId) -> DagReport:
+            return sync.settle_dag(dag_id, result.dags.get(dag_id), previous.get(dag_id))
+
+        for outcome in _run(pool, settle, targets, "DAG files", tick):
+            _count(report, outcome)
+        _rebuild_bookkeeping(sync, snapshot, previous, report, pool, tick)
     _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
+    for names in (report.written, report.unchanged, report.deleted):
+        names.sort()
     return report
+
+
+def _ours(sync: DagSync, dag_id: DagId) -> bool:
+    """True when the file carries dynadag's metadata (hand-written DAGs are left alone)."""
+    return sync.publisher.metadata(sync.publisher.key(dag_id)).get("dag-id") == dag_id
+
+
+def _count(report: RebuildReport, outcome: DagReport) -> None:
+    match outcome.outcome:
+        case "written":
+            report.written.append(outcome.dag_id)
+        case "unchanged":
+            report.unchanged.append(outcome.dag_id)
+        case "deleted":
+            report.deleted.append(outcome.dag_id)
+        case "invalid":
+            report.invalid[outcome.dag_id] = outcome.problems
+        case "error":
+            report.failed[outcome.dag_id] = outcome.error or "unknown error"
+
+
+def _run(
+    pool: ThreadPoolExecutor,
+    work: Callable[[T], R],
+    items: Sequence[T],
+    phase: str,
+    tick: Progress,
+) -> list[R]:
+    """`work` on every item in the pool, reporting progress; results in completion order."""
+    results = []
+    futures = [pool.submit(work, item) for item in items]
+    for done, future in enumerate(as_completed(futures), 1):
+        results.append(future.result())
+        tick(phase, done, len(items))
+    return results
 
 
 def _rebuild_bookkeeping(
@@ -102,6 +145,7 @@ def _rebuild_bookkeeping(
     snapshot: Snapshot,
     previous: dict[DagId, DagRecord],
     report: RebuildReport,
+    pool: ThreadPoolExecutor,
     tick: Progress,
 ) -> None:
     """Claims, reverse index and row states, made equal to what the tables say."""
@@ -109,44 +153,52 @@ def _rebuild_bookkeeping(
     plans = validate(snapshot).plans
     states: dict[RowRef, RowState] = {}
     claims: dict[DagId, set[RowRef]] = defaultdict(set)
-    for kind, items in (("job", snapshot.jobs), ("scheduler", snapshot.schedulers)):
-        for row in items:
-            ref = ref_of(kind, tables, row)  # type: ignore[arg-type]
-            dag_id = dag_id_of(kind, row, tables)  # type: ignore[arg-type]
+    kinds: tuple[tuple[TableKind, list[Row]], ...] = (
+        ("job", snapshot.jobs),
+        ("scheduler", snapshot.schedulers),
+    )
+    for kind, rows in kinds:
+        for row in rows:
+            ref = ref_of(kind, tables, row)
+            dag_id = dag_id_of(kind, row, tables)
             plan = plans.get(ref)
-            deps = index_keys(kind, row, tables)  # type: ignore[arg-type]
+            deps = index_keys(kind, row, tables)
             states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
             if dag_id is not None:
                 claims[dag_id].add(ref)
     report.rows = len(states)
-    stale_claims = [d for d, record in previous.items() if record.claims and d not in claims]
-    for done, dag_id in enumerate([*sorted(claims), *stale_claims], 1):
-        registry.set_claims(dag_id, claims.get(dag_id, ()))
-        tick("registry claims", done, len(claims) + len(stale_claims))
+
+    def recorded(dag_id: DagId) -> frozenset[str]:
+        record = previous.get(dag_id)
+        return record.claims if record else frozenset()
+
+    changed_claims = [
+        (dag_id, refs)
+        for dag_id, refs in [*claims.items(), *((d, set()) for d in previous if d not in claims)]
+        if recorded(dag_id) != {row_address(ref) for ref in refs}
+    ]
+    _run(pool, lambda item: registry.set_claims(*item), changed_claims, "registry claims", tick)
     wanted = {(key, ref) for ref, state in states.items() for key in state.deps}
     existing = registry.index_entries()
-    _write_index(registry.add_index, wanted - existing)
-    _write_index(registry.remove_index, existing - wanted)
     report.index_added = len(wanted - existing)
     report.index_removed = len(existing - wanted)
+    index_writes = [
+        *((registry.add_index, ref, keys) for ref, keys in _by_row(wanted - existing)),
+        *((registry.remove_index, ref, keys) for ref, keys in _by_row(existing - wanted)),
+    ]
+    _run(pool, lambda item: item[0](item[1], item[2]), index_writes, "reverse index", tick)
     known = registry.row_state_refs()
     current = registry.row_states(states)
-    for done, (ref, state) in enumerate(sorted(states.items()), 1):
-        if current.get(ref) != state:
-            registry.put_row_state(ref, state)
-        tick("registry rows", done, len(states))
-    for ref in sorted(known - states.keys()):
-        registry.delete_row_state(ref)
+    changed = [(ref, state) for ref, state in sorted(states.items()) if current.get(ref) != state]
+    _run(pool, lambda item: registry.put_row_state(*item), changed, "registry rows", tick)
+    _run(pool, registry.delete_row_state, sorted(known - states.keys()), "registry rows", tick)
 
 
-def _write_index(
-    write: Callable[[RowRef, set[str]], None], entries: set[tuple[str, RowRef]]
-) -> None:
+def _by_row(entries: set[tuple[str, RowRef]]) -> list[tuple[RowRef, set[str]]]:
     by_row: dict[RowRef, set[str]] = defaultdict(set)
     for key, ref in entries:
         by_row[ref].add(key)
-    for ref, keys in sorted(by_row.items()):
-        write(ref, keys)
+    return sorted(by_row.items())
 
 
 def default_runtime_dir() -> Path:

@@ -514,19 +514,27 @@ class DagSync:
         )
 
 
-def build_sync(settings: Settings, logger: logging.Logger | Any | None = None) -> DagSync:
-    """A `DagSync` with boto3 clients for `settings` (call once per container)."""
+def build_sync(
+    settings: Settings,
+    logger: logging.Logger | Any | None = None,
+    session: Any | None = None,
+) -> DagSync:
+    """A `DagSync` with boto3 clients for `settings` (call once per container).
+
+    `session` is a `boto3.Session` (default: boto3's default session).
+    """
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard"}, read_timeout=20)
-    dynamodb = boto3.client("dynamodb", config=config)
+    make = (session or boto3).client
+    config = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)
+    dynamodb = make("dynamodb", config=config)
     alerter = None
     if settings.alert_topic_arn:
-        alerter = Alerter(boto3.client("sns", config=config), settings.alert_topic_arn)
+        alerter = Alerter(make("sns", config=config), settings.alert_topic_arn)
     return DagSync(
         RowSource(dynamodb, settings.tables, settings.job_id_index),
-        DagPublisher(boto3.client("s3", config=config), settings.bucket, settings.dags_prefix),
+        DagPublisher(make("s3", config=config), settings.bucket, settings.dags_prefix),
         Registry(dynamodb, settings.registry_table),
         alerter,
         logger=logger,

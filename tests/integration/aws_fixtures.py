@@ -147,6 +147,17 @@ class Stack:
             item = {name: _serialize(value) for name, value in row.items()}
             self.dynamodb.put_item(TableName=self.table(kind), Item=item)
 
+    def put_many(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Write many rows with `BatchWriteItem` (25 per call)."""
+        for start in range(0, len(rows), 25):
+            requests = [
+                {"PutRequest": {"Item": {k: _serialize(v) for k, v in row.items()}}}
+                for row in rows[start : start + 25]
+            ]
+            pending = {self.table(kind): requests}
+            while pending:
+                pending = self.dynamodb.batch_write_item(RequestItems=pending)["UnprocessedItems"]
+
     def delete(self, kind: str, **key: str) -> None:
         self.dynamodb.delete_item(
             TableName=self.table(kind), Key={k: {"S": v} for k, v in key.items()}

@@ -1,0 +1,85 @@
+"""`dynadag rebuild`: recompile every DAG from the tables, writing only what changed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lambda_compiler.cli.aws import aws_command, connect
+from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console
+from lambda_compiler.cli.output import say
+from lambda_compiler.rebuild import RebuildReport, run_rebuild
+from lambda_compiler.sync import build_sync
+
+
+@aws_command
+def rebuild(
+    output: FormatOption = OutputFormat.TEXT,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Parallel S3 and registry requests.")
+    ] = 8,
+) -> None:
+    """Recompile every DAG, write what changed, delete DAGs that no longer exist, and
+    rebuild the registry's index. Exit 1 if a DAG could not be built (AWS errors);
+    invalid DAGs keep their last good file and are listed."""
+    aws = connect()
+    sync = build_sync(aws.settings, session=aws.session)
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=output is OutputFormat.JSON,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        bars: dict[str, int] = {}
+
+        def tick(phase: str, done: int, total: int) -> None:
+            if phase not in bars:
+                bars[phase] = progress.add_task(phase, total=total)
+            progress.update(bars[phase], completed=done, total=total)
+
+        report = run_rebuild(aws.settings, sync=sync, progress=tick, workers=workers)
+    if output is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(_as_dict(report), indent=2) + "\n")
+    else:
+        _print(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print(report: RebuildReport) -> None:
+    for dag_id, problems in sorted(report.invalid.items()):
+        for problem in problems:
+            say(f"{dag_id}: {problem}", style="red")
+    for dag_id, error in sorted(report.failed.items()):
+        say(f"{dag_id}: could not be built: {error}", style="red")
+    for dag_id in report.foreign_files:
+        say(f"{dag_id}: not written by dynadag; left in place", style="yellow")
+    say(
+        f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.deleted)} deleted, {len(report.invalid)} invalid, "
+        f"{len(report.failed)} failed; reverse index +{report.index_added} "
+        f"-{report.index_removed}; runtime files written: "
+        f"{', '.join(report.runtime_files_written) or 'none'}",
+        style="red" if report.failed else None,
+    )
+
+
+def _as_dict(report: RebuildReport) -> dict[str, object]:
+    return {
+        "written": report.written,
+        "unchanged": report.unchanged,
+        "deleted": report.deleted,
+        "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
+        "failed": report.failed,
+        "foreign_files": report.foreign_files,
+        "runtime_files_written": report.runtime_files_written,
+        "index_added": report.index_added,
+        "index_removed": report.index_removed,
+        "rows": report.rows,
+    }

@@ -1,0 +1,53 @@
+"""A one-task change costs requests in proportion to the DAGs it affects, not the tables."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from lambda_compiler.handler import lambda_handler, sync_for
+from lambda_compiler.rebuild import run_rebuild
+from lambda_compiler.settings import Settings
+from tests.integration.aws_fixtures import Stack, count_requests, deliver
+from tests.rowkit import job, scheduler, task
+
+pytestmark = pytest.mark.moto
+
+
+def one_task_change(endpoint: str, monkeypatch: pytest.MonkeyPatch, unrelated: int) -> Counter:
+    """Requests the handler makes for one task change, with `unrelated` other jobs around."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    sync_for.cache_clear()
+    stack = Stack(endpoint, monkeypatch)
+    # GIVEN task 1 in job "load", triggered by scheduler "daily", and `unrelated` other
+    # jobs with their own tasks and schedulers, all built and indexed by a rebuild
+    stack.put("task", task("1"))
+    stack.put("job", job("load", "1", name="load"))
+    stack.put("scheduler", scheduler("daily", "load", name="daily"))
+    stack.put_many("task", [task(f"u{i}") for i in range(unrelated)])
+    stack.put_many("job", [job(f"u{i}", f"u{i}") for i in range(unrelated)])
+    stack.put_many("scheduler", [scheduler(f"u{i}", f"u{i}") for i in range(0, unrelated, 10)])
+    sync = sync_for(Settings.from_env())
+    assert run_rebuild(stack.settings, sync=sync).ok
+    stack.records()
+    # WHEN task 1's SQL changes
+    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 2;"}))
+    with count_requests(sync.source._client, sync.publisher._client) as counts:
+        assert deliver(lambda_handler, stack.records()) == []
+    assert "SELECT 2;" in stack.files()["job-load"]
+    return counts
+
+
+def test_reads_and_writes_for_a_one_task_change_do_not_grow_with_the_tables(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    small = one_task_change(moto_endpoint, monkeypatch, unrelated=0)
+    large = one_task_change(moto_endpoint, monkeypatch, unrelated=200)
+    # THEN the same requests, and only the job's file is written (its scheduler DAG's
+    # bytes do not depend on the task, so it is not even rebuilt)
+    assert large == small
+    assert small["s3.PutObject"] == 1
+    assert small["dynamodb.Scan"] == 0
+    assert sum(small.values()) < 25, small
