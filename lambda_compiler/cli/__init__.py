@@ -8,7 +8,6 @@ from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.files import diff, history, list_files, show
 from lambda_compiler.cli.local import local
 from lambda_compiler.cli.rebuild import rebuild
-from lambda_compiler.cli.rebuild import rebuild
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
 from lambda_compiler.cli.runs import runs
@@ -30,7 +29,6 @@ app.command("show")(show)
 app.command("history")(history)
 app.command("diff")(diff)
 app.command("rollback")(rollback)
-app.command("rebuild")(rebuild)
 app.command("rebuild")(rebuild)
 app.command("export")(export_rows)
 app.command("import")(import_rows)
