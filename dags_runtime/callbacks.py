@@ -9,14 +9,15 @@ history write or the Slack message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from dags_runtime import settings
 from dags_runtime.alerts import AlertConfig, message, post_slack, publish_sns
 from dags_runtime.events import TaskEvent, dag_event, task_event
 from dags_runtime.history import LocalAlertBudget, record_try, take_alert_slot
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 _LOCAL_BUDGET = LocalAlertBudget()
 
@@ -115,7 +116,7 @@ def _dynamodb() -> Any:
     return _client("dynamodb")
 
 
-def _guard(action: str, call: Any) -> Any:
+def _guard(action: str, call: Callable[[], T]) -> T | None:
     """Run `call`; log and swallow any error so that a callback never fails a task."""
     try:
         return call()

@@ -34,6 +34,10 @@ Kind = Literal["job", "scheduler"]
 _TRIGGER_MODULE = "airflow.providers.standard.operators.trigger_dagrun"
 _CALLBACKS_MODULE = "dags_runtime.callbacks"
 _DEADLINE_CALLBACK = "dags_runtime.deadlines.deadline_missed"
+# Names the templates import or define; a PYTHON callable is imported under another.
+_GENERATED_NAMES = frozenset(
+    {"Asset", "AsyncCallback", "DagCallbacks", "DeadlineAlert", "DeadlineReference", "TaskGroup"}
+)
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,14 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
     names = variable_names([plan.task_ids[task.task_id] for task in plan.tasks])
     by_airflow_id = {airflow_ids[t.task_id]: names[plan.task_ids[t.task_id]] for t in plan.tasks}
     imports: dict[str, set[str]] = defaultdict(set)
-    taken = set(RESERVED_NAMES) | set(names.values())
+    operators = {t.task_id: TASK_TYPES[t.task_type].operator(t.params) for t in plan.tasks}
+    taken = set(RESERVED_NAMES | _GENERATED_NAMES) | set(names.values())
+    taken |= {operator.class_name for operator in operators.values()}
     imported_as: dict[tuple[str, str], str] = {}
     tasks = []
     for task in plan.tasks:
-        operator = TASK_TYPES[task.task_type].operator(task.params)
+        operator = operators[task.task_id]
         imports[operator.module].add(operator.class_name)
-        taken.add(operator.class_name)
         config = job.task_configs.get(task.task_id)
         settings = config.operator_kwargs() if config else {}
         if config and config.outlets:

@@ -86,6 +86,30 @@ def test_a_missed_deadline_publishes_an_alert(aws_for_airflow):
     assert alert["Subject"] == "[dynadag] job-sales run missed its deadline"
 
 
+@pytest.mark.moto
+def test_a_run_that_times_out_alerts_once_and_task_failures_are_not_repeated(aws_for_airflow):
+    from types import SimpleNamespace
+
+    from dags_runtime.callbacks import DagCallbacks
+
+    # GIVEN the callbacks of a job, and two failed runs as Airflow reports them
+    callbacks = DagCallbacks(alerts={}, dag_row="mwaa_job[job_id='1']", task_rows={})
+    run = SimpleNamespace(dag_id="job-sales", run_id="scheduled__9", state="failed")
+
+    # WHEN one run failed because a task failed (already alerted) and one timed out
+    callbacks.on_dag_failure({"dag_run": run, "reason": "task_failure"})
+    callbacks.on_dag_failure({"dag_run": run, "reason": "timed_out"})
+
+    # THEN only the timeout alerts, with its reason
+    (alert,) = aws_for_airflow.alerts(expected=1)
+    assert (alert["event"], alert["run_id"], alert["error"]) == (
+        "dag_failure",
+        "scheduled__9",
+        "timed_out",
+    )
+    assert alert["Subject"] == "[dynadag] job-sales run failed"
+
+
 @pytest.mark.parametrize(
     ("host", "password", "url"),
     [

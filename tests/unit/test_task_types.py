@@ -93,14 +93,20 @@ def test_python_callables_are_imported_under_names_that_clash_with_nothing():
         task("1", "run", task_type="PYTHON", task_params={"python_callable": "etl.a.run"}),
         task("2", "b", task_type="PYTHON", task_params={"python_callable": "etl.b.run"}),
         task("3", "c", task_type="PYTHON", task_params={"python_callable": "ops.jobs.DAG"}),
+        task("4", "d", task_type="PYTHON", task_params={"python_callable": "etl.TaskGroup"}),
+        task("5", "e", task_type="PYTHON", task_params={"python_callable": "etl.PythonOperator"}),
     ]
-    source = compile_with(tasks, [job("1", "1,2,3")]).dags["job-job_1"].source
+    job_row = job("1", "1,2,3,4,5", job_task_configs={"1": {"task_group": "g"}})
+    source = compile_with(tasks, [job_row]).dags["job-job_1"].source
     # THEN each gets its own name and every task refers to its own callable
     assert "from etl.a import run as run_2\n" in source
     assert "from etl.b import run as run_3\n" in source
     assert "from ops.jobs import DAG as DAG_2\n" in source
     assert "run = PythonOperator(" in source and "python_callable=run_2," in source
     assert "python_callable=run_3," in source and "python_callable=DAG_2," in source
+    assert (
+        "from etl import PythonOperator as PythonOperator_2, TaskGroup as TaskGroup_2\n" in source
+    )
 
 
 def test_the_import_allowlist_widens_only_to_the_configured_prefixes():

@@ -1,0 +1,53 @@
+"""`examples/rows-all-types.json` compiles under an opt-in config and loads into Airflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambda_compiler.compiler import compile_dags
+from lambda_compiler.config import CompilerConfig
+from lambda_compiler.snapshot import load_snapshot
+from tests.airflow.dagbag import load_dagbag, write_dags
+from tests.conftest import REPO_ROOT
+
+EXAMPLE = REPO_ROOT / "examples" / "rows-all-types.json"
+CONFIG = CompilerConfig(python_module_prefixes=("analytics",), allow_bash=True)
+
+
+def test_without_opt_ins_only_the_python_and_bash_rows_are_refused():
+    result = compile_dags(load_snapshot(EXAMPLE))
+    refused = {(p.ref.key_text, p.field) for p in result.problems if p.ref.table == "mwaa_task"}
+    assert refused == {
+        ("task_id='102'", "task_params.bash_command"),
+        ("task_id='105'", "task_params.python_callable"),
+    }
+    assert result.dags["job-session_report"].ok
+
+
+@pytest.mark.airflow
+def test_every_type_group_and_asset_loads_into_airflow(tmp_path, monkeypatch):
+    # GIVEN the example's callable module, importable as Airflow would find it in the dags folder
+    module = tmp_path / "analytics"
+    module.mkdir()
+    (module / "__init__.py").write_text("")
+    (module / "quality.py").write_text(
+        "def check_row_count(table, day, minimum):\n    return table, day, minimum\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = compile_dags(load_snapshot(EXAMPLE), config=CONFIG)
+    assert result.problems == []
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    write_dags(result, folder)
+
+    bag = load_dagbag(folder)
+
+    job = bag.dags["job-clickstream_daily"]
+    assert sorted(job.task_group_dict) == ["ingest", "publish"]
+    assert job.get_task("publish.check_sessions").python_callable.__module__ == "analytics.quality"
+    assert [a.uri for a in job.get_task("publish.check_sessions").outlets] == [
+        "s3://analytics-lake/marts/sessions"
+    ]
+    assert len(job.deadline) == 1
+    consumer = bag.dags["schedule-session_report_on_update"]
+    assert type(consumer.timetable).__name__ == "AssetTriggeredTimetable"
