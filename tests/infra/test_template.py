@@ -396,11 +396,19 @@ def test_publish_only_to_its_topic_and_dead_letters_only_to_its_queue(default: R
     assert _grants(hook, "dynamodb:GetRecords") == set()
 
 
-def test_mwaa_run_history_policy_reaches_only_the_run_history_table(default: Resolved) -> None:
-    policy = default.resources["MwaaRunHistoryPolicy"]["Properties"]
-    (statement,) = statements(policy["PolicyDocument"])
-    assert statement["Resource"] == ["<RunHistoryTable.Arn>"]
-    assert all(a.startswith("dynamodb:") and "*" not in a for a in statement["Action"])
+def test_mwaa_runtime_policy_reaches_only_run_history_and_the_alert_topic(
+    default: Resolved,
+) -> None:
+    # what dags_runtime does from the MWAA workers (history.py, alerts.py)
+    policy = default.resources["MwaaRuntimePolicy"]["Properties"]
+    found = list(statements(policy["PolicyDocument"]))
+    assert _grants(found, "dynamodb:PutItem") == {"<RunHistoryTable.Arn>"}
+    assert _grants(found, "dynamodb:UpdateItem") == {"<RunHistoryTable.Arn>"}
+    assert _grants(found, "sns:Publish") == {"<AlertTopic>"}
+    assert _grants(found, "kms:GenerateDataKey") == {"<AlertsKey.Arn>"}
+    resources = {r for s in found for r in s["Resource"]}
+    assert resources == {"<RunHistoryTable.Arn>", "<AlertTopic>", "<AlertsKey.Arn>"}
+    assert not any("*" in a for s in found for a in s["Action"])
 
 
 # ------------------------------------------------------------------------- outputs
@@ -414,6 +422,9 @@ def test_outputs_name_everything_an_mwaa_environment_needs(existing: Resolved) -
     options = json.loads(existing.output("MwaaAirflowConfigurationOptions"))
     assert int(options["dag_processor.min_file_process_interval"]) >= 300  # default is 30
     assert options["dag_processor.file_parsing_sort_mode"] == "modified_time"
+    # read by dags_runtime from the [dynadag] section
+    assert options["dynadag.alert_topic_arn"] == "<AlertTopic>"
+    assert options["dynadag.run_history_table"] == "<RunHistoryTable>"
     command = existing.output("MwaaUpdateEnvironmentCommand")
     assert "--dag-s3-path pipelines/dags" in command
     assert json.dumps(options) in command
@@ -425,7 +436,7 @@ def test_outputs_name_everything_an_mwaa_environment_needs(existing: Resolved) -
         "RunHistoryTableName",
         "AlertTopicArn",
         "StreamDeadLetterQueueUrl",
-        "MwaaRunHistoryPolicyArn",
+        "MwaaRuntimePolicyArn",
         "CompilerLogGroupName",
     ):
         assert existing.output(name), name
