@@ -78,8 +78,21 @@ def dag_metadata(dag_id: DagId, sha256: str, sources: Sequence[RowRef]) -> dict[
     return metadata
 
 
+@dataclass(frozen=True)
+class Current:
+    """The object now at a key: its `sha256` metadata, version and user metadata."""
+
+    sha256: str | None
+    version_id: str | None
+    metadata: dict[str, str]
+
+
 class DagPublisher:
-    """DAG files under `prefix` in `bucket`, through one S3 client."""
+    """DAG files under `prefix` in `bucket`, through one S3 client.
+
+    `current(key)` is a separate call so a caller can look while it compiles, and pass
+    the answer to `publish` or `delete`.
+    """
 
     def __init__(self, client: Any, bucket: str, prefix: str) -> None:
         self._client = client
@@ -89,30 +102,51 @@ class DagPublisher:
     def key(self, dag_id: DagId) -> str:
         return f"{self.prefix}{dag_id}.py"
 
-    def publish(self, dag_id: DagId, source: str, sources: Sequence[RowRef]) -> Published:
-        """Put the DAG file unless the current object already has these bytes."""
+    def current(self, key: str) -> Current | None:
+        """What is at `key` now (a HEAD request); None when there is no object."""
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        metadata = head.get("Metadata", {})
+        return Current(metadata.get("sha256"), head.get("VersionId"), metadata)
+
+    def publish(
+        self, dag_id: DagId, source: str, sources: Sequence[RowRef], current: Current | None
+    ) -> Published:
+        """Put the DAG file unless `current` (the object there now) has these bytes."""
         body = source.encode()
-        return self.put_if_changed(
-            self.key(dag_id), body, dag_metadata(dag_id, sha256_hex(body), sources)
-        )
+        metadata = dag_metadata(dag_id, sha256_hex(body), sources)
+        return self._put_unless_same(self.key(dag_id), body, metadata, current)
 
     def put_if_changed(self, key: str, body: bytes, metadata: dict[str, str]) -> Published:
         """Put `body` at `key` unless the object's `sha256` metadata already matches."""
-        current = self._head(key)
-        if current is not None and current.get("Metadata", {}).get("sha256") == metadata["sha256"]:
-            return Published("unchanged", key, current.get("VersionId"))
+        return self._put_unless_same(key, body, metadata, self.current(key))
+
+    def _put_unless_same(
+        self, key: str, body: bytes, metadata: dict[str, str], current: Current | None
+    ) -> Published:
+        if current is not None and current.sha256 == metadata["sha256"]:
+            return Published("unchanged", key, current.version_id)
         response = self._client.put_object(
             Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPE, Metadata=metadata
         )
         return Published("written", key, response.get("VersionId"))
 
-    def delete(self, dag_id: DagId) -> Published:
-        """Delete the DAG file (a delete marker) if it exists."""
-        return self.delete_key(self.key(dag_id))
+    def delete(self, dag_id: DagId, current: Current | None) -> Published:
+        """Delete the DAG file (a delete marker) if `current` says there is one."""
+        key = self.key(dag_id)
+        return self._delete(key) if current is not None else Published("absent", key, None)
 
     def delete_key(self, key: str) -> Published:
-        if self._head(key) is None:
-            return Published("absent", key, None)
+        """Delete the object at `key` if there is one."""
+        return (
+            self._delete(key) if self.current(key) is not None else Published("absent", key, None)
+        )
+
+    def _delete(self, key: str) -> Published:
         response = self._client.delete_object(Bucket=self.bucket, Key=key)
         return Published("deleted", key, response.get("VersionId"))
 
@@ -132,16 +166,3 @@ class DagPublisher:
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"]
-
-    def metadata(self, key: str) -> dict[str, str]:
-        """The user metadata of the current object at `key` (empty when there is none)."""
-        current = self._head(key)
-        return current.get("Metadata", {}) if current else {}
-
-    def _head(self, key: str) -> dict[str, Any] | None:
-        try:
-            return self._client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise

@@ -107,7 +107,8 @@ def run_rebuild(
 
 def _ours(sync: DagSync, dag_id: DagId) -> bool:
     """True when the file carries dynadag's metadata (hand-written DAGs are left alone)."""
-    return sync.publisher.metadata(sync.publisher.key(dag_id)).get("dag-id") == dag_id
+    current = sync.publisher.current(sync.publisher.key(dag_id))
+    return current is not None and current.metadata.get("dag-id") == dag_id
 
 
 def _count(report: RebuildReport, outcome: DagReport) -> None:

@@ -41,10 +41,12 @@ change by change so unrelated records still succeed. Invalid rows are not failur
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,7 +68,7 @@ from lambda_compiler.plan import (
     parse_row_address,
     row_address,
 )
-from lambda_compiler.publish import DagPublisher
+from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
@@ -175,6 +177,7 @@ class DagSync:
         logger: logging.Logger | Any | None = None,
         max_rounds: int = 4,
         timer: Callable[[], float] = time.perf_counter,
+        io_threads: int = 16,
     ) -> None:
         self.source = source
         self.publisher = publisher
@@ -184,6 +187,14 @@ class DagSync:
         self.log = logger or logging.getLogger(__name__)
         self.max_rounds = max_rounds
         self._timer = timer
+        self._pool = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="dynadag-io")
+
+    def _parallel(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run independent requests at once; their results in order (first error raised)."""
+        if len(calls) == 1:
+            return [calls[0]()]
+        futures = [self._pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
 
     def apply(self, changes: Sequence[Change | None]) -> SyncReport:
         """Rebuild what `changes` affect; `None` entries (unusable records) are skipped."""
@@ -248,8 +259,9 @@ class DagSync:
         frontier = set(seeds)
         while frontier:
             self._add_owners(state, frontier, hints)
-            frontier = self._claimants(state)
-            self._read_dependencies(state)
+            frontier, _ = self._parallel(
+                lambda: self._claimants(state), lambda: self._read_dependencies(state)
+            )
             frontier |= self._dependents_of_changed_jobs(state)
             frontier -= state.owners
         return state
@@ -258,8 +270,13 @@ class DagSync:
         self, state: _Round, new: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
     ) -> None:
         state.owners |= new
-        state.rows.update(self.source.get_rows(new - state.rows.keys()))
-        state.states.update(self.registry.row_states(new))
+        rows, states = self._parallel(
+            lambda: self.source.get_rows(new - state.rows.keys()),
+            lambda: self.registry.row_states(new),
+        )
+        state.rows.update(rows)
+        state.states.update(states)
+        writes: list[Callable[[], None]] = []
         for ref in sorted(new):
             kind = self.source.kind(ref)
             row = state.rows.get(ref)
@@ -268,21 +285,23 @@ class DagSync:
             deps = index_keys(kind, row, self.tables)
             state.current[ref] = current
             state.deps[ref] = deps
-            # Register before reading dependencies (see the module docstring).
-            if deps:
-                self.registry.add_index(ref, deps)
-            if previous.deps - deps:
-                self.registry.remove_index(ref, previous.deps - deps)
             earlier = ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}
-            state.records.pop(current, None)  # type: ignore[arg-type]
-            for dag_id in earlier:
-                state.records.pop(dag_id, None)  # type: ignore[arg-type]
+            if deps:
+                writes.append(functools.partial(self.registry.add_index, ref, deps))
+            if previous.deps - deps:
+                writes.append(
+                    functools.partial(self.registry.remove_index, ref, previous.deps - deps)
+                )
             if current is not None:
-                self.registry.claim(current, ref)
+                writes.append(functools.partial(self.registry.claim, current, ref))
                 state.settle[current].add(ref)
             for dag_id in earlier:
-                self.registry.release(dag_id, ref)  # type: ignore[arg-type]
+                writes.append(functools.partial(self.registry.release, dag_id, ref))
                 state.settle[dag_id].add(ref)  # type: ignore[index]
+            for dag_id in {current, *earlier} - {None}:
+                state.records.pop(dag_id, None)  # type: ignore[arg-type]  # claims change
+        # Register before reading dependencies (see the module docstring).
+        self._parallel(*writes)
 
     def _claimants(self, state: _Round) -> set[RowRef]:
         """Rows claiming a DAG id being settled: they are rebuilt with it."""
@@ -389,31 +408,58 @@ class DagSync:
     def _build(self, state: _Round, report: SyncReport) -> set[RowRef]:
         """Compile the owners, publish each DAG, record outcomes; the owners that failed."""
         only = {ref for ref in state.owners if state.current.get(ref)}
+        heads = {  # looked up while compiling
+            dag_id: self._pool.submit(self.publisher.current, self.publisher.key(dag_id))
+            for dag_id in state.settle
+        }
         started = self._timer()
         result = compile_dags(self._snapshot(state), only=only)
         report.compile_seconds.append(self._timer() - started)
+        dag_ids = sorted(set(state.settle) | set(result.dags))
+        outcomes = self._parallel(
+            *(
+                functools.partial(
+                    self.settle_dag,
+                    dag_id,
+                    result.dags.get(dag_id),
+                    state.records.get(dag_id),
+                    heads.get(dag_id),
+                )
+                for dag_id in dag_ids
+            )
+        )
         failed: set[RowRef] = set()
-        for dag_id in sorted(set(state.settle) | set(result.dags)):
-            dag_report = self.settle_dag(dag_id, result.dags.get(dag_id), state.records.get(dag_id))
+        for dag_report in outcomes:
             report._add(dag_report)
             if dag_report.outcome == "error":
-                failed |= state.settle.get(dag_id, set())
+                failed |= state.settle.get(dag_report.dag_id, set())
         blocked = state.origins(failed)
-        for ref in sorted(state.owners - blocked):
-            self._remember(ref, state)
+        remember = [
+            functools.partial(self._remember, ref, state) for ref in sorted(state.owners - blocked)
+        ]
+        if remember:
+            self._parallel(*remember)
         return failed
 
     def settle_dag(
-        self, dag_id: DagId, dag: DagResult | None, previous: DagRecord | None
+        self,
+        dag_id: DagId,
+        dag: DagResult | None,
+        previous: DagRecord | None,
+        head: Future[Current | None] | None = None,
     ) -> DagReport:
-        """Publish, keep (invalid) or delete (`dag` is None) one DAG's file; never raises
-        for AWS errors: they become an `error` outcome."""
+        """Publish, keep (invalid) or delete (`dag` is None) one DAG's file.
+
+        `head` is the object's current state if already being looked up. AWS errors
+        never escape: they become an `error` outcome.
+        """
         try:
+            if dag is not None and not dag.ok:
+                return self._invalid(dag, previous)
+            current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
             if dag is None:
-                return self._delete(dag_id, previous)
-            if dag.ok:
-                return self._publish(dag)
-            return self._invalid(dag, previous)
+                return self._delete(dag_id, previous, current)
+            return self._publish(dag, current)
         except AWS_ERRORS as exc:
             self._log_error("publishing failed", exc, dag_id=dag_id)
             try:
@@ -424,9 +470,9 @@ class DagSync:
                 self._log_error("recording the error failed too", again, dag_id=dag_id)
             return DagReport(dag_id, "error", error=str(exc))
 
-    def _publish(self, dag: DagResult) -> DagReport:
+    def _publish(self, dag: DagResult, current: Current | None) -> DagReport:
         assert dag.source is not None
-        published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs)
+        published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
         outcome: DagOutcome = "written" if published.outcome == "written" else "unchanged"
         self.registry.record_outcome(
             OutcomeRecord(
@@ -468,8 +514,10 @@ class DagSync:
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
         return DagReport(dag.dag_id, "invalid", problems)
 
-    def _delete(self, dag_id: DagId, previous: DagRecord | None) -> DagReport:
-        deleted = self.publisher.delete(dag_id)
+    def _delete(
+        self, dag_id: DagId, previous: DagRecord | None, current: Current | None
+    ) -> DagReport:
+        deleted = self.publisher.delete(dag_id, current)
         if deleted.outcome == "deleted" or (previous and previous.outcome != "deleted"):
             self.registry.record_outcome(
                 OutcomeRecord(dag_id, "deleted", s3_key=deleted.key, version_id=deleted.version_id)
@@ -491,12 +539,14 @@ class DagSync:
 
     def _inputs_unchanged(self, state: _Round) -> bool:
         """True when every input still reads as it did at the start of the round."""
-        if self.source.get_rows(state.rows) != state.rows:
+        job_ids = sorted(state.job_keys)
+        rows, claims, *keys = self._parallel(
+            lambda: self.source.get_rows(state.rows),
+            lambda: self.registry.dag_records(state.records),
+            *(functools.partial(self.source.job_keys, job_id) for job_id in job_ids),
+        )
+        if rows != state.rows or keys != [state.job_keys[job_id] for job_id in job_ids]:
             return False
-        for job_id, keys in state.job_keys.items():
-            if self.source.job_keys(job_id) != keys:
-                return False
-        claims = self.registry.dag_records(state.records)
         return all(
             (claims[d].claims if d in claims else frozenset())
             == (record.claims if record else frozenset())
