@@ -10,26 +10,29 @@ comes from consistent reads of the current rows. One pass ("round") goes:
    one of their DAG ids (duplicates across rows are found through the registry's
    ``dag#`` claims, not by scanning), and the schedulers of a job whose DAG id or
    validity changed since its last build.
-2. **Register, then read.** Before reading what an owner depends on, its reverse-index
-   entries and its DAG-id claim are written (and stale ones removed). Then its
-   dependencies are read with consistent reads: tasks of jobs; jobs of schedulers
-   (a bare job id resolves through the `job_id` GSI, confirmed by consistent reads,
-   plus any job row of the batch with that id).
-3. **Compile** the partial snapshot with `compile_dags(..., only=owners)` and publish:
-   put when the bytes changed, delete when no row produces the DAG any more, keep the
-   last good file when the DAG is invalid. Record the outcome in the registry.
+2. **Register and read.** Each owner's reverse-index entries and DAG-id claim are
+   written (stale ones removed) while its dependencies are read with consistent
+   reads: tasks of jobs; jobs of schedulers (a bare job id resolves through the
+   `job_id` GSI, confirmed by consistent reads, plus any job row of the batch with
+   that id); the rows claiming the same DAG ids.
+3. **Compile** the partial snapshot with `compile_dags(..., only=owners)` and publish
+   (the S3 object is looked up while compiling): put when the bytes changed, delete
+   when no row produces the DAG any more, keep the last good file when the DAG is
+   invalid. Record the outcome in the registry. DAGs are settled concurrently.
 4. **Verify.** Re-read every input (rows, GSI answers, claims). If anything changed
-   while this round ran, run another round (up to `max_rounds`; beyond that the
-   records fail and Lambda retries them).
+   since step 2, run another round (up to `max_rounds`; beyond that the records
+   fail and Lambda retries them).
 
-Why this converges under duplicates, reordering and concurrency: a writer of a
-dependency (say a new task) commits the row *before* its stream record exists, and
-a builder registers its reverse-index entry *before* reading the dependency. So for
-any pair, either the task's worker finds the job in the index (and rebuilds it after
-the task was written) or the job's worker reads the task after it was written. A
-round whose inputs changed while it wrote is redone, so the last write to S3 and to
-the registry always comes from a round whose inputs were still current when it
-finished. Duplicate or replayed records just rebuild a DAG whose bytes are
+Why this converges under duplicates, reordering and concurrency: whoever writes a
+row commits it *before* its stream record exists, and a builder's registrations
+(index entries, claims) land before its verify read. Take a new task T and a job J
+listing it, built by different workers. Either T's worker finds J in the index (and
+rebuilds J after T was written), or it looked before J's registration landed; then
+T was written before J's verify read, so J's verify sees T changed and J is rebuilt.
+The same holds for two rows claiming one DAG id: at least one of the two verifies
+sees both claims. A round whose inputs changed while it wrote is redone, so the last
+write to S3 and to the registry always comes from a round whose inputs were still
+current after it wrote. Duplicate or replayed records rebuild a DAG whose bytes are
 unchanged: no S3 write. The residual gap is GSI lag for a brand-new job listed by a
 brand-new scheduler written within the same instant by different workers; a
 deploy-time `dynadag rebuild` settles any such leftover.
@@ -148,9 +151,18 @@ class _Round:
     deps: dict[RowRef, frozenset[str]] = field(default_factory=dict)
     settle: dict[DagId, set[RowRef]] = field(default_factory=lambda: defaultdict(set))
     records: dict[DagId, DagRecord | None] = field(default_factory=dict)
+    own_claims: dict[DagId, dict[str, bool]] = field(default_factory=lambda: defaultdict(dict))
     job_keys: dict[str, frozenset[RowRef]] = field(default_factory=dict)
     valid: dict[RowRef, bool] = field(default_factory=dict)
     expanded: set[RowRef] = field(default_factory=set)
+
+    def claims(self, dag_id: DagId) -> frozenset[str]:
+        """The rows claiming `dag_id`: as read, with this round's own claims applied."""
+        record = self.records.get(dag_id)
+        claims = set(record.claims if record else ())
+        for address, claimed in self.own_claims.get(dag_id, {}).items():
+            (claims.add if claimed else claims.discard)(address)
+        return frozenset(claims)
 
     def origins(self, refs: Iterable[RowRef]) -> set[RowRef]:
         """`refs` and every owner that pulled them in, transitively."""
@@ -258,9 +270,13 @@ class DagSync:
         state = _Round()
         frontier = set(seeds)
         while frontier:
-            self._add_owners(state, frontier, hints)
-            frontier, _ = self._parallel(
-                lambda: self._claimants(state), lambda: self._read_dependencies(state)
+            registrations = self._add_owners(state, frontier, hints)
+            # Registrations only need to land before the verify step reads again (see
+            # the module docstring), so they go out together with the reads.
+            frontier, *_ = self._parallel(
+                lambda: self._claimants(state),
+                lambda: self._read_dependencies(state),
+                *registrations,
             )
             frontier |= self._dependents_of_changed_jobs(state)
             frontier -= state.owners
@@ -268,7 +284,8 @@ class DagSync:
 
     def _add_owners(
         self, state: _Round, new: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
-    ) -> None:
+    ) -> list[Callable[[], None]]:
+        """Read new owners and their last states; the registry writes that register them."""
         state.owners |= new
         rows, states = self._parallel(
             lambda: self.source.get_rows(new - state.rows.keys()),
@@ -292,24 +309,23 @@ class DagSync:
                 writes.append(
                     functools.partial(self.registry.remove_index, ref, previous.deps - deps)
                 )
+            address = row_address(ref)
             if current is not None:
                 writes.append(functools.partial(self.registry.claim, current, ref))
                 state.settle[current].add(ref)
+                state.own_claims[current][address] = True
             for dag_id in earlier:
                 writes.append(functools.partial(self.registry.release, dag_id, ref))
                 state.settle[dag_id].add(ref)  # type: ignore[index]
-            for dag_id in {current, *earlier} - {None}:
-                state.records.pop(dag_id, None)  # type: ignore[arg-type]  # claims change
-        # Register before reading dependencies (see the module docstring).
-        self._parallel(*writes)
+                state.own_claims[dag_id][address] = False  # type: ignore[index]
+        return writes
 
     def _claimants(self, state: _Round) -> set[RowRef]:
         """Rows claiming a DAG id being settled: they are rebuilt with it."""
         self._fetch_records(state, state.settle)
         found = set()
-        for dag_id, refs in state.settle.items():
-            record = state.records.get(dag_id)
-            for address in sorted(record.claims if record else ()):
+        for dag_id, refs in list(state.settle.items()):
+            for address in sorted(state.claims(dag_id)):
                 claimant = parse_row_address(address)
                 if claimant not in state.owners:
                     found.add(claimant)
@@ -548,9 +564,8 @@ class DagSync:
         if rows != state.rows or keys != [state.job_keys[job_id] for job_id in job_ids]:
             return False
         return all(
-            (claims[d].claims if d in claims else frozenset())
-            == (record.claims if record else frozenset())
-            for d, record in state.records.items()
+            (claims[d].claims if d in claims else frozenset()) == state.claims(d)
+            for d in state.records
         )
 
     def _log_error(self, message: str, exc: BaseException, **context: Any) -> None:
