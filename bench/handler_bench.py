@@ -1,0 +1,268 @@
+"""Event-driven compile: handler cost per affected DAG, requests per change, rebuild throughput.
+
+    .venv/bin/python -m bench.handler_bench [--jobs 1000] [--rebuild-jobs 1000]
+
+Runs against a moto server in its own process on 127.0.0.1 (so moto's CPU is not the
+handler's), with the tables and bucket of `template.yaml`.
+
+(a) handler time for a one-task change that rebuilds one 20-task job DAG, divided by
+    the pure `compile_dags` time of that DAG's rows (target ≤ 1.3); both measured here.
+(b) requests per one-task change (by operation) with 1 and with `--jobs` jobs in the
+    tables, and the Scan pages a design without the reverse index would read per change.
+(c) `dynadag rebuild` (`run_rebuild`) throughput for `--rebuild-jobs` jobs x 20 tasks
+    + jobs/10 schedulers: a first rebuild (everything written) and a second (nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+
+from bench.synthetic import synthetic_rows
+from lambda_compiler.compiler import compile_dags
+from lambda_compiler.local.provision import provision
+from lambda_compiler.local.resources import read_resources
+from lambda_compiler.local.streams import LambdaContext, lambda_record
+from lambda_compiler.rebuild import run_rebuild
+from lambda_compiler.settings import Settings
+from lambda_compiler.snapshot import Snapshot
+
+BUCKET = "bench-dags"
+_serialize = TypeSerializer().serialize
+
+
+@contextlib.contextmanager
+def moto_process() -> Iterator[str]:
+    """A moto server in a child process on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1)
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def environment(endpoint: str) -> Settings:
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        DYNADAG_BUCKET=BUCKET,
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_NAMESPACE="dynadag",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    return Settings.from_env()
+
+
+def reset(endpoint: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    provision(read_resources(), boto3.client("dynamodb"), boto3.client("s3"), BUCKET)
+
+
+def load(rows: dict[str, list[dict[str, Any]]]) -> None:
+    dynamodb = boto3.client("dynamodb")
+    for table, items in rows.items():
+        for start in range(0, len(items), 25):
+            pending = {
+                table: [
+                    {"PutRequest": {"Item": {k: _serialize(v) for k, v in item.items()}}}
+                    for item in items[start : start + 25]
+                ]
+            }
+            while pending:
+                pending = dynamodb.batch_write_item(RequestItems=pending)["UnprocessedItems"]
+
+
+class Streams:
+    """Reads new records of the task table's stream, shaped as Lambda delivers them."""
+
+    def __init__(self, table: str = "mwaa_task") -> None:
+        self.client = boto3.client("dynamodbstreams")
+        self.arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"][
+            "LatestStreamArn"
+        ]
+        shard = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]
+        self.iterator = self.client.get_shard_iterator(
+            StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+        )["ShardIterator"]
+
+    def read(self) -> list[dict[str, Any]]:
+        page = self.client.get_records(ShardIterator=self.iterator)
+        self.iterator = page["NextShardIterator"]
+        return [lambda_record(r, self.arn, "us-east-1") for r in page["Records"]]
+
+
+def change_task(task: dict[str, Any], n: int) -> dict[str, Any]:
+    """The task with SQL that differs on every call, so the job DAG's bytes change."""
+    params = json.loads(task["task_params"])
+    params["sql"] = f"{params['sql']} -- change {n}"
+    return {**task, "task_params": json.dumps(params)}
+
+
+def put(table: str, item: dict[str, Any]) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName=table, Item={k: _serialize(v) for k, v in item.items()}
+    )
+
+
+@contextlib.contextmanager
+def counting(*clients: Any) -> Iterator[Counter[str]]:
+    counts: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        counts[".".join(event_name.split(".")[1:3])] += 1
+
+    for client in clients:
+        client.meta.events.register("before-send", count)
+    try:
+        yield counts
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-send", count)
+
+
+def handler_vs_compile(settings: Settings, jobs: int, repeats: int) -> dict[str, float]:
+    """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
+    divided by the median pure `compile_dags` time of those job DAGs' rows."""
+    from lambda_compiler.handler import lambda_handler, sync_for
+
+    rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
+    shared = {**rows["mwaa_task"][0], "task_id": "shared", "task_name": "shared_step"}
+    rows["mwaa_task"].append(shared)
+    for job in rows["mwaa_job"]:
+        job["task_list"] += ",shared"
+    load(rows)
+    sync = sync_for(settings)
+    run_rebuild(settings, sync=sync)
+    streams = Streams()
+    handler_times, compile_times = [], []
+    for n in range(repeats + 1):
+        changed = change_task(shared, n)
+        put("mwaa_task", changed)
+        event = {"Records": streams.read()}
+        started = time.perf_counter()
+        response = lambda_handler(event, LambdaContext())
+        elapsed = time.perf_counter() - started
+        assert response["batchItemFailures"] == [], response
+        tasks = [changed if t is shared else t for t in rows["mwaa_task"]]
+        started = time.perf_counter()
+        compiled = compile_dags(Snapshot(tasks, rows["mwaa_job"], []))
+        compile_elapsed = time.perf_counter() - started
+        assert len(compiled.dags) == jobs and all(d.ok for d in compiled.dags.values())
+        if n:  # the first call pays for the container's clients
+            handler_times.append(elapsed)
+            compile_times.append(compile_elapsed)
+    handler, pure = statistics.median(handler_times), statistics.median(compile_times)
+    return {
+        "handler_ms": handler * 1000 / jobs,
+        "compile_ms": pure * 1000 / jobs,
+        "ratio": handler / pure,
+    }
+
+
+def requests_per_change(settings: Settings, jobs: int) -> tuple[Counter[str], int]:
+    """(b): requests the handler makes for one task change, and a full scan's page count."""
+    from lambda_compiler.handler import lambda_handler, sync_for
+
+    rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
+    load(rows)
+    sync = sync_for(settings)
+    run_rebuild(settings, sync=sync)
+    streams = Streams()
+    put("mwaa_task", change_task(rows["mwaa_task"][7], 0))  # warm the container
+    lambda_handler({"Records": streams.read()}, LambdaContext())
+    put("mwaa_task", change_task(rows["mwaa_task"][7], 1))
+    event = {"Records": streams.read()}
+    with counting(sync.source._client, sync.publisher._client) as counts:
+        lambda_handler(event, LambdaContext())
+    pages = 0
+    for _ in boto3.client("dynamodb").get_paginator("scan").paginate(TableName="mwaa_job"):
+        pages += 1
+    return counts, pages
+
+
+def rebuild_throughput(settings: Settings, jobs: int) -> dict[str, float]:
+    """(c): DAGs per second for a first and a second (no-change) rebuild."""
+    rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=max(1, jobs // 10))
+    started = time.perf_counter()
+    load(rows)
+    loaded = time.perf_counter() - started
+    dags = jobs + max(1, jobs // 10)
+    result: dict[str, float] = {"dags": dags, "load_s": loaded}
+    for name in ("first", "second"):
+        started = time.perf_counter()
+        report = run_rebuild(settings)
+        elapsed = time.perf_counter() - started
+        assert report.ok and not report.invalid, report.failed
+        result[f"{name}_s"] = elapsed
+        result[f"{name}_dags_per_s"] = dags / elapsed
+        result[f"{name}_written"] = len(report.written)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000, help="jobs in the tables for (b)")
+    parser.add_argument("--rebuild-jobs", type=int, default=1000, help="jobs for (c)")
+    parser.add_argument("--repeats", type=int, default=20, help="changes timed in (a)")
+    args = parser.parse_args()
+    with moto_process() as endpoint:
+        settings = environment(endpoint)
+        for jobs in (1, 10):
+            reset(endpoint)
+            ratio = handler_vs_compile(settings, jobs, args.repeats)
+            print(
+                f"(a) one task listed by {jobs} 20-task job(s) changes: per affected DAG, "
+                f"handler {ratio['handler_ms']:.1f} ms, pure compile "
+                f"{ratio['compile_ms']:.1f} ms, ratio {ratio['ratio']:.2f} (target <= 1.3)"
+            )
+        for jobs in (1, args.jobs):
+            reset(endpoint)
+            counts, pages = requests_per_change(settings, jobs)
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            print(
+                f"(b) {jobs} job(s) in the tables: {sum(counts.values())} requests per "
+                f"one-task change ({detail}); a full job-table scan instead: {pages} Scan page(s)"
+            )
+        reset(endpoint)
+        rebuild = rebuild_throughput(settings, args.rebuild_jobs)
+        print(
+            f"(c) rebuild of {rebuild['dags']:.0f} DAGs ({args.rebuild_jobs} jobs x 20 tasks): "
+            f"first {rebuild['first_s']:.1f} s ({rebuild['first_dags_per_s']:.1f} DAGs/s, "
+            f"{rebuild['first_written']:.0f} written), second {rebuild['second_s']:.1f} s "
+            f"({rebuild['second_dags_per_s']:.1f} DAGs/s, {rebuild['second_written']:.0f} "
+            f"written); loading the rows took {rebuild['load_s']:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
