@@ -10,8 +10,6 @@ connection stores it.
 from __future__ import annotations
 
 import json
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +79,8 @@ def publish_sns(sns: Any, topic_arn: str, event: TaskEvent, body: dict[str, Any]
 
 def slack_webhook_url(host: str | None, password: str | None) -> str:
     """The webhook URL held by a Slack connection; only http(s) URLs are accepted."""
+    from urllib.parse import urlsplit
+
     if not password:
         raise ValueError("the Slack connection has no password (the webhook token or URL)")
     if password.startswith(("https://", "http://")):
@@ -90,7 +90,7 @@ def slack_webhook_url(host: str | None, password: str | None) -> str:
         if "://" not in base:
             base = f"https://{base}"
         url = f"{base}/{password.lstrip('/')}"
-    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
+    if urlsplit(url).scheme not in ("https", "http"):
         raise ValueError("the Slack webhook URL must use https")
     return url
 
@@ -107,6 +107,8 @@ def slack_text(event: TaskEvent) -> str:
 
 def post_slack(conn_id: str, event: TaskEvent, timeout: float = 10.0) -> None:
     """Post `event` to the Slack webhook stored in the Airflow connection `conn_id`."""
+    import urllib.request
+
     from airflow.sdk import BaseHook
 
     connection = BaseHook.get_connection(conn_id)

@@ -4,22 +4,27 @@ Each try is written to the run history; failures (and, if configured, retries an
 successes) publish an alert. Nothing here can fail a task: every error is logged
 and swallowed, one destination at a time, so a missing topic does not stop the
 history write or the Slack message.
+
+Airflow parses a DAG file again at every task start, and parsing only constructs
+`DagCallbacks`; the modules that do the work are imported when a callback runs.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dags_runtime import settings
-from dags_runtime.alerts import AlertConfig, message, post_slack, publish_sns
-from dags_runtime.events import TaskEvent, dag_event, task_event
-from dags_runtime.history import LocalAlertBudget, record_try, take_alert_slot
+
+if TYPE_CHECKING:
+    from dags_runtime.alerts import AlertConfig
+    from dags_runtime.events import TaskEvent
+    from dags_runtime.history import LocalAlertBudget
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-_LOCAL_BUDGET = LocalAlertBudget()
 
 
 class DagCallbacks:
@@ -33,10 +38,16 @@ class DagCallbacks:
         task_rows: Mapping[str, str],
         run_history_table: str | None = None,
     ) -> None:
-        self.alerts = AlertConfig(**alerts)
+        self.alert_settings = dict(alerts)
         self.dag_row = dag_row
         self.task_rows = dict(task_rows)
         self.run_history_table = run_history_table
+
+    @functools.cached_property
+    def alerts(self) -> AlertConfig:
+        from dags_runtime.alerts import AlertConfig
+
+        return AlertConfig(**self.alert_settings)
 
     def on_success(self, context: Mapping[str, Any]) -> None:
         self._task_ended("success", "success", context)
@@ -55,14 +66,19 @@ class DagCallbacks:
 
         Task failures have alerted already, from the task's own callback.
         """
+        from dags_runtime.events import dag_event
+
         if context.get("reason") == "task_failure":
             return
         _guard(
-            "build the DAG event",
+            "alert the DAG failure",
             lambda: self.alert(dag_event("dag_failure", context, self.dag_row)),
         )
 
     def _task_ended(self, kind: str, state: str, context: Mapping[str, Any]) -> None:
+        from dags_runtime.events import task_event
+        from dags_runtime.history import record_try
+
         event = _guard(
             "read the task context",
             lambda: task_event(kind, state, context, self.dag_row, self.task_rows),
@@ -71,7 +87,7 @@ class DagCallbacks:
             return
         table = self.history_table()
         if table:
-            _guard("record the try", lambda: record_try(_dynamodb(), table, event))
+            _guard("record the try", lambda: record_try(_client("dynamodb"), table, event))
         if self.alerts.wants(kind):
             _guard("alert", lambda: self.alert(event))
 
@@ -81,6 +97,8 @@ class DagCallbacks:
 
     def alert(self, event: TaskEvent) -> None:
         """Publish `event` to SNS and Slack, unless the run has used up its alerts."""
+        from dags_runtime.alerts import message, post_slack, publish_sns
+
         count = self._take_slot(event)
         if count is None:
             log.warning("dynadag: alert limit reached for %s %s", event.dag_id, event.run_id)
@@ -96,24 +114,31 @@ class DagCallbacks:
             log.warning("dynadag: no alert destination: set [dynadag] alert_topic_arn")
 
     def _take_slot(self, event: TaskEvent) -> int | None:
+        from dags_runtime.history import take_alert_slot
+
         limit = self.alerts.max_per_run
         table = self.history_table()
         if table:
             try:
-                return take_alert_slot(_dynamodb(), table, event.dag_id, event.run_id, limit)
-            except Exception as exc:  # the counter is best effort: still alert once
+                return take_alert_slot(
+                    _client("dynamodb"), table, event.dag_id, event.run_id, limit
+                )
+            except Exception as exc:  # the counter is best effort: still alert
                 log.warning("dynadag: alert counter unavailable (%s); counting locally", exc)
-        return _LOCAL_BUDGET.take(event.dag_id, event.run_id, limit)
+        return _local_budget().take(event.dag_id, event.run_id, limit)
+
+
+@functools.cache
+def _local_budget() -> LocalAlertBudget:
+    from dags_runtime.history import LocalAlertBudget
+
+    return LocalAlertBudget()
 
 
 def _client(service: str) -> Any:
     from dags_runtime.aws import client
 
     return client(service, settings.aws_conn_id())
-
-
-def _dynamodb() -> Any:
-    return _client("dynamodb")
 
 
 def _guard(action: str, call: Callable[[], T]) -> T | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dags_runtime.events import TaskEvent
+if TYPE_CHECKING:
+    from dags_runtime.events import TaskEvent
 
 
 async def deadline_missed(
@@ -28,6 +29,8 @@ async def deadline_missed(
 
 def deadline_event(context: Mapping[str, Any], dag_row: str) -> TaskEvent:
     """A `TaskEvent` from the deadline callback's context."""
+    from dags_runtime.events import TaskEvent
+
     run = context.get("dag_run") or {}
     deadline = context.get("deadline") or {}
     return TaskEvent(
