@@ -55,8 +55,10 @@ class DemoError(RuntimeError):
 class LocalProcess:
     """`dynadag local` as a child process, its lines echoed as they arrive."""
 
-    def __init__(self, workdir: Path, deadline: float) -> None:
+    def __init__(self, workdir: Path, deadline: float, *, echo: bool = True) -> None:
         self.deadline = deadline
+        self.echo = echo
+        workdir.mkdir(parents=True, exist_ok=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.process = subprocess.Popen(
@@ -80,7 +82,8 @@ class LocalProcess:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             line = line.rstrip("\n")
-            console.print(f"  [dim]local │[/dim] {_escape(line)}")
+            if self.echo:
+                console.print(f"  [dim]local │[/dim] {_escape(line)}")
             self.lines.put(line)
 
     def wait_for_line(self, pattern: str, after: int = 0) -> str:
@@ -120,18 +123,17 @@ class LocalProcess:
 def main() -> int:
     """Run the demo; exit code 0 when every step happened."""
     workdir = Path(os.environ.get("DYNADAG_DEMO_DIR") or ROOT / ".dynadag").resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     stack: LocalProcess | None = None
     try:
         _step("1. Start the local stack and load the example rows")
         stack = LocalProcess(workdir, started + TIME_LIMIT)
-        expected = _expected_dags()
+        expected = expected_dags()
         s3 = stack.client("s3")
         bucket, prefix = stack.env["DYNADAG_BUCKET"], "dags/"
         _wait(
             f"the {len(expected)} valid example DAGs in S3",
-            lambda: expected <= _dag_files(s3, bucket, prefix),
+            lambda: expected <= dag_files(s3, bucket, prefix),
             stack.deadline,
         )
         _step("2. The DAG files in S3, and one of them as Airflow will parse it")
@@ -171,7 +173,7 @@ def main() -> int:
     return 0
 
 
-def _expected_dags() -> set[str]:
+def expected_dags() -> set[str]:
     """The DAG ids the example rows compile to without problems."""
     merged: dict[str, list[Any]] = {key: [] for key in FILE_KEYS}
     for path in rows_files(EXAMPLES):
@@ -182,7 +184,8 @@ def _expected_dags() -> set[str]:
     return {dag_id for dag_id, dag in result.dags.items() if dag.ok}
 
 
-def _dag_files(s3: Any, bucket: str, prefix: str) -> set[str]:
+def dag_files(s3: Any, bucket: str, prefix: str) -> set[str]:
+    """The DAG ids of the files now under `prefix`."""
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
     names = (item["Key"][len(prefix) :] for item in listing.get("Contents", []))
     return {name.removesuffix(".py") for name in names if name.endswith(".py") and "/" not in name}

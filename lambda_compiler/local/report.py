@@ -8,6 +8,7 @@ registry for each touched DAG's outcome and problems.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 from collections.abc import Callable
@@ -80,12 +81,14 @@ class ChangeLine:
     row: str
     dags: tuple[DagLine, ...]
     note: str | None = None
+    timing: str | None = None
 
     def text(self) -> str:
-        """``20:15:03 MODIFY mwaa_task[task_id='1'] → wrote job-daily_sales``."""
+        """``20:15:03 MODIFY mwaa_task[task_id='1'] → wrote job-daily_sales [handler 80 ms]``."""
         effects = "; ".join(_effect(d) for d in self.dags) or "no DAG affected"
         note = f" ({self.note})" if self.note else ""
-        return f"{self.when} {self.event} {self.row}{note} → {effects}"
+        timing = f" [{self.timing}]" if self.timing else ""
+        return f"{self.when} {self.event} {self.row}{note} → {effects}{timing}"
 
     @property
     def failed(self) -> bool:
@@ -133,10 +136,14 @@ class ChangeReport:
             lines.append(
                 ChangeLine(when, record["eventName"], str(ref), tuple(dags[d] for d in mine), note)
             )
-        if unclaimed and lines:
-            last = lines[-1]
-            extra = tuple(dags[d] for d in sorted(unclaimed))
-            lines[-1] = ChangeLine(last.when, last.event, last.row, last.dags + extra, last.note)
+        if lines:
+            count = len(invocation.records)
+            batch = f" for {count} records" if count > 1 else ""
+            lines[-1] = dataclasses.replace(
+                lines[-1],
+                dags=lines[-1].dags + tuple(dags[d] for d in sorted(unclaimed)),
+                timing=f"handler {invocation.seconds * 1000:.0f} ms{batch}",
+            )
         return lines
 
     def _ref(self, record: dict[str, Any]) -> RowRef:

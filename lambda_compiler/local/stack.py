@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +119,8 @@ class LocalStack:
     settings: Settings = field(init=False)
     endpoint: str = field(init=False, default="")
     _server: Any = field(init=False, default=None)
-    _thread: threading.Thread | None = field(init=False, default=None)
+    _threads: list[threading.Thread] = field(init=False, default_factory=list)
+    _mirror_due: threading.Event = field(init=False, default_factory=threading.Event)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _capture: OutcomeCapture = field(init=False, default_factory=OutcomeCapture)
     _lines: ChangeReport | None = field(init=False, default=None)
@@ -160,10 +160,13 @@ class LocalStack:
             self.client("s3"), bucket, self.settings.dags_prefix, self.config.dags_folder
         )
         mirror.sync()
-        self._thread = threading.Thread(
-            target=self._run, args=(worker, mirror), name="dynadag-stream-worker", daemon=True
-        )
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._poll, args=(worker,), name="dynadag-streams"),
+            threading.Thread(target=self._mirror, args=(mirror,), name="dynadag-mirror"),
+        ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
 
     def _handler(self) -> Handler:
         """The real Lambda handler, its JSON logs sent to a file, its DAG outcomes captured."""
@@ -216,7 +219,13 @@ class LocalStack:
     def client_environment(self) -> dict[str, str]:
         """What another shell exports to use this stack with the AWS CLI, boto3 or dynadag."""
         env = self.config.environment(self.endpoint, self.settings)
-        names = ["AWS_ENDPOINT_URL", "AWS_REGION", *LOCAL_CREDENTIALS, "DYNADAG_BUCKET"]
+        names = [
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",  # the AWS CLI reads this one,
+            "AWS_DEFAULT_REGION",  # boto3 this one
+            *LOCAL_CREDENTIALS,
+            "DYNADAG_BUCKET",
+        ]
         if self.settings.dags_prefix != "dags/":
             names.append("DYNADAG_DAGS_PREFIX")
         return {name: env[name] for name in names}
@@ -233,9 +242,10 @@ class LocalStack:
     def stop(self) -> None:
         """Stop the worker, then the server; safe to call more than once."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._mirror_due.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
         if self._server is not None:
             with contextlib.suppress(Exception):
                 self._server.stop()
@@ -244,23 +254,29 @@ class LocalStack:
             self._log_file.close()
             self._log_file = None
 
-    def _run(self, worker: StreamWorker, mirror: DagsMirror) -> None:
-        last_sync = 0.0
+    def _poll(self, worker: StreamWorker) -> None:
+        """The worker thread: poll the streams; wake the mirror after every delivery."""
         while not self._stop.is_set():
             try:
                 delivered = worker.poll_once(self._stop)
             except Exception as exc:  # e.g. a moto hiccup; report it and keep polling
                 self.on_error("stream worker", exc)
                 delivered = 0
-            if delivered or time.monotonic() - last_sync > MIRROR_INTERVAL:
-                try:
-                    mirror.sync()
-                except Exception as exc:  # the mirror must not stop the worker
-                    self.on_error("dags mirror", exc)
-                last_sync = time.monotonic()
-                _forget_old_shard_iterators()
-            if not delivered:
+            if delivered:
+                self._mirror_due.set()
+            else:
                 self._stop.wait(self.config.poll_interval)
+
+    def _mirror(self, mirror: DagsMirror) -> None:
+        """The mirror thread: sync after deliveries, and every second (e.g. after rollbacks)."""
+        while not self._stop.is_set():
+            self._mirror_due.wait(MIRROR_INTERVAL)
+            self._mirror_due.clear()
+            try:
+                mirror.sync()
+            except Exception as exc:  # the mirror must not stop anything else
+                self.on_error("dags mirror", exc)
+            _forget_old_shard_iterators()
 
 
 def _forget_old_shard_iterators(keep: int = 1000) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class Invocation:
     attempt: int
     gave_up: bool = False
     error: str | None = None
+    seconds: float = 0.0
 
 
 @dataclass
@@ -142,6 +144,7 @@ class StreamWorker:
         while records:
             attempt += 1
             error = None
+            started = time.perf_counter()
             try:
                 response = self._handler({"Records": records}, LambdaContext())
                 failed = failed_sequence_numbers(response)
@@ -149,7 +152,10 @@ class StreamWorker:
                 error = f"{type(exc).__name__}: {exc}"
                 failed = tuple(r["dynamodb"]["SequenceNumber"] for r in records)
             gave_up = bool(failed) and attempt > self._max_retries
-            self._on_invocation(Invocation(table, tuple(records), failed, attempt, gave_up, error))
+            seconds = time.perf_counter() - started
+            self._on_invocation(
+                Invocation(table, tuple(records), failed, attempt, gave_up, error, seconds)
+            )
             if not failed or gave_up:
                 return
             sequence = [r["dynamodb"]["SequenceNumber"] for r in records]

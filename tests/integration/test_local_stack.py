@@ -6,6 +6,7 @@ the DAG's file, the registry item, the mirrored file and the printed line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -49,12 +50,19 @@ class LocalProcess:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint)
 
-    def wait_for_line(self, pattern: str, timeout: float = STEP_TIMEOUT) -> str:
-        """The first printed line (old or new) matching `pattern`."""
+    def mark(self) -> int:
+        """The number of lines printed so far: pass it as `after` to wait for newer ones."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.seen.append(self.lines.get_nowait())
+        return len(self.seen)
+
+    def wait_for_line(self, pattern: str, after: int = 0, timeout: float = STEP_TIMEOUT) -> str:
+        """The first line printed after line number `after` that matches `pattern`."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
         while True:
-            for line in self.seen:
+            for line in self.seen[after:]:
                 if regex.search(line):
                     return line
             remaining = deadline - time.monotonic()
@@ -87,7 +95,9 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProc
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
     running = LocalProcess(process, "", "", tmp_path / ".dynadag" / "dags", lines, [])
     try:
-        ready = running.wait_for_line(r"dynadag local is ready: http://127\.0\.0\.1:\d+", 90)
+        ready = running.wait_for_line(
+            r"dynadag local is ready: http://127\.0\.0\.1:\d+", timeout=STARTUP_TIMEOUT
+        )
         running.endpoint = ready.split(": ", 1)[1].split()[0]
         exports = running.wait_for_line(r"export AWS_ENDPOINT_URL=")
         running.bucket = re.search(r"DYNADAG_BUCKET=(\S+)", exports)[1]  # type: ignore[index]
@@ -159,45 +169,58 @@ def test_rows_written_with_boto3_become_dag_files_through_every_lifecycle_step(
         return found
 
     # GIVEN two tasks and a job listing them
+    mark = local.mark()
     dynamodb.put_item(TableName="mwaa_task", Item=task_item("1", "SELECT 1;"))
     dynamodb.put_item(TableName="mwaa_task", Item=task_item("2", "SELECT 2;"))
     dynamodb.put_item(TableName="mwaa_job", Item=job_item(1))
-    # THEN the DAG file appears, is registered and mirrored, and the change is printed
-    wait_until("the first version", lambda: len(versions(s3, local.bucket)) == 1)
-    first = versions(s3, local.bucket)[0]
+    # THEN one line per row is printed, and the DAG file appears, registered and mirrored
+    lines = [
+        local.wait_for_line(rf"INSERT mwaa_task\[task_id='{task_id}'\] →", mark)
+        for task_id in ("1", "2")
+    ]
+    lines.append(local.wait_for_line(r"INSERT mwaa_job\[job_type='etl', job_id='42'\] →", mark))
+    assert sum("wrote job-e2e_load" in line for line in lines) == 1, lines
+    (first,) = versions(s3, local.bucket)
     assert "SELECT 1;" in body(s3, local.bucket)
-    assert record().outcome == "written" and record().version_id == first["VersionId"]
+    assert record().version_id == first["VersionId"]
     wait_until("the mirrored file", mirrored.exists)
     assert mirrored.read_text() == body(s3, local.bucket)
-    local.wait_for_line(r"INSERT mwaa_job\[job_type='etl', job_id='42'\] → wrote job-e2e_load")
 
     # WHEN a task's SQL changes THEN a second version is written
+    mark = local.mark()
     dynamodb.put_item(TableName="mwaa_task", Item=task_item("1", "SELECT 11;"))
-    wait_until("the second version", lambda: len(versions(s3, local.bucket)) == 2)
+    line = local.wait_for_line(r"MODIFY mwaa_task\[task_id='1'\] →", mark)
+    assert "→ wrote job-e2e_load" in line
+    assert len(versions(s3, local.bucket)) == 2
     assert "SELECT 11;" in body(s3, local.bucket)
+    assert record().outcome == "written"
     assert record().version_id == versions(s3, local.bucket)[0]["VersionId"]
     wait_until("the mirror to follow", lambda: "SELECT 11;" in mirrored.read_text())
-    local.wait_for_line(r"MODIFY mwaa_task\[task_id='1'\] → wrote job-e2e_load")
 
     # WHEN the job lists a task that does not exist THEN it is rejected, the file stays
+    mark = local.mark()
     dynamodb.put_item(TableName="mwaa_job", Item=job_item(1, task_list="1,2,9"))
-    line = local.wait_for_line(r"rejected job-e2e_load")
+    line = local.wait_for_line(r"MODIFY mwaa_job\[job_type='etl', job_id='42'\] →", mark)
+    assert "rejected job-e2e_load" in line
     assert "'9'" in line and "last good file kept" in line
     assert record().outcome == "invalid" and any("'9'" in p for p in record().problems)
     assert len(versions(s3, local.bucket)) == 2
 
     # WHEN the job is disabled THEN the file is deleted (a delete marker)
+    mark = local.mark()
     dynamodb.put_item(TableName="mwaa_job", Item=job_item(0))
-    wait_until("a delete marker", lambda: versions(s3, local.bucket)[0]["marker"])
+    line = local.wait_for_line(r"MODIFY mwaa_job\[job_type='etl', job_id='42'\] \(disabled\)", mark)
+    assert "→ deleted job-e2e_load" in line
+    assert versions(s3, local.bucket)[0]["marker"]
     assert record().outcome == "deleted"
     wait_until("the mirrored file to go", lambda: not mirrored.exists())
-    local.wait_for_line(r"\(disabled\) → deleted job-e2e_load")
 
     # WHEN the job row is deleted THEN nothing more is written to S3
+    mark = local.mark()
     dynamodb.delete_item(
         TableName="mwaa_job", Key={"job_type": {"S": "etl"}, "job_id": {"S": "42"}}
     )
-    local.wait_for_line(r"REMOVE mwaa_job\[job_type='etl', job_id='42'\] \(row removed\)")
+    local.wait_for_line(r"REMOVE mwaa_job\[job_type='etl', job_id='42'\] \(row removed\)", mark)
     assert len(versions(s3, local.bucket)) == 3
 
     # WHEN the operator rolls back to version 1 THEN it is restored past the delete marker
@@ -212,8 +235,11 @@ def test_rows_written_with_boto3_become_dag_files_through_every_lifecycle_step(
     )
 
     # WHEN the job is re-enabled THEN it is recompiled from the current rows over the rollback
+    mark = local.mark()
     dynamodb.put_item(TableName="mwaa_job", Item=job_item(1))
-    wait_until("the fifth version", lambda: len(versions(s3, local.bucket)) == 5)
+    line = local.wait_for_line(r"INSERT mwaa_job\[job_type='etl', job_id='42'\] →", mark)
+    assert "→ wrote job-e2e_load" in line
+    assert len(versions(s3, local.bucket)) == 5
     assert "SELECT 11;" in body(s3, local.bucket)
     assert record().outcome == "written" and record().rolled_back_from is None
     wait_until("the mirror to follow", lambda: "SELECT 11;" in mirrored.read_text())

@@ -56,6 +56,7 @@ def test_each_record_gets_the_dags_built_from_its_row() -> None:
         ),
         failed=(),
         attempt=1,
+        seconds=0.0824,
     )
 
     lines = report.lines(invocation, {"job-a": "written", "job-b": None})
@@ -63,7 +64,7 @@ def test_each_record_gets_the_dags_built_from_its_row() -> None:
     assert [line.text() for line in lines] == [
         "12:00:05 MODIFY mwaa_task[task_id='1'] → wrote job-a",
         "12:00:05 MODIFY mwaa_task[task_id='2'] → unchanged job-b",
-        "12:00:05 INSERT mwaa_task[task_id='3'] → no DAG affected",
+        "12:00:05 INSERT mwaa_task[task_id='3'] → no DAG affected [handler 82 ms for 3 records]",
     ]
     assert not any(line.failed for line in lines)
 
@@ -82,7 +83,7 @@ def test_a_rejected_dag_says_why_and_that_its_last_good_file_stays() -> None:
 
     assert line.text() == (
         "12:00:05 MODIFY mwaa_job[job_type='etl', job_id='1'] → rejected job-a: "
-        f"{problem}, last good file kept"
+        f"{problem}, last good file kept [handler 0 ms]"
     )
     assert line.failed
 
@@ -101,4 +102,5 @@ def test_disabled_and_removed_rows_and_retried_records_are_noted() -> None:
     )
     assert second.text() == (
         "12:00:05 REMOVE mwaa_job[job_type='etl', job_id='2'] (will be retried) → no DAG affected"
+        " [handler 0 ms for 2 records]"
     )
