@@ -14,4 +14,5 @@ also reads from ``AIRFLOW__DYNADAG__ALERT_TOPIC_ARN``):
 | ``alert_topic_arn`` | (none) | SNS topic for alerts, unless a job names its own |
 | ``run_history_table`` | (none) | DynamoDB table for task tries, unless a job names its own |
 | ``aws_conn_id`` | ``aws_default`` | Airflow connection used for SNS and DynamoDB |
+| ``run_history_days`` | ``90`` | history items get ``expires_at`` for DynamoDB TTL; ``0``: never |
 """

@@ -87,7 +87,8 @@ class DagCallbacks:
             return
         table = self.history_table()
         if table:
-            _guard("record the try", lambda: record_try(_client("dynamodb"), table, event))
+            days = settings.retention_days()
+            _guard("record the try", lambda: record_try(_client("dynamodb"), table, event, days))
         if self.alerts.wants(kind):
             _guard("alert", lambda: self.alert(event))
 

@@ -21,8 +21,11 @@ from dags_runtime.events import TaskEvent
 ALERT_COUNTER_SUFFIX = "#alerts"
 
 
-def history_item(event: TaskEvent) -> dict[str, Any]:
-    """The DynamoDB item (resource-style values) recorded for one task try."""
+def history_item(event: TaskEvent, retention_days: int | None = None) -> dict[str, Any]:
+    """The DynamoDB item (resource-style values) recorded for one task try.
+
+    With `retention_days`, ``expires_at`` (epoch seconds) lets DynamoDB TTL delete it.
+    """
     item: dict[str, Any] = {
         "dag_id": event.dag_id,
         "run_key": event.run_key,
@@ -40,15 +43,21 @@ def history_item(event: TaskEvent) -> dict[str, Any]:
         "dag_row": event.dag_row,
         "task_row": event.task_row,
     }
+    ended = event.end or event.start
+    if retention_days is not None and ended is not None:
+        item["expires_at"] = int(ended.timestamp()) + retention_days * 86400
     return {key: value for key, value in item.items() if value is not None}
 
 
-def record_try(dynamodb: Any, table: str, event: TaskEvent) -> None:
+def record_try(
+    dynamodb: Any, table: str, event: TaskEvent, retention_days: int | None = None
+) -> None:
     """Write one task try (a low-level DynamoDB client is expected)."""
     from boto3.dynamodb.types import TypeSerializer
 
     serializer = TypeSerializer()
-    item = {key: serializer.serialize(value) for key, value in history_item(event).items()}
+    item = history_item(event, retention_days)
+    item = {key: serializer.serialize(value) for key, value in item.items()}
     dynamodb.put_item(TableName=table, Item=item)
 
 

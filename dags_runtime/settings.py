@@ -18,3 +18,13 @@ def option(name: str, default: str | None = None) -> str | None:
 def aws_conn_id() -> str:
     """The Airflow connection for SNS and DynamoDB calls."""
     return option("aws_conn_id", "aws_default") or "aws_default"
+
+
+def retention_days(default: int = 90) -> int | None:
+    """``[dynadag] run_history_days``: days to keep history items; 0 keeps them forever."""
+    raw = option("run_history_days")
+    try:
+        days = default if raw is None else int(raw)
+    except ValueError:
+        days = default
+    return days if days > 0 else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -75,6 +76,9 @@ def test_a_failing_task_alerts_on_each_try_and_every_try_is_recorded(
     for item in tries.values():
         assert item["run_id"] == run.run_id and item["start"] <= item["end"]
         assert item["duration_seconds"] >= 0
+        # kept 90 days by default, through DynamoDB TTL on expires_at
+        ended = datetime.datetime.fromisoformat(item["end"]).timestamp()
+        assert item["expires_at"] == int(ended) + 90 * 86400
     assert tries["load#002"]["error"] == "RuntimeError: orders feed is empty"
     assert tries["prepare#001"]["task_row"] == "mwaa_task[task_id='1']"
     # AND the run's alert counter, shared by all workers, counted both alerts
