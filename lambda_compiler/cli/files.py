@@ -75,7 +75,7 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
         )
     source = read_version(aws.s3, aws.settings, dag_id, chosen)
     if console.is_terminal:
-        console.print(Syntax(source, "python", line_numbers=False, word_wrap=False))
+        console.print(Syntax(source, "python", background_color="default"), soft_wrap=True)
     else:
         sys.stdout.write(source)
 
@@ -142,6 +142,6 @@ def diff(
     if not text:
         say(f"versions #{before.number} and #{after.number} are identical")
     elif console.is_terminal:
-        console.print(Syntax(text, "diff", word_wrap=False))
+        console.print(Syntax(text, "diff", background_color="default"), soft_wrap=True)
     else:
         sys.stdout.write(text)

@@ -16,9 +16,11 @@ Cell = str | Text
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
     """A rich table on a terminal; otherwise a header line and one tab-separated line per row."""
     if console.is_terminal:
-        table = Table(*headers, box=None)
+        table = Table(box=None)
+        for header in headers:
+            table.add_column(header, overflow="fold")  # never cut an id short
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row))
         console.print(table)
         return
     lines = ["\t".join(headers)]
