@@ -1,6 +1,6 @@
 """`doc_md` for generated DAGs: what the rows say, readable in the Airflow UI.
 
-Parameters are shown as JSON, except values that look secret: any key naming a
+Parameters the row gave are shown as JSON, except values that look secret: any key naming a
 password, secret, token or credential, and the fields a task type lists in
 ``doc_hidden`` (for `BASH`, the environment), which show only their keys.
 """
@@ -53,7 +53,7 @@ def _heading(dag_id: str, description: str | None, source: RowRef) -> list[str]:
 
 def _visible(params: BaseModel) -> dict[str, Any]:
     hidden = getattr(params, "doc_hidden", frozenset())
-    shown = params.model_dump(mode="json", exclude_none=True)
+    shown = params.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     for name in hidden & shown.keys():
         value = shown[name]
         shown[name] = {key: HIDDEN for key in value} if isinstance(value, dict) else HIDDEN
