@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
 from lambda_compiler.config import CompilerConfig
 from lambda_compiler.params import StrictModel
@@ -24,6 +24,24 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 AwsConnId = Annotated[str, Field(min_length=1, max_length=250)]
 WaiterDelay = Annotated[int, Field(ge=1, le=3600)]
 WaiterAttempts = Annotated[int, Field(ge=1, le=100000)]
+
+
+def _sql(value: Any) -> str | list[str]:
+    """A SQL string, or a non-empty list of them; nothing blank."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(item, str) and item.strip() for item in value)
+    ):
+        return value
+    raise ValueError(
+        f"must be a SQL string or a non-empty list of SQL strings, none blank (got {value!r})"
+    )
+
+
+Sql = Annotated[str | list[str], PlainValidator(_sql)]
 _CALLABLE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
@@ -60,7 +78,7 @@ class SqlParams(StrictModel):
     """`SQL`: statements run over any Airflow SQL connection."""
 
     conn_id: NonEmpty
-    sql: NonEmpty | list[NonEmpty]
+    sql: Sql
     autocommit: bool = True
     split_statements: bool = True
     parameters: dict[str, Any] | list[Any] | None = None
@@ -75,7 +93,7 @@ class RedshiftSqlParams(StrictModel):
     ``conn_id`` (default ``redshift_default``).
     """
 
-    sql: NonEmpty | list[NonEmpty]
+    sql: Sql
     conn_id: NonEmpty | None = None
     autocommit: bool = True
     split_statements: bool = True
