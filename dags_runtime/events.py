@@ -79,13 +79,18 @@ def task_event(
 
 
 def dag_event(kind: str, context: Mapping[str, Any], dag_row: str) -> TaskEvent:
-    """A `TaskEvent` for a whole DAG run, from a DAG callback's context."""
-    run = context["dag_run"]
+    """A `TaskEvent` for a whole DAG run, from a DAG callback's context.
+
+    The DAG processor may pass only ``dag``, ``run_id`` and ``reason``; ``dag_run``
+    and the task-instance keys are there when Airflow knows the run's last task.
+    """
+    run = context.get("dag_run")
+    dag = context.get("dag")
     return TaskEvent(
         kind=kind,
-        state=str(getattr(run, "state", "failed")),
-        dag_id=run.dag_id,
-        run_id=run.run_id,
+        state=str(getattr(run, "state", None) or "failed"),
+        dag_id=str(getattr(run, "dag_id", None) or getattr(dag, "dag_id", "?")),
+        run_id=str(context.get("run_id") or getattr(run, "run_id", "?")),
         task_id=None,
         try_number=None,
         start=getattr(run, "start_date", None),

@@ -92,13 +92,15 @@ def test_a_run_that_times_out_alerts_once_and_task_failures_are_not_repeated(aws
 
     from dags_runtime.callbacks import DagCallbacks
 
-    # GIVEN the callbacks of a job, and two failed runs as Airflow reports them
+    # GIVEN the callbacks of a job
     callbacks = DagCallbacks(alerts={}, dag_row="mwaa_job[job_id='1']", task_rows={})
     run = SimpleNamespace(dag_id="job-sales", run_id="scheduled__9", state="failed")
 
-    # WHEN one run failed because a task failed (already alerted) and one timed out
-    callbacks.on_dag_failure({"dag_run": run, "reason": "task_failure"})
-    callbacks.on_dag_failure({"dag_run": run, "reason": "timed_out"})
+    # WHEN a run fails because a task failed (already alerted), then one times out, with
+    # the minimal context the DAG processor passes when it knows no task of the run
+    callbacks.on_dag_failure({"dag_run": run, "run_id": run.run_id, "reason": "task_failure"})
+    dag = SimpleNamespace(dag_id="job-sales")
+    callbacks.on_dag_failure({"dag": dag, "run_id": "scheduled__9", "reason": "timed_out"})
 
     # THEN only the timeout alerts, with its reason
     (alert,) = aws_for_airflow.alerts(expected=1)
