@@ -1,4 +1,9 @@
-"""A provisioned moto stack whose DAG versions are written by the real adapters (CLI tests)."""
+"""A provisioned moto stack whose DAG files are built as in production (CLI tests).
+
+`CliStack.apply(rows)` makes the three tables hold exactly `rows`, then runs the
+deploy-time rebuild, which compiles, publishes changed files, deletes gone ones and
+records every outcome in the registry.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,14 @@ from typing import Any
 import boto3
 import pytest
 
-from lambda_compiler.compiler import compile_dags
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
+from lambda_compiler.local.rows_file import put_rows
 from lambda_compiler.local.stack import stack_settings
-from lambda_compiler.publish import DagPublisher, Published
-from lambda_compiler.registry import OutcomeRecord, Registry
+from lambda_compiler.rebuild import RebuildReport, run_rebuild
+from lambda_compiler.registry import Registry
+from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
 from lambda_compiler.settings import Settings
-from lambda_compiler.snapshot import snapshot_from_json
 
 BUCKET = "cli-test-dags"
 
@@ -32,46 +37,30 @@ class CliStack:
     def registry(self) -> Registry:
         return Registry(self.dynamodb, self.settings.registry_table)
 
-    @property
-    def publisher(self) -> DagPublisher:
-        return DagPublisher(self.s3, self.settings.bucket, self.settings.dags_prefix)
+    def apply(self, rows: dict[str, list[dict[str, Any]]]) -> RebuildReport:
+        """Replace the rows of the three tables with `rows`, then rebuild every DAG."""
+        tables = self.settings.tables
+        for table, key in (
+            (tables.task, TASK_KEY),
+            (tables.job, JOB_KEY),
+            (tables.scheduler, SCHEDULER_KEY),
+        ):
+            self._clear(table, key)
+        put_rows(self.dynamodb, rows, tables)
+        report = run_rebuild(self.settings)
+        assert report.ok, report.failed
+        return report
 
-    def publish(self, rows: dict[str, list[dict[str, Any]]]) -> dict[str, Published]:
-        """Compile `rows`; publish each valid DAG and record every outcome, as a build does."""
-        published = {}
-        for dag_id, dag in compile_dags(snapshot_from_json(rows)).dags.items():
-            if dag.source is None:
-                problems = tuple(str(p) for p in dag.problems)
-                self.registry.record_outcome(OutcomeRecord(dag_id, "invalid", problems=problems))
-                continue
-            result = self.publisher.publish(dag_id, dag.source, dag.inputs)
-            published[dag_id] = result
-            self.registry.record_outcome(
-                OutcomeRecord(
-                    dag_id,
-                    result.outcome,  # type: ignore[arg-type]
-                    kind=dag.kind,
-                    s3_key=result.key,
-                    version_id=result.version_id,
-                    sha256=dag.sha256,
-                    sources=tuple(str(ref) for ref in dag.inputs),
-                )
-            )
-        return published
-
-    def delete(self, dag_id: str) -> Published:
-        result = self.publisher.delete(dag_id)
-        self.registry.record_outcome(
-            OutcomeRecord(dag_id, "deleted", s3_key=result.key, version_id=result.version_id)
-        )
-        return result
+    def _clear(self, table: str, key: tuple[str, ...]) -> None:
+        for item in self.dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]:
+            self.dynamodb.delete_item(TableName=table, Key={name: item[name] for name in key})
 
     def versions(self, dag_id: str) -> list[dict[str, Any]]:
         """Versions and delete markers of a DAG's key, newest first, as S3 lists them."""
         key = f"{self.settings.dags_prefix}{dag_id}.py"
         listing = self.s3.list_object_versions(Bucket=self.settings.bucket, Prefix=key)
         entries = listing.get("Versions", []) + listing.get("DeleteMarkers", [])
-        return sorted(entries, key=lambda e: e["LastModified"], reverse=True)
+        return sorted(entries, key=lambda e: (e["LastModified"], e["IsLatest"]), reverse=True)
 
     def body(self, dag_id: str) -> str:
         key = f"{self.settings.dags_prefix}{dag_id}.py"

@@ -15,26 +15,24 @@ pytestmark = pytest.mark.moto
 runner = CliRunner()
 
 
-def _rows(sql: str = "SELECT 1;", *, with_second_job: bool = True) -> dict:
-    jobs = [job("1", "1", name="load")]
-    if with_second_job:
-        jobs.append(job("2", "2", name="report"))
+def _rows(sql: str = "SELECT 1;", *, jobs: tuple[str, ...] = ("load", "report")) -> dict:
+    listed = {"load": job("1", "1", name="load"), "report": job("2", "2", name="report")}
     return {
         "mwaa_task": [task("1", task_params={"conn_id": "wh", "sql": sql}), task("2")],
-        "mwaa_job": jobs,
+        "mwaa_job": [listed[name] for name in jobs],
     }
 
 
 @pytest.fixture
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
     stack = make_stack(moto_endpoint, monkeypatch)
-    stack.publish(_rows("SELECT 1;"))
-    stack.publish(_rows("SELECT 2;"))
+    stack.apply(_rows("SELECT 1;"))
+    stack.apply(_rows("SELECT 2;"))
     return stack
 
 
 def test_ls_lists_each_file_with_its_version_count(stack: CliStack) -> None:
-    stack.delete("job-report")
+    stack.apply(_rows("SELECT 2;", jobs=("load",)))
 
     result = runner.invoke(app, ["ls"])
 
@@ -42,7 +40,11 @@ def test_ls_lists_each_file_with_its_version_count(stack: CliStack) -> None:
     lines = [line.split("\t") for line in result.stdout.splitlines()]
     assert lines[0] == ["file", "versions", "size", "last change (UTC)", "state"]
     rows = {cells[0]: cells for cells in lines[1:]}
-    assert set(rows) == {"job-load.py", "job-report.py"}
+    assert {name for name in rows if name.endswith(".py") and "/" not in name} == {
+        "job-load.py",
+        "job-report.py",
+    }
+    assert rows[".airflowignore"][4] == "current"
     assert rows["job-load.py"][1] == "2"
     assert rows["job-load.py"][2] == str(len(stack.body("job-load").encode()))
     assert rows["job-load.py"][4] == "current"
@@ -92,7 +94,7 @@ def test_history_lists_time_size_sha256_and_source_rows(stack: CliStack) -> None
 
 
 def test_history_shows_a_delete_marker(stack: CliStack) -> None:
-    stack.delete("job-load")
+    stack.apply(_rows("SELECT 2;", jobs=("report",)))
 
     result = runner.invoke(app, ["history", "job-load"])
 
@@ -151,7 +153,7 @@ def test_unknown_version_is_one_clear_error(stack: CliStack, args: list[str]) ->
 
 
 def test_show_of_a_deleted_dag_points_to_history(stack: CliStack) -> None:
-    stack.delete("job-load")
+    stack.apply(_rows("SELECT 2;", jobs=("report",)))
 
     result = runner.invoke(app, ["show", "job-load"])
 

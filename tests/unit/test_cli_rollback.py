@@ -25,8 +25,8 @@ def _rows(sql: str) -> dict:
 @pytest.fixture
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
     stack = make_stack(moto_endpoint, monkeypatch)
-    stack.publish(_rows("SELECT 1;"))
-    stack.publish(_rows("SELECT 2;"))
+    stack.apply(_rows("SELECT 1;"))
+    stack.apply(_rows("SELECT 2;"))
     return stack
 
 
@@ -52,15 +52,15 @@ def test_rollback_makes_the_previous_version_current_as_a_new_version(stack: Cli
 def test_the_next_row_change_recompiles_over_a_rollback(stack: CliStack) -> None:
     runner.invoke(app, ["rollback", "job-load"])
 
-    published = stack.publish(_rows("SELECT 3;"))
+    report = stack.apply(_rows("SELECT 3;"))
 
-    assert published["job-load"].outcome == "written"
+    assert report.written == ["job-load"]
     assert "SELECT 3;" in stack.body("job-load")
     assert stack.registry.get_dag("job-load").outcome == "written"  # type: ignore[union-attr]
 
 
 def test_rollback_to_a_named_version(stack: CliStack) -> None:
-    stack.publish(_rows("SELECT 3;"))
+    stack.apply(_rows("SELECT 3;"))
 
     result = runner.invoke(app, ["rollback", "job-load", "--to", "2"])
 
@@ -70,7 +70,7 @@ def test_rollback_to_a_named_version(stack: CliStack) -> None:
 
 
 def test_rollback_restores_a_deleted_dag_past_its_delete_marker(stack: CliStack) -> None:
-    stack.delete("job-load")
+    stack.apply({**_rows("SELECT 2;"), "mwaa_job": []})
 
     result = runner.invoke(app, ["rollback", "job-load"])
 
@@ -101,7 +101,7 @@ def test_rollback_of_a_dag_with_a_single_version_is_refused(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = make_stack(moto_endpoint, monkeypatch)
-    stack.publish(_rows("SELECT 1;"))
+    stack.apply(_rows("SELECT 1;"))
 
     result = runner.invoke(app, ["rollback", "job-load"])
 

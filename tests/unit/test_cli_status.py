@@ -21,7 +21,7 @@ def test_status_lists_outcome_version_and_last_change_and_exits_zero(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = make_stack(moto_endpoint, monkeypatch)
-    published = stack.publish(GOOD)
+    stack.apply(GOOD)
 
     result = runner.invoke(app, ["status"])
 
@@ -30,7 +30,7 @@ def test_status_lists_outcome_version_and_last_change_and_exits_zero(
     assert header.split("\t") == ["DAG", "kind", "outcome", "S3 version", "last change (UTC)"]
     cells = row.split("\t")
     assert cells[:3] == ["job-load", "job", "written"]
-    assert cells[3] == published["job-load"].version_id[:12]  # type: ignore[index]
+    assert cells[3] == stack.versions("job-load")[0]["VersionId"][:12]
     assert cells[4][:2] == "20"
     assert summary == "1 DAG(s), 0 with problems"
 
@@ -39,14 +39,14 @@ def test_status_exits_one_and_names_the_problem_when_a_dag_is_invalid(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = make_stack(moto_endpoint, monkeypatch)
-    stack.publish(GOOD)
-    stack.publish({**GOOD, "mwaa_job": [*GOOD["mwaa_job"], job("2", "1,5", name="broken")]})
+    stack.apply(GOOD)
+    stack.apply({**GOOD, "mwaa_job": [*GOOD["mwaa_job"], job("2", "1,5", name="broken")]})
 
     result = runner.invoke(app, ["status"])
 
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[1].split("\t")[:3] == ["job-broken", "", "invalid"]
+    assert lines[1].split("\t")[:3] == ["job-broken", "job", "invalid"]
     assert lines[2].split("\t")[:3] == ["job-load", "job", "unchanged"]
     problem = next(line for line in lines if line.startswith("job-broken: "))
     assert "mwaa_job[job_type='etl', job_id='2']" in problem and "'5'" in problem
@@ -57,7 +57,7 @@ def test_status_json_is_machine_readable(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = make_stack(moto_endpoint, monkeypatch)
-    stack.publish(GOOD)
+    stack.apply(GOOD)
 
     result = runner.invoke(app, ["status", "--format", "json"])
 
