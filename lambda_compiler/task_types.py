@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
-from lambda_compiler.config import CompilerConfig
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.params import StrictModel
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -28,17 +28,17 @@ WaiterAttempts = Annotated[int, Field(ge=1, le=100000)]
 
 def _sql(value: Any) -> str | list[str]:
     """A SQL string, or a non-empty list of them; nothing blank."""
-    if isinstance(value, str) and value.strip():
-        return value
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(item, str) and item.strip() for item in value)
-    ):
-        return value
-    raise ValueError(
-        f"must be a SQL string or a non-empty list of SQL strings, none blank (got {value!r})"
-    )
+    if isinstance(value, str):
+        if value.strip():
+            return value
+        got = "a blank string"
+    elif isinstance(value, list):
+        if value and all(isinstance(item, str) and item.strip() for item in value):
+            return value
+        got = "an empty list" if not value else "a list with a blank or non-string item"
+    else:
+        got = type(value).__name__
+    raise ValueError(f"must be a SQL string or a non-empty list of SQL strings (got {got})")
 
 
 Sql = Annotated[str | list[str], PlainValidator(_sql)]
@@ -71,7 +71,7 @@ class TaskType:
 
 def _config(info: ValidationInfo) -> CompilerConfig:
     context = info.context or {}
-    return context.get("config") or CompilerConfig()
+    return context.get("config") or DEFAULT_CONFIG
 
 
 class SqlParams(StrictModel):

@@ -59,7 +59,7 @@ BAD_PARAMS = [
     ("sql-without-connection", "SQL", {"sql": "SELECT 1"}, ALLOWING,
      "task_params.conn_id", "is required"),
     ("sql-empty-statement", "SQL", {"conn_id": "c", "sql": ["SELECT 1", ""]}, ALLOWING,
-     "task_params.sql", "must be a SQL string or a non-empty list of SQL strings, none blank"),
+     "task_params.sql", "(got a list with a blank or non-string item)"),
     ("data-api-without-database", "REDSHIFT-SQL", {"sql": "SELECT 1", "workgroup_name": "wg"},
      ALLOWING, "task_params", "database is required with workgroup_name or cluster_identifier"),
     ("data-api-several-statements-in-one-string", "REDSHIFT-SQL",
