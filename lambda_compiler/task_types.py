@@ -186,12 +186,12 @@ class BashParams(StrictModel):
     def _enabled(cls, value: str, info: ValidationInfo) -> str:
         if not _config(info).allow_bash:
             raise ValueError("BASH tasks are disabled in this deployment (DYNADAG_ALLOW_BASH)")
-        if value.rstrip() != value or not value.endswith((".sh", ".bash")):
-            return value
-        raise ValueError(
-            "a command ending in .sh or .bash is read by Airflow as a template file name; "
-            "run it as 'bash /path/to/script.sh' followed by a space"
-        )
+        if value.endswith((".sh", ".bash")):
+            raise ValueError(
+                "a command ending in .sh or .bash is read by Airflow as a template file name; "
+                "run it as 'bash /path/to/script.sh' followed by a space"
+            )
+        return value
 
 
 class EmrServerlessSparkParams(StrictModel):
