@@ -51,3 +51,35 @@ def test_every_type_group_and_asset_loads_into_airflow(tmp_path, monkeypatch):
     assert len(job.deadline) == 1
     consumer = bag.dags["schedule-session_report_on_update"]
     assert type(consumer.timetable).__name__ == "AssetTriggeredTimetable"
+
+
+def test_the_cli_reads_the_opt_ins_from_the_environment(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lambda_compiler.cli import app
+
+    out = tmp_path / "dags"
+    refused = CliRunner().invoke(app, ["compile", str(EXAMPLE), "--out", str(out)])
+    assert refused.exit_code == 1 and "BASH tasks are disabled" in refused.stderr
+    monkeypatch.setenv("DYNADAG_PYTHON_MODULE_PREFIXES", "analytics")
+    monkeypatch.setenv("DYNADAG_ALLOW_BASH", "true")
+    allowed = CliRunner().invoke(app, ["compile", str(EXAMPLE), "--out", str(out)])
+    assert allowed.exit_code == 0, allowed.stderr
+    assert (
+        "from analytics.quality import check_row_count\n"
+        in (out / "job-clickstream_daily.py").read_text()
+    )
+
+
+def test_row_order_does_not_change_a_byte(tmp_path):
+    import json
+
+    from lambda_compiler.snapshot import snapshot_from_json
+
+    data = json.loads(EXAMPLE.read_text())
+    reordered = {table: list(reversed(rows)) for table, rows in data.items()}
+    first = compile_dags(snapshot_from_json(data), config=CONFIG)
+    second = compile_dags(snapshot_from_json(reordered), config=CONFIG)
+    assert {d: r.source for d, r in first.dags.items()} == {
+        d: r.source for d, r in second.dags.items()
+    }
