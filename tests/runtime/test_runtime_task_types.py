@@ -17,6 +17,8 @@ pytestmark = [pytest.mark.airflow, pytest.mark.moto]
 
 CONFIG = CompilerConfig(python_module_prefixes=("tests.runtime.callables",), allow_bash=True)
 MISSING_TOPIC = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+CREATE_AND_INSERT = "CREATE TABLE runs (day TEXT);\nINSERT INTO runs VALUES ('x');"
+INSERT_DAY = "INSERT INTO runs VALUES ('{{ ds }}')"
 
 
 def test_local_task_types_run_and_a_failing_alert_fails_nothing(
@@ -31,9 +33,9 @@ def test_local_task_types_run_and_a_failing_alert_fails_nothing(
     rows = {
         "mwaa_task": [
             {"task_id": "1", "task_name": "create", "task_type": "REDSHIFT-SQL", "status": 1,
-             "task_params": {"sql": "CREATE TABLE runs (day TEXT);\nINSERT INTO runs VALUES ('x');"}},  # noqa: E501
+             "task_params": {"sql": CREATE_AND_INSERT}},
             {"task_id": "2", "task_name": "record", "task_type": "SQL", "status": 1,
-             "task_params": {"conn_id": "warehouse", "sql": "INSERT INTO runs VALUES ('{{ ds }}')"}},  # noqa: E501
+             "task_params": {"conn_id": "warehouse", "sql": INSERT_DAY}},
             {"task_id": "3", "task_name": "python_step", "task_type": "PYTHON", "status": 1,
              "task_params": {"python_callable": "tests.runtime.callables.write_marker",
                              "op_kwargs": {"path": str(marker), "text": "day {{ ds }}"}}},

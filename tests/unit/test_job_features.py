@@ -93,8 +93,9 @@ def test_an_asset_schedule_and_a_time_schedule_are_exclusive():
 
 
 def test_doc_md_describes_each_task_without_secret_values():
+    secret = {"api_token": "s3cr3t"}
     tasks = [
-        task("1", "a", task_params={"conn_id": "w", "sql": "SELECT 1", "parameters": {"api_token": "s3cr3t"}}),  # noqa: E501
+        task("1", "a", task_params={"conn_id": "w", "sql": "SELECT 1", "parameters": secret}),
         task("2", "b", task_type="SQL", task_params={"conn_id": "w", "sql": "SELECT\n  2"}),
     ]  # fmt: skip
     result = compile_rows(tasks, [job("1", "1,2", job_params={"description": "Sales mart"})])
