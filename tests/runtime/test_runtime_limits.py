@@ -153,3 +153,14 @@ def test_importing_callbacks_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_runtime_reads_every_alert_setting_the_compiler_writes():
+    import dataclasses
+
+    from dags_runtime.alerts import AlertConfig
+    from lambda_compiler.params import AlertSettings
+
+    written = AlertSettings().model_dump(exclude={"deadline"})
+    read = {field.name: field.default for field in dataclasses.fields(AlertConfig)}
+    assert read == written
