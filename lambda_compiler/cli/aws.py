@@ -18,6 +18,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     ProfileNotFound,
@@ -86,9 +87,10 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     """A one-line message and an optional hint for an AWS error."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if isinstance(exc, ConnectionError):
-        where = endpoint or "AWS"
         hint = "is `dynadag local` running?" if endpoint else "check your network and AWS_REGION"
-        return f"cannot reach {where}: {exc}", hint
+        if isinstance(exc, EndpointConnectionError):
+            return f"cannot reach {endpoint or exc.kwargs.get('endpoint_url')}", hint
+        return f"cannot reach {endpoint or 'AWS'}: {exc}", hint
     if isinstance(exc, NoCredentialsError):
         hint = "any value works for `dynadag local`" if endpoint else "set AWS_PROFILE"
         return "no AWS credentials found", hint

@@ -98,6 +98,8 @@ def check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
     with socket.socket() as probe:
+        # as the server will: a port left in TIME_WAIT by a stopped server is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
