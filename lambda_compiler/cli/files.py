@@ -90,23 +90,32 @@ def history(dag_id: DagIdArgument) -> None:
         fail(str(exc))
     rows = []
     for version in versions:
-        if version.deleted:
-            rows.append((str(version.number), _when(version), "", "deleted", "", ""))
-            continue
-        meta = version_metadata(aws.s3, aws.settings, dag_id, version)
-        sha = (meta.get("sha256") or "")[:12]
-        note = " (current)" if version.is_latest else ""
+        meta = {} if version.deleted else version_metadata(aws.s3, aws.settings, dag_id, version)
+        sha = "deleted" if version.deleted else (meta.get("sha256") or "")[:12]
         rows.append(
             (
                 str(version.number),
                 _when(version),
-                str(version.size),
-                sha + note,
-                "\n".join(source_rows(meta)),
+                "" if version.deleted else str(version.size),
+                sha + (" (current)" if version.is_latest and not version.deleted else ""),
                 version.version_id,
+                "\n".join(source_rows(meta)),
             )
         )
-    print_table(("#", "time (UTC)", "size", "sha256", "source rows", "version id"), rows)
+    if console.is_terminal:
+        _print_history_blocks(rows)
+    else:
+        print_table(("#", "time (UTC)", "size", "sha256", "version id", "source rows"), rows)
+
+
+def _print_history_blocks(rows: list[tuple[str, ...]]) -> None:
+    """One block per version: long ids and row lists read better than in narrow columns."""
+    for number, when, size, sha, version_id, sources in rows:
+        what = f"{size} bytes  sha256 {sha}" if size else sha
+        say(f"#{number}  {when}  {what}", style="bold")
+        say(f"    version id   {version_id}")
+        if sources:
+            say(f"    source rows  {', '.join(sources.splitlines())}")
 
 
 @aws_command

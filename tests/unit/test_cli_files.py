@@ -82,15 +82,15 @@ def test_history_lists_time_size_sha256_and_source_rows(stack: CliStack) -> None
 
     assert result.exit_code == 0, result.output
     header, first, second = (line.split("\t") for line in result.stdout.splitlines())
-    assert header == ["#", "time (UTC)", "size", "sha256", "source rows", "version id"]
+    assert header == ["#", "time (UTC)", "size", "sha256", "version id", "source rows"]
     body = stack.body("job-load").encode()
     assert second[0] == "2"
     assert second[2] == str(len(body))
     assert second[3] == hashlib.sha256(body).hexdigest()[:12] + " (current)"
-    assert second[4] == "mwaa_job[job_type='etl', job_id='1'], mwaa_task[task_id='1']"
+    assert second[5] == "mwaa_job[job_type='etl', job_id='1'], mwaa_task[task_id='1']"
     assert first[0] == "1"
     assert first[3] != second[3]
-    assert [first[5], second[5]] == [v["VersionId"] for v in stack.versions("job-load")[::-1]]
+    assert [first[4], second[4]] == [v["VersionId"] for v in stack.versions("job-load")[::-1]]
 
 
 def test_history_shows_a_delete_marker(stack: CliStack) -> None:
