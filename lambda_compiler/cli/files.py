@@ -75,7 +75,9 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
         )
     source = read_version(aws.s3, aws.settings, dag_id, chosen)
     if console.is_terminal:
-        console.print(Syntax(source, "python", background_color="default"), soft_wrap=True)
+        console.print(
+            Syntax(source.rstrip("\n"), "python", background_color="default"), soft_wrap=True
+        )
     else:
         sys.stdout.write(source)
 

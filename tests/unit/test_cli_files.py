@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -160,3 +165,20 @@ def test_show_of_a_deleted_dag_points_to_history(stack: CliStack) -> None:
     assert result.exit_code == 1
     assert "DAG 'job-load' is deleted" in result.stderr
     assert "dynadag history job-load" in result.stderr
+
+
+def test_show_and_diff_are_syntax_highlighted_on_a_terminal(stack: CliStack) -> None:
+    dynadag = str(Path(sys.executable).parent / "dynadag")
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "120"}
+
+    shown = subprocess.run(
+        [dynadag, "show", "job-load"], env=env, capture_output=True, text=True, check=True
+    )
+    diffed = subprocess.run(
+        [dynadag, "diff", "job-load"], env=env, capture_output=True, text=True, check=True
+    )
+
+    for output in (shown.stdout, diffed.stdout):
+        assert "\x1b[" in output
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)
+    assert [line.rstrip() for line in plain.splitlines()] == stack.body("job-load").splitlines()
