@@ -7,8 +7,11 @@ versions) and the registry.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from lambda_compiler import __version__
 from lambda_compiler.handler import lambda_handler, sync_for
 from tests.integration.aws_fixtures import Stack, deliver
 from tests.rowkit import job, scheduler, task
@@ -103,3 +106,34 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
     assert stack.files() == {}
     assert stack.registry.get_dag("job-load_v2").outcome == "deleted"
     assert stack.files() == stack.expected_files()
+
+
+def test_objects_carry_their_hash_version_and_rows_and_metrics_count_the_outcomes(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+):
+    wide = [f"warehouse-load-step-with-a-long-id-{i:03d}" for i in range(60)]
+    stack.put("task", task("1"), task("2"), *(task(t, f"step_{n}") for n, t in enumerate(wide)))
+    stack.put("job", job("small", "1,2"), job("wide", ",".join(wide)))
+    capsys.readouterr()
+    assert handle(stack) == []
+    # THEN each object's metadata names its hash, compiler and rows...
+    head = stack.s3.head_object(Bucket=stack.settings.bucket, Key="dags/job-job_small.py")
+    assert head["Metadata"] == {
+        "sha256": stack.compile_tables().dags["job-job_small"].sha256,
+        "compiler-version": __version__,
+        "dag-id": "job-job_small",
+        "source-row-count": "3",
+        "source-rows": "mwaa_job(job_type,job_id)=etl/small;mwaa_task(task_id)=1,2",
+    }
+    # ...except when the rows do not fit S3's 2 KB: the count stays, the registry has all
+    head = stack.s3.head_object(Bucket=stack.settings.bucket, Key="dags/job-job_wide.py")
+    assert "source-rows" not in head["Metadata"]
+    assert head["Metadata"]["source-row-count"] == "61"
+    assert len(stack.registry.get_dag("job-job_wide").sources) == 61
+    # AND the EMF metrics of the invocations count what happened
+    metrics = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert sum(sum(m["DagsWritten"]) for m in metrics) == 2
+    assert sum(sum(m["DagsFailed"]) for m in metrics) == 0
+    assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "dynadag" for m in metrics)
