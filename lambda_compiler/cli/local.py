@@ -71,7 +71,7 @@ def local(
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    say("stopped")
+        say("stopped")
 
 
 def _print_banner(stack: LocalStack) -> None:

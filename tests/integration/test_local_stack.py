@@ -33,6 +33,7 @@ pytestmark = pytest.mark.moto
 DAG = "job-e2e_load"
 KEY = f"dags/{DAG}.py"
 STARTUP_TIMEOUT = 90
+DYNADAG = str(Path(sys.executable).parent / "dynadag")
 STEP_TIMEOUT = 30
 
 
@@ -84,7 +85,7 @@ def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
 def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProcess]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dynadag"), "local", "--port", "0"],
+        [DYNADAG, "local", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -249,3 +250,26 @@ def test_rows_written_with_boto3_become_dag_files_through_every_lifecycle_step(
     assert local.process.wait(timeout=30) == 0
     local.wait_for_line(r"^stopped$")
     assert not any("Traceback" in line for line in local.seen), "\n".join(local.seen)
+
+
+def test_sigterm_stops_the_local_stack_cleanly(local: LocalProcess) -> None:
+    local.process.send_signal(signal.SIGTERM)
+
+    assert local.process.wait(timeout=30) == 0
+    local.wait_for_line(r"^stopped$")
+
+
+def test_a_missing_seed_file_is_one_clear_error_and_nothing_keeps_running(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [DYNADAG, "local", "--port", "0", "--seed", str(tmp_path / "nope.json")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert f"error: {tmp_path / 'nope.json'}: no such file or directory" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("stopped")
