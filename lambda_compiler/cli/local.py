@@ -5,16 +5,17 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lambda_compiler.cli.common import fail
 from lambda_compiler.cli.output import say
 from lambda_compiler.local.report import ChangeLine
-from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
-from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
 from lambda_compiler.snapshot import RowsFileError
+
+if TYPE_CHECKING:
+    from lambda_compiler.local.stack import LocalStack
 
 READY = "dynadag local is ready"
 
@@ -35,8 +36,9 @@ def local(
         str | None, typer.Option("--bucket", help="Bucket name (default: the template's).")
     ] = None,
     template: Annotated[
-        Path, typer.Option("--template", help="SAM template defining tables and bucket.")
-    ] = DEFAULT_TEMPLATE,
+        Path | None,
+        typer.Option("--template", help="SAM template with the tables and bucket (default: ours)."),
+    ] = None,
 ) -> None:
     """Run DynamoDB, S3 and the compiler locally: save an item and the DAG appears.
 
@@ -44,8 +46,15 @@ def local(
     template.yaml, feeds the tables' streams to the real Lambda handler, and mirrors
     the DAG files into a local Airflow dags folder. Ctrl-C stops everything.
     """
+    # Imported here: the local stack needs the `local` extra (moto, PyYAML), other commands not.
+    from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
+    from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
+
+    config = LocalConfig(
+        port=port, template=template or DEFAULT_TEMPLATE, bucket=bucket, dags_folder=dags_folder
+    )
     stack = LocalStack(
-        LocalConfig(port=port, template=template, bucket=bucket, dags_folder=dags_folder),
+        config,
         on_change=_print_change,
         on_error=_print_error,
     )
