@@ -75,3 +75,19 @@ def test_status_of_an_empty_registry(moto_endpoint: str, monkeypatch: pytest.Mon
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "no DAGs in registry table dynadag_registry"
+
+
+def test_aws_region_picks_the_region_the_commands_use(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_stack(moto_endpoint, monkeypatch).apply(GOOD)  # in us-east-1
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    elsewhere = runner.invoke(app, ["status"])
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    here = runner.invoke(app, ["status"])
+
+    assert elsewhere.exit_code == 1
+    assert "ResourceNotFoundException" in elsewhere.stderr
+    assert here.exit_code == 0, here.output
