@@ -27,7 +27,14 @@ from typing import TypeVar
 from lambda_compiler import __version__
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.model import DagId
-from lambda_compiler.plan import RowState, TableKind, dag_id_of, index_keys, ref_of, row_address
+from lambda_compiler.plan import (
+    RowState,
+    TableKind,
+    dag_id_of,
+    index_keys,
+    parse_row_address,
+    ref_of,
+)
 from lambda_compiler.publish import sha256_hex
 from lambda_compiler.registry import DagRecord
 from lambda_compiler.rows import Row, RowRef
@@ -83,10 +90,13 @@ def run_rebuild(
     tick = progress or (lambda phase, done, total: None)
     report = RebuildReport()
     tick("reading tables", 0, 1)
+    # The registry is read before the tables: whatever the Lambda registers meanwhile
+    # (rows written after the scan) is newer than this rebuild and is left alone.
+    previous = {record.dag_id: record for record in sync.registry.list_dags()}
+    bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
     result = compile_dags(snapshot)
-    previous = {record.dag_id: record for record in sync.registry.list_dags()}
     stray = sync.publisher.dag_ids() - set(result.dags)
     report.foreign_files = sorted(d for d in stray if d not in previous and not _ours(sync, d))
     gone = stray | {d for d, r in previous.items() if r.outcome != "deleted"}
@@ -98,7 +108,7 @@ def run_rebuild(
 
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
-        _rebuild_bookkeeping(sync, snapshot, previous, report, pool, tick)
+        _rebuild_bookkeeping(sync, snapshot, previous, bookkeeping, report, pool, tick)
     _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
     for names in (report.written, report.unchanged, report.deleted):
         names.sort()
@@ -145,11 +155,16 @@ def _rebuild_bookkeeping(
     sync: DagSync,
     snapshot: Snapshot,
     previous: dict[DagId, DagRecord],
+    bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
     report: RebuildReport,
     pool: ThreadPoolExecutor,
     tick: Progress,
 ) -> None:
-    """Claims, reverse index and row states, made equal to what the tables say."""
+    """Claims, reverse index and row states, made equal to what the tables say.
+
+    Only differences from what was read before the scan are written (claims are added
+    and released one by one), so entries the Lambda adds meanwhile survive.
+    """
     registry, tables = sync.registry, sync.tables
     plans = validate(snapshot).plans
     states: dict[RowRef, RowState] = {}
@@ -169,18 +184,16 @@ def _rebuild_bookkeeping(
                 claims[dag_id].add(ref)
     report.rows = len(states)
 
-    def recorded(dag_id: DagId) -> frozenset[str]:
+    claim_writes = []
+    for dag_id in sorted(set(claims) | set(previous)):
         record = previous.get(dag_id)
-        return record.claims if record else frozenset()
-
-    changed_claims = [
-        (dag_id, refs)
-        for dag_id, refs in [*claims.items(), *((d, set()) for d in previous if d not in claims)]
-        if recorded(dag_id) != {row_address(ref) for ref in refs}
-    ]
-    _run(pool, lambda item: registry.set_claims(*item), changed_claims, "registry claims", tick)
+        had = {parse_row_address(a) for a in (record.claims if record else ())}
+        wanted_refs = claims.get(dag_id, set())
+        claim_writes += [(registry.claim, dag_id, ref) for ref in sorted(wanted_refs - had)]
+        claim_writes += [(registry.release, dag_id, ref) for ref in sorted(had - wanted_refs)]
+    _run(pool, lambda item: item[0](item[1], item[2]), claim_writes, "registry claims", tick)
+    existing, known = bookkeeping
     wanted = {(key, ref) for ref, state in states.items() for key in state.deps}
-    existing = registry.index_entries()
     report.index_added = len(wanted - existing)
     report.index_removed = len(existing - wanted)
     index_writes = [
@@ -188,7 +201,6 @@ def _rebuild_bookkeeping(
         *((registry.remove_index, ref, keys) for ref, keys in _by_row(existing - wanted)),
     ]
     _run(pool, lambda item: item[0](item[1], item[2]), index_writes, "reverse index", tick)
-    known = registry.row_state_refs()
     current = registry.row_states(states)
     changed = [(ref, state) for ref, state in sorted(states.items()) if current.get(ref) != state]
     _run(pool, lambda item: registry.put_row_state(*item), changed, "registry rows", tick)

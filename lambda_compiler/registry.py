@@ -199,14 +199,6 @@ class Registry:
         """Record that `ref` no longer produces `dag_id`."""
         self._set_op("DELETE", dag_id, ref)
 
-    def set_claims(self, dag_id: DagId, refs: Iterable[RowRef]) -> None:
-        """Replace the claims of `dag_id` (the rebuild knows every producer)."""
-        addresses = sorted(row_address(ref) for ref in refs)
-        if addresses:
-            self._update(f"{DAG_PREFIX}{dag_id}", _DAG_SK, {"claims": set(addresses)})
-        else:
-            self._update(f"{DAG_PREFIX}{dag_id}", _DAG_SK, {}, remove=["claims"])
-
     def dependents(self, keys: Iterable[str]) -> set[RowRef]:
         """The rows listed under reverse-index `keys` (consistent queries)."""
         found: set[RowRef] = set()
