@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.demo import DEMO_DAG, DEMO_TASK, EXAMPLES, LocalProcess, dag_files
+from lambda_compiler.demo import DEMO_DAG, DEMO_TASK, EXAMPLES, dag_files
 from lambda_compiler.demo import expected_dags as example_dags
+from lambda_compiler.local.process import LocalProcess
 from lambda_compiler.snapshot import load_snapshot
 
 TARGET_SECONDS = 1.0
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = LocalProcess(Path(tmp) / ".dynadag", time.monotonic() + 120, echo=False)
+        stack = LocalProcess(Path(tmp) / ".dynadag", seed=EXAMPLES)
         try:
             s3 = stack.client("s3")
             expected = example_dags()
