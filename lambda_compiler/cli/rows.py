@@ -32,7 +32,11 @@ def export_rows(
     tables = aws.settings.tables
     data: dict[str, list[dict[str, Any]]] = {}
     for key, table in zip(FILE_KEYS, (tables.task, tables.job, tables.scheduler), strict=True):
-        data[key] = sorted((_ordered(to_plain(i)) for i in _scan(aws.dynamodb, table)), key=_sort)
+        try:
+            items = [_ordered(to_plain(item)) for item in _scan(aws.dynamodb, table)]
+        except RowsFileError as exc:
+            fail(f"{table}: {exc}")
+        data[key] = sorted(items, key=_sort)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if str(rows) == "-":
         typer.echo(text, nl=False)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from lambda_compiler.rows import Row, is_typed_item
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, TableNames, file_items
@@ -62,6 +62,8 @@ def to_plain(item: Row) -> Row:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Binary):
+        raise RowsFileError("binary attributes have no plain-JSON form; rows never need them")
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):

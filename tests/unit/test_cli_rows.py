@@ -150,3 +150,15 @@ def test_export_and_import_need_no_bucket_setting(
     result = runner.invoke(app, ["export", str(tmp_path / "rows.json")])
 
     assert result.exit_code == 0, result.output
+
+
+def test_export_refuses_binary_attributes_by_name(stack: CliStack) -> None:
+    stack.dynamodb.put_item(
+        TableName="mwaa_job",
+        Item={"job_type": {"S": "etl"}, "job_id": {"S": "1"}, "blob": {"B": b"\x00"}},
+    )
+
+    result = runner.invoke(app, ["export", "-"])
+
+    assert result.exit_code == 1
+    assert "mwaa_job: binary attributes have no plain-JSON form" in result.stderr
