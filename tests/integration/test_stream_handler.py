@@ -95,6 +95,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
     stack.put("task", task("2"))
     assert handle(stack) == []
     assert stack.registry.get_dag("job-load_v2").outcome == "written"
+    assert stack.registry.get_dag("schedule-daily").outcome == "unchanged"  # valid again
     stack.delete("scheduler", schedule_id="100")
     assert handle(stack) == []
     assert set(stack.files()) == {"job-load_v2"}

@@ -47,6 +47,13 @@ def test_rebuild_publishes_every_valid_dag_the_runtime_and_the_airflowignore(sta
     assert shipped, "dags_runtime ships Python files"
     for path in shipped:
         assert object_body(stack, f"{prefix}dags_runtime/{path.name}") == path.read_bytes()
+    listed = {r.dag_id: r.outcome for r in stack.registry.list_dags()}
+    assert listed == {
+        "job-job_a": "written",
+        "job-job_b": "written",
+        "job-job_c": "invalid",
+        "schedule-sched_s": "written",
+    }
     record = stack.registry.get_dag("job-job_c")
     assert record.outcome == "invalid"
     assert any("task '9' does not exist" in p for p in record.problems)
