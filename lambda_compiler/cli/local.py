@@ -49,6 +49,7 @@ def local(
     # Imported here: the local stack needs the `local` extra (moto, PyYAML), other commands not.
     from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
     from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
+    from lambda_compiler.settings import SettingsError
 
     config = LocalConfig(
         port=port, template=template or DEFAULT_TEMPLATE, bucket=bucket, dags_folder=dags_folder
@@ -64,7 +65,7 @@ def local(
     try:
         try:
             stack.start()
-        except (PortInUseError, TemplateError) as exc:
+        except (PortInUseError, TemplateError, SettingsError) as exc:
             fail(str(exc))
         _print_banner(stack)
         if seed is not None:

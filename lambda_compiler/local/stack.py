@@ -141,9 +141,12 @@ class LocalStack:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
-        os.environ.pop("AWS_PROFILE", None)
+        for name in ("AWS_PROFILE", "DYNADAG_ALERT_TOPIC_ARN"):  # no profile, no SNS locally
+            os.environ.pop(name, None)
         os.environ.update(self.config.environment(self.endpoint, self.settings))
         os.environ.update(LAMBDA_ENVIRONMENT)
+        # As the handler reads them, with the compiler opt-ins (DYNADAG_ALLOW_BASH...) kept.
+        self.settings = Settings.from_env()
         provision(self.resources, self.client("dynamodb"), self.client("s3"), bucket)
         # As on deploy: upload dags_runtime/ and .airflowignore, fill the registry.
         from lambda_compiler.rebuild import run_rebuild
