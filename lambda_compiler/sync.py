@@ -211,20 +211,17 @@ class DagSync:
     def apply(self, changes: Sequence[Change | None]) -> SyncReport:
         """Rebuild what `changes` affect; `None` entries (unusable records) are skipped."""
         report = SyncReport()
+        keys = sorted({key for change in changes if change for key in change.lookups})
+        lookups = dict(zip(keys, self._parallel(*map(self._lookup, keys)), strict=True))
         seeds: dict[int, set[RowRef]] = {}
-        lookups: dict[str, set[RowRef]] = {}
         for index, change in enumerate(changes):
             if change is None:
                 continue
-            try:
-                for key in change.lookups - lookups.keys():
-                    lookups[key] = self.registry.dependents([key])
-            except AWS_ERRORS as exc:
-                self._log_error("reverse index lookup failed", exc, change=str(change.ref))
+            found = [lookups[key] for key in change.lookups]
+            if any(isinstance(refs, Exception) for refs in found):
                 report.failed.add(index)
                 continue
-            found = set().union(*(lookups[key] for key in change.lookups))
-            seeds[index] = set(change.owners) | found
+            seeds[index] = set(change.owners).union(*found)
         hints = merge_hints(c for c in changes if c is not None)
         try:
             self._converge(seeds, hints, report)
@@ -241,6 +238,18 @@ class DagSync:
                     self._log_error("build failed", single, change=str(changes[index]))
                     report.failed.add(index)
         return report
+
+    def _lookup(self, key: str) -> Callable[[], set[RowRef] | Exception]:
+        """A reverse-index query that returns (and logs) its AWS error instead of raising."""
+
+        def query() -> set[RowRef] | Exception:
+            try:
+                return self.registry.dependents([key])
+            except AWS_ERRORS as exc:
+                self._log_error("reverse index lookup failed", exc, key=key)
+                return exc
+
+        return query
 
     def _converge(
         self,

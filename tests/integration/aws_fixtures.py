@@ -182,19 +182,19 @@ class Stack:
         return found
 
     def versions(self, dag_id: str) -> list[str]:
-        """The versions of a DAG file, newest first: a version id, or "delete-marker"."""
+        """The versions of a DAG file, current first: a version id, or "delete-marker"."""
         key = f"{self.settings.dags_prefix}{dag_id}.py"
         response = self.s3.list_object_versions(Bucket=self.settings.bucket, Prefix=key)
         entries = [
-            (v["LastModified"], v["VersionId"])
+            (v["IsLatest"], v["LastModified"], v["VersionId"])
             for v in response.get("Versions", [])
             if v["Key"] == key
         ] + [
-            (m["LastModified"], "delete-marker")
+            (m["IsLatest"], m["LastModified"], "delete-marker")
             for m in response.get("DeleteMarkers", [])
             if m["Key"] == key
         ]
-        return [version for _, version in sorted(entries, reverse=True)]
+        return [version for *_, version in sorted(entries, reverse=True)]
 
     def compile_tables(self) -> CompileResult:
         """`compile_dags` of the full current tables (the state every path must reach)."""
