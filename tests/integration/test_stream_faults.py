@@ -82,3 +82,22 @@ def test_intermittent_put_failures_converge_through_retries_without_losing_a_cha
     assert stack.files() == stack.expected_files()
     for i in range(6):
         assert len(stack.versions(f"job-job_{i}")) == 2
+
+
+def test_a_failed_reverse_index_lookup_fails_only_the_record_that_needed_it(stack: Stack):
+    stack.put("task", task("1"), task("2"))
+    stack.put("job", job("a", "1"), job("b", "2"))
+    assert deliver(lambda_handler, stack.records()) == []
+    new_sql = {"conn_id": "warehouse", "sql": "SELECT 'new';"}
+    stack.put("task", task("1", task_params=new_sql), task("2", task_params=new_sql))
+    records = stack.records()
+    dynamodb = sync_for(Settings.from_env()).registry._client
+    # WHEN the registry query for task 1's jobs fails
+    with failing(dynamodb, "before-send.dynamodb.Query", lambda r: b"taskref#1" in (r.body or b"")):
+        failed = invoke(lambda_handler, records)
+    # THEN only task 1's record is retried; job b already has its new file
+    assert failed == [records[0]["dynamodb"]["SequenceNumber"]]
+    assert "SELECT 'new';" in stack.files()["job-job_b"]
+    assert "SELECT 'new';" not in stack.files()["job-job_a"]
+    assert invoke(lambda_handler, retry_like_lambda(records, failed)) == []
+    assert stack.files() == stack.expected_files()
