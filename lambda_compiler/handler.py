@@ -3,9 +3,13 @@
 `lambda_handler` receives a batch of `NEW_AND_OLD_IMAGES` records from one of the
 three source tables. The whole batch is planned and built at once (each DAG once per
 batch, see `sync.py`); Powertools' `BatchProcessor` then reports the records whose
-DAGs could not be built (AWS errors) as `batchItemFailures`, so Lambda retries only
-those. Invalid rows are not failures: the problem is recorded in the registry,
-logged, counted and alerted, and the record counts as processed.
+DAGs could not be built as `batchItemFailures`, so Lambda retries only those. That
+is any AWS error: throttling, 5xx and timeouts (logged with ``"transient": true``),
+and also e.g. `AccessDenied` after an IAM mistake, which a retry fixes once the
+policy is; the event source mapping's retry limit and bisecting bound the cost.
+Invalid rows are not failures: the problem is recorded in the registry, logged,
+counted (`DagsInvalid`) and alerted, and the record counts as processed. A record
+from a table dynadag does not read is logged and skipped.
 
 Configuration comes from the environment (`lambda_compiler.settings`); the boto3
 clients are built once per container and injected. Logs are structured JSON
