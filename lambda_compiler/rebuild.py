@@ -4,14 +4,15 @@
 deployment fills the registry). It
 
 1. scans the three tables (paginated, consistent) and compiles every DAG;
-2. publishes each valid DAG whose bytes changed, records invalid DAGs (their last good
+2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and an
+   ``{prefix}.airflowignore`` that keeps that folder out of DAG parsing, before any
+   DAG file, since every generated DAG imports it;
+3. publishes each valid DAG whose bytes changed, records invalid DAGs (their last good
    file stays), and deletes the files under the dags prefix of DAGs that no longer
    exist (files dynadag wrote: known to the registry or carrying its `dag-id`
    metadata; a hand-written DAG file in the same prefix is left alone);
-3. rewrites the registry's bookkeeping to match the tables: DAG-id claims, the
-   reverse index (``taskref#``/``jobref#``) and the per-row states;
-4. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and an
-   ``{prefix}.airflowignore`` that keeps that folder out of DAG parsing.
+4. rewrites the registry's bookkeeping to match the tables: DAG-id claims, the
+   reverse index (``taskref#``/``jobref#``) and the per-row states.
 """
 
 from __future__ import annotations
@@ -96,11 +97,14 @@ def run_rebuild(
     bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
-    result = compile_dags(snapshot)
+    result = compile_dags(snapshot, config=sync.config)
     stray = sync.publisher.dag_ids() - set(result.dags)
     report.foreign_files = sorted(d for d in stray if d not in previous and not _ours(sync, d))
     gone = stray | {d for d, r in previous.items() if r.outcome != "deleted"}
     targets = [*result.dags, *sorted(gone - set(result.dags) - set(report.foreign_files))]
+    # The runtime goes first: every generated DAG imports it, so a DAG file that
+    # arrived before it would fail to import until its next parse.
+    _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
 
         def settle(dag_id: DagId) -> DagReport:
@@ -109,7 +113,6 @@ def run_rebuild(
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
         _rebuild_bookkeeping(sync, snapshot, previous, bookkeeping, report, pool, tick)
-    _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
     for names in (report.written, report.unchanged, report.deleted):
         names.sort()
     return report
@@ -166,7 +169,7 @@ def _rebuild_bookkeeping(
     and released one by one), so entries the Lambda adds meanwhile survive.
     """
     registry, tables = sync.registry, sync.tables
-    plans = validate(snapshot).plans
+    plans = validate(snapshot, sync.config).plans
     states: dict[RowRef, RowState] = {}
     claims: dict[DagId, set[RowRef]] = defaultdict(set)
     kinds: tuple[tuple[TableKind, list[Row]], ...] = (

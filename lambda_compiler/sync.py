@@ -58,6 +58,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambda_compiler import __version__
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.compiler import DagResult, compile_dags
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import DagId
 from lambda_compiler.parse import parse_job, parse_scheduler
 from lambda_compiler.plan import (
@@ -186,6 +187,7 @@ class DagSync:
         registry: Registry,
         alerter: Alerter | None = None,
         *,
+        config: CompilerConfig = DEFAULT_CONFIG,
         logger: logging.Logger | Any | None = None,
         max_rounds: int = 4,
         timer: Callable[[], float] = time.perf_counter,
@@ -195,6 +197,7 @@ class DagSync:
         self.publisher = publisher
         self.registry = registry
         self.alerter = alerter
+        self.config = config
         self.tables = source.tables
         self.log = logger or logging.getLogger(__name__)
         self.max_rounds = max_rounds
@@ -398,7 +401,7 @@ class DagSync:
 
     def _dependents_of_changed_jobs(self, state: _Round) -> set[RowRef]:
         """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
-        validated = validate(self._snapshot(state))
+        validated = validate(self._snapshot(state), self.config)
         found: set[RowRef] = set()
         for ref in sorted(state.owners):
             plan = validated.plans.get(ref)
@@ -438,7 +441,7 @@ class DagSync:
             for dag_id in state.settle
         }
         started = self._timer()
-        result = compile_dags(self._snapshot(state), only=only)
+        result = compile_dags(self._snapshot(state), only=only, config=self.config)
         report.compile_seconds.append(self._timer() - started)
         dag_ids = sorted(set(state.settle) | set(result.dags))
         outcomes = self._parallel(
@@ -611,5 +614,6 @@ def build_sync(
         DagPublisher(make("s3", config=config), settings.bucket, settings.dags_prefix),
         Registry(dynamodb, settings.registry_table),
         alerter,
+        config=settings.compiler,
         logger=logger,
     )

@@ -60,7 +60,9 @@ def import_rows(
     aws = connect(needs_bucket=False)
     try:
         items = read_rows_file(rows)
-        problems = compile_dags(snapshot_from_json(items, aws.settings.tables)).problems
+        problems = compile_dags(
+            snapshot_from_json(items, aws.settings.tables), config=aws.settings.compiler
+        ).problems
     except RowsFileError as exc:
         fail(str(exc))
     for problem in problems:

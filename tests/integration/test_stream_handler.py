@@ -138,3 +138,19 @@ def test_objects_carry_their_hash_version_and_rows_and_metrics_count_the_outcome
     assert sum(sum(m["DagsWritten"]) for m in metrics) == 2
     assert sum(sum(m["DagsFailed"]) for m in metrics) == 0
     assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "dynadag" for m in metrics)
+
+
+@pytest.mark.parametrize("allow_bash", [False, True])
+def test_the_deployments_compiler_options_reach_the_handler(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, allow_bash: bool
+):
+    # GIVEN a deployment that does (or does not) enable BASH tasks
+    monkeypatch.setenv("DYNADAG_ALLOW_BASH", "true" if allow_bash else "false")
+    sync_for.cache_clear()
+    stack.put("task", task("1", task_type="BASH", task_params={"bash_command": "echo hi"}))
+    stack.put("job", job("1", "1", name="shell"))
+    # WHEN the rows reach the handler
+    assert handle(stack) == []
+    # THEN the BASH job is written only where the deployment allows it
+    assert ("job-shell" in stack.files()) is allow_bash
+    assert stack.registry.get_dag("job-shell").outcome == ("written" if allow_bash else "invalid")

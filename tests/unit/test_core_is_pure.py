@@ -22,6 +22,9 @@ CORE = [
     "compiler",
     "snapshot",
     "schedules",
+    "plan",
+    "config",
+    "doc_md",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 
