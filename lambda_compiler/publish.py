@@ -107,11 +107,21 @@ class DagPublisher:
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            # The role may list the bucket only under the dags prefix, and a HEAD carries
+            # no prefix, so real S3 answers a missing key with 403: a listing of exactly
+            # that key (allowed) tells a missing object from a real permission problem.
+            if code in ("403", "AccessDenied", "Forbidden") and not self._exists(key):
                 return None
             raise
         metadata = head.get("Metadata", {})
         return Current(metadata.get("sha256"), head.get("VersionId"), metadata)
+
+    def _exists(self, key: str) -> bool:
+        listing = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return any(item["Key"] == key for item in listing.get("Contents", []))
 
     def publish(
         self, dag_id: DagId, source: str, sources: Sequence[RowRef], current: Current | None

@@ -214,9 +214,13 @@ class _RawBody:
 
 @contextmanager
 def failing(
-    each: Any, event: str, should_fail: Callable[[Any], bool], code: str = "SlowDown"
+    each: Any,
+    event: str,
+    should_fail: Callable[[Any], bool],
+    code: str = "SlowDown",
+    status: int = 503,
 ) -> Iterator[list[str]]:
-    """Answer some calls of `event` (e.g. ``before-send.s3.PutObject``) with a 503 `code`.
+    """Answer some calls of `event` (e.g. ``before-send.s3.PutObject``) with `status` `code`.
 
     `should_fail(request)` picks the calls; the URLs of the failed calls are yielded.
     """
@@ -227,7 +231,7 @@ def failing(
         if not should_fail(request):
             return None
         failed.append(request.url)
-        return AWSResponse(request.url, 503, {}, _RawBody(body))
+        return AWSResponse(request.url, status, {}, _RawBody(body))
 
     each.meta.events.register(event, respond)
     try:

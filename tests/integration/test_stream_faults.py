@@ -101,3 +101,35 @@ def test_a_failed_reverse_index_lookup_fails_only_the_record_that_needed_it(stac
     assert "SELECT 'new';" not in stack.files()["job-job_a"]
     assert invoke(lambda_handler, retry_like_lambda(records, failed)) == []
     assert stack.files() == stack.expected_files()
+
+
+def _job_records(stack: Stack) -> list[dict]:
+    return [r for r in stack.records() if ":table/mwaa_job/" in r["eventSourceARN"]]
+
+
+def test_a_new_dag_is_written_when_s3_answers_403_for_missing_keys(stack: Stack):
+    # GIVEN S3 answering a HEAD of a missing key with 403, as real S3 does when the role
+    # may list the bucket only under the dags prefix (moto does not enforce IAM)
+    stack.put("task", task("1"))
+    stack.put("job", job("a", "1"))
+    records = _job_records(stack)
+    with failing(
+        handler_s3(stack), "before-send.s3.HeadObject", lambda _: True, "403", status=403
+    ) as hits:
+        # WHEN the handler builds the new DAG
+        failed = invoke(lambda_handler, records)
+    # THEN the 403 was taken for "no object yet" after a listing, and the file exists
+    assert hits and failed == []
+    assert set(stack.files()) == {"job-job_a"}
+
+
+def test_a_403_for_an_existing_key_is_a_failure_not_a_missing_file(stack: Stack):
+    stack.put("task", task("1"))
+    stack.put("job", job("a", "1"))
+    assert invoke(lambda_handler, _job_records(stack)) == []
+    stack.put("job", job("a", "1", job_params={"retries": 4}))
+    records = _job_records(stack)[-1:]
+    with failing(handler_s3(stack), "before-send.s3.HeadObject", lambda _: True, "403", status=403):
+        failed = invoke(lambda_handler, records)
+    # THEN the record is retried rather than the file being overwritten blindly
+    assert failed == [records[0]["dynamodb"]["SequenceNumber"]]
