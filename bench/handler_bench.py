@@ -40,6 +40,7 @@ from lambda_compiler.local.streams import LambdaContext, lambda_record
 from lambda_compiler.rebuild import run_rebuild
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
+from tests.integration.aws_fixtures import count_requests
 
 BUCKET = "bench-dags"
 _serialize = TypeSerializer().serialize
@@ -134,22 +135,6 @@ def put(table: str, item: dict[str, Any]) -> None:
     )
 
 
-@contextlib.contextmanager
-def counting(*clients: Any) -> Iterator[Counter[str]]:
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_: Any) -> None:
-        counts[".".join(event_name.split(".")[1:3])] += 1
-
-    for client in clients:
-        client.meta.events.register("before-send", count)
-    try:
-        yield counts
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-send", count)
-
-
 def handler_vs_compile(settings: Settings, jobs: int, repeats: int) -> dict[str, float]:
     """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
     divided by the median pure `compile_dags` time of those job DAGs' rows."""
@@ -203,7 +188,7 @@ def requests_per_change(settings: Settings, jobs: int) -> tuple[Counter[str], in
     lambda_handler({"Records": streams.read()}, LambdaContext())
     put("mwaa_task", change_task(rows["mwaa_task"][7], 1))
     event = {"Records": streams.read()}
-    with counting(sync.source._client, sync.publisher._client) as counts:
+    with count_requests(sync.source._client, sync.publisher._client) as counts:
         lambda_handler(event, LambdaContext())
     items = [
         item
