@@ -10,7 +10,7 @@ import datetime
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from lambda_compiler.rows import RowRef
 from lambda_compiler.safety import UnsafeSourceError
 from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.task_types import TASK_TYPES
-from lambda_compiler.validate import JobPlan, Plan, SchedulerPlan, validate
+from lambda_compiler.validate import JobPlan, Plan, SchedulerPlan, Validated, validate
 
 Kind = Literal["job", "scheduler"]
 _TRIGGER_MODULE = "airflow.providers.standard.operators.trigger_dagrun"
@@ -82,19 +82,31 @@ def compile_dags(
     snapshot: Snapshot,
     only: Collection[RowRef] | None = None,
     config: CompilerConfig = DEFAULT_CONFIG,
+    validated: Validated | None = None,
 ) -> CompileResult:
     """Validate every row and render each valid DAG; `only` limits rendering to those rows.
 
-    `config` says which code-running task types the deployment allows.
+    `config` says which code-running task types the deployment allows. `validated` is
+    `validate(snapshot, config)` when the caller already has it.
     """
-    validated = validate(snapshot, config)
+    if validated is None:
+        validated = validate(snapshot, config)
+    dags = {dag.dag_id: dag for dag in compile_each(validated, only, config)}
+    return CompileResult(dags, tuple(validated.disabled), tuple(validated.unparsable))
+
+
+def compile_each(
+    validated: Validated,
+    only: Collection[RowRef] | None = None,
+    config: CompilerConfig = DEFAULT_CONFIG,
+) -> Iterator[DagResult]:
+    """Each DAG of validated rows in DAG-id order, rendered one at a time (`only` as above)."""
     by_dag: dict[DagId, list[Plan]] = defaultdict(list)
     for ref, plan in sorted(validated.plans.items()):
         if only is None or ref in only:
             by_dag[plan.dag_id].append(plan)
-    prefixes = config.python_module_prefixes
-    dags = {dag_id: _result(plans, prefixes) for dag_id, plans in sorted(by_dag.items())}
-    return CompileResult(dags, tuple(validated.disabled), tuple(validated.unparsable))
+    for _, plans in sorted(by_dag.items()):
+        yield _result(plans, config.python_module_prefixes)
 
 
 def _result(plans: list[Plan], import_prefixes: tuple[str, ...]) -> DagResult:

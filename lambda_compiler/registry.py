@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from lambda_compiler.batch_get import batch_get
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import RowState, parse_row_address, row_address
 from lambda_compiler.rows import RowRef
@@ -40,7 +41,6 @@ ROW_PREFIX = "row#"
 INDEX_PREFIXES = ("taskref#", "jobref#")
 _DAG_SK = "dag"
 _ROW_SK = "row"
-_BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -113,6 +113,15 @@ class OutcomeRecord:
     error: str | None = None
 
 
+@dataclass
+class RegistryItems:
+    """Registry items read together: row states, DAG items, present index entries."""
+
+    states: dict[RowRef, RowState] = field(default_factory=dict)
+    records: dict[DagId, DagRecord] = field(default_factory=dict)
+    index: set[tuple[str, RowRef]] = field(default_factory=set)
+
+
 class Registry:
     """The registry table through an injected DynamoDB client."""
 
@@ -161,8 +170,7 @@ class Registry:
 
     def dag_records(self, dag_ids: Iterable[DagId]) -> dict[DagId, DagRecord]:
         """DAG items by id (consistent); ids the registry never saw are absent."""
-        keys = [_key(f"{DAG_PREFIX}{d}", _DAG_SK) for d in sorted(set(dag_ids))]
-        return {record.dag_id: record for record in map(DagRecord.from_item, self._batch_get(keys))}
+        return self._read(self.keys(records=dag_ids)).records
 
     def record_outcome(self, record: OutcomeRecord) -> None:
         """Store a build's outcome; a failed or invalid build keeps the last good file's data."""
@@ -217,17 +225,41 @@ class Registry:
 
     def row_states(self, refs: Iterable[RowRef]) -> dict[RowRef, RowState]:
         """What the last build remembered per row; rows never built are absent."""
-        keys = [_key(f"{ROW_PREFIX}{row_address(r)}", _ROW_SK) for r in sorted(set(refs))]
-        states = {}
-        for item in self._batch_get(keys):
-            data = {name: _deserialize(value) for name, value in item.items()}
-            ref = parse_row_address(data["pk"].removeprefix(ROW_PREFIX))
-            states[ref] = RowState(
-                DagId(data["dag_id"]) if data.get("dag_id") else None,
-                bool(data.get("valid")),
-                frozenset(data.get("deps") or ()),
-            )
-        return states
+        return self._read(self.keys(states=refs)).states
+
+    def keys(
+        self,
+        *,
+        states: Iterable[RowRef] = (),
+        records: Iterable[DagId] = (),
+        index: Iterable[tuple[str, RowRef]] = (),
+    ) -> list[dict[str, Any]]:
+        """The keys of row states, DAG items and reverse-index entries, for `batch_get`."""
+        return [
+            *(_key(f"{ROW_PREFIX}{row_address(r)}", _ROW_SK) for r in sorted(set(states))),
+            *(_key(f"{DAG_PREFIX}{d}", _DAG_SK) for d in sorted(set(records))),
+            *(_key(k, row_address(r)) for k, r in sorted(set(index))),
+        ]
+
+    @staticmethod
+    def parse(items: Iterable[dict[str, Any]]) -> RegistryItems:
+        """Row states, DAG items and index entries found by a `batch_get` of `keys`."""
+        found = RegistryItems()
+        for item in items:
+            pk, sk = item["pk"]["S"], item["sk"]["S"]
+            if sk == _DAG_SK and pk.startswith(DAG_PREFIX):
+                record = DagRecord.from_item(item)
+                found.records[record.dag_id] = record
+            elif sk == _ROW_SK and pk.startswith(ROW_PREFIX):
+                data = {name: _deserialize(value) for name, value in item.items()}
+                found.states[parse_row_address(pk.removeprefix(ROW_PREFIX))] = RowState(
+                    DagId(data["dag_id"]) if data.get("dag_id") else None,
+                    bool(data.get("valid")),
+                    frozenset(data.get("deps") or ()),
+                )
+            else:
+                found.index.add((pk, parse_row_address(sk)))
+        return found
 
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
         """Remember a row's DAG id, validity and reverse-index keys."""
@@ -306,15 +338,8 @@ class Registry:
         item = {**_key(pk, sk), **{k: _serialize(v) for k, v in attributes.items()}}
         self._client.put_item(TableName=self.table, Item=item)
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            request = {
-                self.table: {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
-            }
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                yield from response["Responses"].get(self.table, [])
-                request = response.get("UnprocessedKeys") or {}
+    def _read(self, keys: list[dict[str, Any]]) -> RegistryItems:
+        return self.parse(batch_get(self._client, {self.table: keys})[self.table])
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), _BATCH_WRITE_LIMIT):

@@ -1,7 +1,8 @@
 """Reading rows: strongly consistent reads of exactly the rows a build needs.
 
 `RowSource` wraps an injected DynamoDB client. `get_rows` batches consistent
-`BatchGetItem` calls; `job_keys` finds every job with a given `job_id` (across job
+`BatchGetItem` calls (`row_keys` and `parse_rows` let a caller share them with other
+tables); `job_keys` finds every job with a given `job_id` (across job
 types) through the job table's `job_id` GSI, or a scan when no index is configured.
 A GSI is eventually consistent, so its answer only nominates keys: the rows
 themselves are always confirmed with consistent reads. `scan_all` reads whole
@@ -13,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from lambda_compiler.batch_get import batch_get
 from lambda_compiler.plan import TableKind, ref_of, table_kind
 from lambda_compiler.rows import Row, RowRef, decode_item
 from lambda_compiler.snapshot import Snapshot, TableNames
-
-_BATCH_GET_LIMIT = 100
 
 
 class RowSource:
@@ -33,28 +33,34 @@ class RowSource:
         """Which source table a row lives in."""
         return table_kind(self.tables, ref.table)
 
+    @property
+    def client(self) -> Any:
+        """The DynamoDB client (shared with the registry for combined reads)."""
+        return self._client
+
     def get_rows(self, refs: Iterable[RowRef]) -> dict[RowRef, Row | None]:
         """The current rows (None for a missing row), read with `ConsistentRead`."""
-        wanted = sorted(set(refs))
-        found: dict[RowRef, Row | None] = dict.fromkeys(wanted)
-        by_table: dict[str, list[RowRef]] = {}
-        for ref in wanted:
-            by_table.setdefault(ref.table, []).append(ref)
-        for table, table_refs in by_table.items():
-            kind = self.kind(table_refs[0])
-            for start in range(0, len(table_refs), _BATCH_GET_LIMIT):
-                keys = [self._key(ref) for ref in table_refs[start : start + _BATCH_GET_LIMIT]]
-                for item in self._batch_get(table, keys):
-                    row = decode_item(item)
-                    found[ref_of(kind, self.tables, row)] = row
-        return found
+        wanted = set(refs)
+        return self.parse_rows(wanted, batch_get(self._client, self.row_keys(wanted)))
 
-    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        request = {table: {"Keys": keys, "ConsistentRead": True}}
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            yield from response["Responses"].get(table, [])
-            request = response.get("UnprocessedKeys") or {}
+    def row_keys(self, refs: Iterable[RowRef]) -> dict[str, list[dict[str, Any]]]:
+        """The `BatchGetItem` keys of `refs` by table, for `batch_get`."""
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for ref in sorted(set(refs)):
+            by_table.setdefault(ref.table, []).append(self._key(ref))
+        return by_table
+
+    def parse_rows(
+        self, refs: Iterable[RowRef], items: dict[str, list[dict[str, Any]]]
+    ) -> dict[RowRef, Row | None]:
+        """`refs` as found in a `batch_get` answer (None for a missing row)."""
+        found: dict[RowRef, Row | None] = dict.fromkeys(sorted(set(refs)))
+        for table in {ref.table for ref in found}:
+            kind = table_kind(self.tables, table)
+            for item in items.get(table, []):
+                row = decode_item(item)
+                found[ref_of(kind, self.tables, row)] = row
+        return found
 
     def job_keys(self, job_id: str) -> frozenset[RowRef]:
         """The keys of every job row whose `job_id` is `job_id`, in any job type.

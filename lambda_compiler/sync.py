@@ -10,25 +10,34 @@ comes from consistent reads of the current rows. One pass ("round") goes:
    one of their DAG ids (duplicates across rows are found through the registry's
    ``dag#`` claims, not by scanning), and the schedulers of a job whose DAG id or
    validity changed since its last build.
-2. **Register and read.** Each owner's reverse-index entries and DAG-id claim are
-   written (stale ones removed) while its dependencies are read with consistent
-   reads: tasks of jobs; jobs of schedulers (a bare job id resolves through the
-   `job_id` GSI, confirmed by consistent reads, plus any job row of the batch with
-   that id); the rows claiming the same DAG ids.
-3. **Compile** the partial snapshot with `compile_dags(..., only=owners)` and publish
-   (the S3 object is looked up while compiling): put when the bytes changed, delete
-   when no row produces the DAG any more, keep the last good file when the DAG is
-   invalid. Record the outcome in the registry. DAGs are settled concurrently.
+2. **Read and register.** Each owner's dependencies are read with consistent reads,
+   together with its reverse-index entries and the claims of its DAG ids (one
+   `BatchGetItem` across the tables where possible): tasks of jobs; jobs of schedulers
+   (a bare job id resolves through the `job_id` GSI, confirmed by consistent reads, plus
+   any job row of the batch with that id); the rows claiming the same DAG ids. Index
+   entries and claims the registry does not hold yet are written (stale ones removed)
+   in the background; they land before step 4.
+3. **Compile** the partial snapshot (validated once, for planning and compiling) for
+   `only=owners` and publish each DAG as soon as it is rendered, while the next one
+   renders (the S3 objects are looked up meanwhile): put when the bytes changed,
+   delete when no row produces the DAG any more, keep the last good file when the DAG
+   is invalid. Record the outcome in the registry.
 4. **Verify.** Re-read every input (rows, GSI answers, claims). If anything changed
    since step 2, run another round (up to `max_rounds`; beyond that the records
    fail and Lambda retries them).
 
 Why this converges under duplicates, reordering and concurrency: whoever writes a
 row commits it *before* its stream record exists, and a builder's registrations
-(index entries, claims) land before its verify read. Take a new task T and a job J
-listing it, built by different workers. Either T's worker finds J in the index (and
-rebuilds J after T was written), or it looked before J's registration landed; then
-T was written before J's verify read, so J's verify sees T changed and J is rebuilt.
+(index entries, claims) are in the registry before its verify read: written by it,
+or already read there. (A registration removed after that read was removed by a
+build that read another version of the row, after this version was committed: if
+that version is newer, this round's verify sees the row changed; if older, that
+build's verify does; the redone round reads the registry again and writes what is
+missing. A lost claim also shows in the verify's claims comparison.)
+Take a new task T and a job J listing it, built by different workers. Either T's
+worker finds J in the index (and rebuilds J after T was written), or it looked
+before J's registration landed; then T was written before J's verify read, so J's
+verify sees T changed and J is rebuilt.
 The same holds for two rows claiming one DAG id: at least one of the two verifies
 sees both claims. A round whose inputs changed while it wrote is redone, so the last
 write to S3 and to the registry always comes from a round whose inputs were still
@@ -57,7 +66,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_compiler import __version__
 from lambda_compiler.alerts import Alerter
-from lambda_compiler.compiler import DagResult, compile_dags
+from lambda_compiler.batch_get import batch_get
+from lambda_compiler.compiler import DagResult, compile_each
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import DagId
 from lambda_compiler.parse import parse_job, parse_scheduler
@@ -73,12 +83,12 @@ from lambda_compiler.plan import (
     row_address,
 )
 from lambda_compiler.publish import Current, DagPublisher
-from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
+from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry, RegistryItems
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.source import RowSource
-from lambda_compiler.validate import validate
+from lambda_compiler.validate import Validated, validate
 
 AWS_ERRORS = (ClientError, BotoCoreError)
 TRANSIENT_CODES = frozenset(
@@ -156,6 +166,8 @@ class _Round:
     job_keys: dict[str, frozenset[RowRef]] = field(default_factory=dict)
     valid: dict[RowRef, bool] = field(default_factory=dict)
     expanded: set[RowRef] = field(default_factory=set)
+    index: set[tuple[str, RowRef]] = field(default_factory=set)
+    validated: Validated | None = None
 
     def claims(self, dag_id: DagId) -> frozenset[str]:
         """The rows claiming `dag_id`: as read, with this round's own claims applied."""
@@ -265,8 +277,10 @@ class DagSync:
             return
         for _ in range(self.max_rounds):
             report.rounds += 1
-            state = self._gather(owners, hints)
+            state, registrations = self._gather(owners, hints)
             failed = self._build(state, report)
+            for registration in registrations:
+                registration.result()
             if failed:
                 failed_origins = state.origins(failed)
                 report.failed.update(i for i, refs in seeds.items() if refs & failed_origins)
@@ -278,63 +292,91 @@ class DagSync:
 
     # --- 1 and 2: owners, registration, reads ---------------------------------------
 
-    def _gather(self, seeds: set[RowRef], hints: dict[RowRef, frozenset[DagId]]) -> _Round:
+    def _gather(
+        self, seeds: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
+    ) -> tuple[_Round, list[Future[None]]]:
+        """Read the round's inputs; the registrations still missing, sent in the background.
+
+        Registrations only need to land before the verify step reads again (see the
+        module docstring), so they overlap compiling and publishing.
+        """
         state = _Round()
+        registrations: list[Future[None]] = []
         frontier = set(seeds)
         while frontier:
-            registrations = self._add_owners(state, frontier, hints)
-            # Registrations only need to land before the verify step reads again (see
-            # the module docstring), so they go out together with the reads.
-            frontier, *_ = self._parallel(
-                lambda: self._claimants(state),
-                lambda: self._read_dependencies(state),
-                *registrations,
-            )
-            frontier |= self._dependents_of_changed_jobs(state)
-            frontier -= state.owners
-        return state
+            self._add_owners(state, frontier, hints)
+            self._read_dependencies(state, frontier)
+            registrations += [self._pool.submit(w) for w in self._registrations(state, frontier)]
+            found = self._claimants(state) | self._dependents_of_changed_jobs(state)
+            frontier = found - state.owners
+        return state, registrations
+
+    def _read(
+        self,
+        rows: Iterable[RowRef] = (),
+        *,
+        states: Iterable[RowRef] = (),
+        records: Iterable[DagId] = (),
+        index: Iterable[tuple[str, RowRef]] = (),
+    ) -> tuple[dict[RowRef, Row | None], RegistryItems]:
+        """Rows and registry items in shared consistent `BatchGetItem` calls."""
+        rows = set(rows)
+        keys = self.source.row_keys(rows)
+        registry_keys = self.registry.keys(states=states, records=records, index=index)
+        if registry_keys:
+            keys[self.registry.table] = registry_keys
+        items = batch_get(self.source.client, keys) if keys else {}
+        return (
+            self.source.parse_rows(rows, items),
+            self.registry.parse(items.get(self.registry.table, [])),
+        )
 
     def _add_owners(
         self, state: _Round, new: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
-    ) -> list[Callable[[], None]]:
-        """Read new owners and their last states; the registry writes that register them."""
+    ) -> None:
+        """Read new owners and their last states; note the DAG ids they claim or release."""
         state.owners |= new
-        rows, states = self._parallel(
-            lambda: self.source.get_rows(new - state.rows.keys()),
-            lambda: self.registry.row_states(new),
-        )
+        rows, found = self._read(new - state.rows.keys(), states=new)
         state.rows.update(rows)
-        state.states.update(states)
-        writes: list[Callable[[], None]] = []
+        state.states.update(found.states)
         for ref in sorted(new):
             kind = self.source.kind(ref)
             row = state.rows.get(ref)
             previous = state.states.get(ref, RowState())
             current = dag_id_of(kind, row, self.tables)
-            deps = index_keys(kind, row, self.tables)
             state.current[ref] = current
-            state.deps[ref] = deps
-            earlier = ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}
-            if deps:
-                writes.append(functools.partial(self.registry.add_index, ref, deps))
-            if previous.deps - deps:
-                writes.append(
-                    functools.partial(self.registry.remove_index, ref, previous.deps - deps)
-                )
+            state.deps[ref] = index_keys(kind, row, self.tables)
             address = row_address(ref)
             if current is not None:
-                writes.append(functools.partial(self.registry.claim, current, ref))
                 state.settle[current].add(ref)
                 state.own_claims[current][address] = True
-            for dag_id in earlier:
-                writes.append(functools.partial(self.registry.release, dag_id, ref))
+            for dag_id in ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}:
                 state.settle[dag_id].add(ref)  # type: ignore[index]
                 state.own_claims[dag_id][address] = False  # type: ignore[index]
+
+    def _registrations(self, state: _Round, new: set[RowRef]) -> list[Callable[[], None]]:
+        """The registry writes that register `new` owners, skipping what the registry holds."""
+        writes: list[Callable[[], None]] = []
+        for ref in sorted(new):
+            deps = state.deps[ref]
+            missing = {key for key in deps if (key, ref) not in state.index}
+            if missing:
+                writes.append(functools.partial(self.registry.add_index, ref, missing))
+            stale = state.states.get(ref, RowState()).deps - deps
+            if stale:
+                writes.append(functools.partial(self.registry.remove_index, ref, stale))
+        addresses = {row_address(ref): ref for ref in new}
+        for dag_id, claims in sorted(state.own_claims.items()):
+            record = state.records.get(dag_id)
+            for address, claimed in sorted(claims.items()):
+                held = record is not None and address in record.claims
+                if address in addresses and claimed != held:
+                    change = self.registry.claim if claimed else self.registry.release
+                    writes.append(functools.partial(change, dag_id, addresses[address]))
         return writes
 
     def _claimants(self, state: _Round) -> set[RowRef]:
         """Rows claiming a DAG id being settled: they are rebuilt with it."""
-        self._fetch_records(state, state.settle)
         found = set()
         for dag_id, refs in list(state.settle.items()):
             for address in sorted(state.claims(dag_id)):
@@ -344,14 +386,10 @@ class DagSync:
                     state.parents[claimant] |= refs
         return found
 
-    def _fetch_records(self, state: _Round, dag_ids: Iterable[DagId]) -> None:
-        missing = set(dag_ids) - state.records.keys()
-        if missing:
-            fetched = self.registry.dag_records(missing)
-            state.records.update({d: fetched.get(d) for d in missing})
-
-    def _read_dependencies(self, state: _Round) -> None:
-        """Jobs of schedulers, tasks of jobs, and rows sharing a referenced job's DAG id."""
+    def _read_dependencies(self, state: _Round, new: set[RowRef]) -> None:
+        """Jobs of schedulers, tasks of jobs, rows sharing a referenced job's DAG id, the
+        registry items of the DAG ids being settled and the index entries of `new` owners."""
+        index = {(key, ref) for ref in new for key in state.deps[ref]}
         while True:
             wanted: set[RowRef] = set()
             for ref, row in list(state.rows.items()):
@@ -370,14 +408,18 @@ class DagSync:
                 if row is not None and self.source.kind(ref) == "job" and ref not in state.owners
             ]
             dag_ids = {dag_id_of("job", state.rows[r], self.tables) for r in referenced} - {None}
-            self._fetch_records(state, dag_ids)  # type: ignore[arg-type]
-            for dag_id in dag_ids:
-                record = state.records.get(dag_id)  # type: ignore[arg-type]
+            for dag_id in dag_ids & state.records.keys():
+                record = state.records[dag_id]  # type: ignore[index]
                 wanted |= {parse_row_address(a) for a in (record.claims if record else ())}
+            records = (set(state.settle) | dag_ids) - state.records.keys()
             wanted -= state.rows.keys()
-            if not wanted:
+            if not (wanted or records or index):
                 return
-            state.rows.update(self.source.get_rows(wanted))
+            rows, found = self._read(wanted, records=records, index=index)  # type: ignore[arg-type]
+            state.rows.update(rows)
+            state.records.update({d: found.records.get(d) for d in records})  # type: ignore[misc]
+            state.index |= found.index
+            index = set()
 
     def _scheduler_jobs(self, state: _Round, row: Row) -> set[RowRef]:
         scheduler, _ = parse_scheduler(row, self.tables.scheduler)
@@ -401,7 +443,7 @@ class DagSync:
 
     def _dependents_of_changed_jobs(self, state: _Round) -> set[RowRef]:
         """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
-        validated = validate(self._snapshot(state), self.config)
+        validated = state.validated = validate(self._snapshot(state), self.config)
         found: set[RowRef] = set()
         for ref in sorted(state.owners):
             plan = validated.plans.get(ref)
@@ -434,28 +476,32 @@ class DagSync:
     # --- 3: compile and publish -----------------------------------------------------
 
     def _build(self, state: _Round, report: SyncReport) -> set[RowRef]:
-        """Compile the owners, publish each DAG, record outcomes; the owners that failed."""
+        """Compile the owners, publish each DAG, record outcomes; the owners that failed.
+
+        Each DAG is published (in the background) as soon as it is rendered, while the
+        next one renders; the S3 objects are looked up meanwhile too.
+        """
         only = {ref for ref in state.owners if state.current.get(ref)}
-        heads = {  # looked up while compiling
+        heads = {
             dag_id: self._pool.submit(self.publisher.current, self.publisher.key(dag_id))
             for dag_id in state.settle
         }
-        started = self._timer()
-        result = compile_dags(self._snapshot(state), only=only, config=self.config)
-        report.compile_seconds.append(self._timer() - started)
-        dag_ids = sorted(set(state.settle) | set(result.dags))
-        outcomes = self._parallel(
-            *(
-                functools.partial(
-                    self.settle_dag,
-                    dag_id,
-                    result.dags.get(dag_id),
-                    state.records.get(dag_id),
-                    heads.get(dag_id),
-                )
-                for dag_id in dag_ids
+
+        def settle(dag_id: DagId, dag: DagResult | None) -> Future[DagReport]:
+            return self._pool.submit(
+                self.settle_dag, dag_id, dag, state.records.get(dag_id), heads.get(dag_id)
             )
-        )
+
+        assert state.validated is not None
+        started = self._timer()
+        settling = {
+            dag.dag_id: settle(dag.dag_id, dag)
+            for dag in compile_each(state.validated, only, self.config)
+        }
+        report.compile_seconds.append(self._timer() - started)
+        for dag_id in sorted(set(state.settle) - settling.keys()):
+            settling[dag_id] = settle(dag_id, None)
+        outcomes = [settling[dag_id].result() for dag_id in sorted(settling)]
         failed: set[RowRef] = set()
         for dag_report in outcomes:
             report._add(dag_report)
@@ -568,15 +614,14 @@ class DagSync:
     def _inputs_unchanged(self, state: _Round) -> bool:
         """True when every input still reads as it did at the start of the round."""
         job_ids = sorted(state.job_keys)
-        rows, claims, *keys = self._parallel(
-            lambda: self.source.get_rows(state.rows),
-            lambda: self.registry.dag_records(state.records),
+        (rows, found), *keys = self._parallel(
+            lambda: self._read(state.rows, records=state.records),
             *(functools.partial(self.source.job_keys, job_id) for job_id in job_ids),
         )
         if rows != state.rows or keys != [state.job_keys[job_id] for job_id in job_ids]:
             return False
         return all(
-            (claims[d].claims if d in claims else frozenset()) == state.claims(d)
+            (found.records[d].claims if d in found.records else frozenset()) == state.claims(d)
             for d in state.records
         )
 
