@@ -51,3 +51,40 @@ def test_reads_and_writes_for_a_one_task_change_do_not_grow_with_the_tables(
     assert small["s3.PutObject"] == 1
     assert small["dynamodb.Scan"] == 0
     assert sum(small.values()) < 25, small
+
+
+def test_a_one_task_change_does_not_rewrite_index_entries_or_claims_the_registry_holds(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    counts = one_task_change(moto_endpoint, monkeypatch, unrelated=0)
+    # THEN the registry gets the job DAG's outcome and nothing else: its index entries
+    # and DAG-id claim were read with the rows, found in place, and not written again
+    assert counts["dynamodb.BatchWriteItem"] == 0
+    assert counts["dynamodb.UpdateItem"] == 1
+    assert counts["dynamodb.PutItem"] == 0
+
+
+def test_a_lost_index_entry_is_written_again_when_its_job_is_rebuilt(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN job "load" listing task 1, built, whose "task 1 → load" index entry is lost
+    stack.put("task", task("1"))
+    stack.put("job", job("load", "1", name="load"))
+    assert deliver(lambda_handler, stack.records()) == []
+    table = stack.settings.registry_table
+    entries = stack.dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "taskref#1"}},
+    )["Items"]
+    assert len(entries) == 1
+    stack.dynamodb.delete_item(TableName=table, Key={k: entries[0][k] for k in ("pk", "sk")})
+    # WHEN the job is saved again (bytes unchanged) and then task 1's SQL changes
+    stack.put("job", job("load", "1", name="load"))
+    assert deliver(lambda_handler, stack.records()) == []
+    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 2;"}))
+    assert deliver(lambda_handler, stack.records()) == []
+    # THEN the job's rebuild restored the entry, so the task change reached the job
+    assert "SELECT 2;" in stack.files()["job-load"]
