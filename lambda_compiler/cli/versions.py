@@ -98,10 +98,16 @@ def _numbered(newest_first: list[dict[str, Any]]) -> list[Version]:
     ]
 
 
+_SHORTEST_ID_PREFIX = 6
+
+
 def pick(versions: list[Version], dag_id: str, wanted: str) -> Version:
-    """The version named by its number in `dynadag history`, its id or a unique id prefix."""
-    if wanted.isdigit() and 1 <= int(wanted) <= len(versions):
-        found = [versions[int(wanted) - 1]]
+    """The version named by its number in `dynadag history`, its id or a unique id prefix.
+
+    A short number is always a history number: `7` must not match an id starting with 7.
+    """
+    if wanted.isdigit() and len(wanted) < _SHORTEST_ID_PREFIX:
+        found = [versions[int(wanted) - 1]] if 1 <= int(wanted) <= len(versions) else []
     else:
         found = [v for v in versions if v.version_id == wanted] or [
             v for v in versions if v.version_id.startswith(wanted)

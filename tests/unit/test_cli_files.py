@@ -182,3 +182,17 @@ def test_show_and_diff_are_syntax_highlighted_on_a_terminal(stack: CliStack) -> 
         assert "\x1b[" in output
     plain = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)
     assert [line.rstrip() for line in plain.splitlines()] == stack.body("job-load").splitlines()
+
+
+def test_a_short_number_is_a_history_number_never_an_id_prefix() -> None:
+    from lambda_compiler.cli.versions import Version, VersionError, pick
+
+    versions = [
+        Version(number=n, version_id=vid, modified=None, size=1, is_latest=n == 2, deleted=False)
+        for n, vid in ((1, "7f3a9c0e"), (2, "9b21d4aa"))
+    ]
+    assert pick(versions, "job-load", "2").version_id == "9b21d4aa"
+    assert pick(versions, "job-load", "7f3a9c").number == 1  # a long enough id prefix
+    for wanted in ("7", "9"):
+        with pytest.raises(VersionError, match=r"does not exist: use 1\.\.2"):
+            pick(versions, "job-load", wanted)
