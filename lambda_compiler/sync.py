@@ -319,13 +319,14 @@ class DagSync:
         records: Iterable[DagId] = (),
         index: Iterable[tuple[str, RowRef]] = (),
     ) -> tuple[dict[RowRef, Row | None], RegistryItems]:
-        """Rows and registry items in shared consistent `BatchGetItem` calls."""
+        """Rows and registry items in shared consistent `BatchGetItem` calls (main thread:
+        the calls run on the I/O pool)."""
         rows = set(rows)
         keys = self.source.row_keys(rows)
         registry_keys = self.registry.keys(states=states, records=records, index=index)
         if registry_keys:
             keys[self.registry.table] = registry_keys
-        items = batch_get(self.source.client, keys) if keys else {}
+        items = batch_get(self.source.client, keys, self._pool) if keys else {}
         return (
             self.source.parse_rows(rows, items),
             self.registry.parse(items.get(self.registry.table, [])),
@@ -614,10 +615,9 @@ class DagSync:
     def _inputs_unchanged(self, state: _Round) -> bool:
         """True when every input still reads as it did at the start of the round."""
         job_ids = sorted(state.job_keys)
-        (rows, found), *keys = self._parallel(
-            lambda: self._read(state.rows, records=state.records),
-            *(functools.partial(self.source.job_keys, job_id) for job_id in job_ids),
-        )
+        asked = [self._pool.submit(self.source.job_keys, job_id) for job_id in job_ids]
+        rows, found = self._read(state.rows, records=state.records)
+        keys = [answer.result() for answer in asked]
         if rows != state.rows or keys != [state.job_keys[job_id] for job_id in job_ids]:
             return False
         return all(
