@@ -52,6 +52,8 @@ test: lint sam-install
 demo: $(STAMP)
 	$(BIN)/python -m lambda_compiler.demo
 
+# The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
+# bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.
 bench: $(STAMP)
 	$(BIN)/python -m bench.compile_bench
 

@@ -139,6 +139,8 @@ def run(scale: int, repeats: int) -> dict[str, float]:
         "dagbag_generated_s": statistics.median(gen_times),
         "dagbag_handwritten_s": statistics.median(hand_times),
         "dagbag_ratio": statistics.median(gen_times) / statistics.median(hand_times),
+        # the fastest fill is the least disturbed by other work on a shared machine
+        "dagbag_ratio_min": min(gen_times) / min(hand_times),
     }
 
 
@@ -159,7 +161,8 @@ def main() -> None:
             f"black {r['black_ms_per_dag']:.1f} ms/DAG, "
             f"compile/black = {r['compile_over_black']:.2f} "
             f"(target <= 1.5); DagBag generated {r['dagbag_generated_s']:.2f} s vs hand-written "
-            f"{r['dagbag_handwritten_s']:.2f} s, ratio = {r['dagbag_ratio']:.2f} (target <= 1.10)"
+            f"{r['dagbag_handwritten_s']:.2f} s, ratio = {r['dagbag_ratio']:.2f} "
+            f"(fastest fills: {r['dagbag_ratio_min']:.2f}; target <= 1.10)"
         )
 
 
