@@ -243,7 +243,7 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
         triggers=triggers,
         edges=_edge_lines(plan.edges, names),
         poke_interval=params.poke_interval,
-        trigger_run_id=f"{plan.dag_id}__{{{{ run_id }}}}",
+        trigger_run_id=f"{run_id_prefix(plan.dag_id)}__{{{{ run_id }}}}",
     )
 
 
@@ -304,6 +304,21 @@ def _callbacks(params: DagSettings, ref: RowRef, rows: dict[str, RowRef]) -> dic
             "kwargs": {"alerts": kwargs["alerts"], "dag_row": str(ref)},
         }
     return {"kwargs": kwargs, "deadline": deadline}
+
+
+def run_id_prefix(dag_id: str) -> str:
+    """The scheduler's part of the run ids it gives job runs: unique per scheduler.
+
+    Airflow run ids are at most 250 characters and the scheduler's own run id (about 40)
+    follows, so a long DAG id is shortened and made unique again with a hash.
+    """
+    if len(dag_id) <= _RUN_ID_PREFIX_MAX:
+        return dag_id
+    digest = hashlib.sha256(dag_id.encode()).hexdigest()[:12]
+    return f"{dag_id[: _RUN_ID_PREFIX_MAX - 13]}-{digest}"
+
+
+_RUN_ID_PREFIX_MAX = 150
 
 
 def _dag_args(plan: Plan, params: Any, *, description: str | None, kind: str) -> dict[str, Any]:

@@ -238,3 +238,13 @@ def test_job_params_and_task_configs_reach_the_operators():
         5,
         "q",
     )
+
+
+def test_run_ids_given_to_jobs_are_unique_per_scheduler_and_fit_airflows_limit():
+    from lambda_compiler.compiler import run_id_prefix
+
+    long_a, long_b = "schedule-" + "a" * 240, "schedule-" + "a" * 239 + "b"
+    assert run_id_prefix("schedule-daily") == "schedule-daily"
+    assert run_id_prefix(long_a) != run_id_prefix(long_b)
+    longest_run_id = "scheduled__2024-01-01T00:00:00.000000+00:00"
+    assert len(f"{run_id_prefix(long_a)}__{longest_run_id}") <= 250
