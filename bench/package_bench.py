@@ -69,7 +69,8 @@ print(json.dumps({"compile_per_dag": min(runs), "format_str": min(formats),
 """
 
 
-def _build_package_module() -> ModuleType:
+def load_build_package() -> ModuleType:
+    """infra/build_package.py (infra/ is a folder of build files, not a package)."""
     spec = importlib.util.spec_from_file_location(
         "build_package", ROOT / "infra" / "build_package.py"
     )
@@ -157,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved rounds")
     args = parser.parse_args()
-    build_package = _build_package_module()
+    build_package = load_build_package()
     python = build_package.find_python312()
     if python is None:
         raise SystemExit("CPython 3.12 is needed (Lambda's runtime); none found")

@@ -6,30 +6,17 @@ The SAM CLI lives in its own virtualenv (`make sam-install`; its pins conflict w
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from bench.package_bench import load_build_package
 from tests.infra.cfn import REPO_ROOT
 
-
-def _load_build_package() -> ModuleType:
-    """infra/build_package.py (infra/ is a folder of build files, not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "build_package", REPO_ROOT / "infra" / "build_package.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_package = _load_build_package()
+build_package = load_build_package()
 
 LAMBDA_LIMIT_BYTES = 250 * 1024 * 1024
 NOT_SHIPPED = ("airflow", "typer", "rich", "moto", "pytest", "hypothesis", "ruff", "cfnlint")
