@@ -350,12 +350,16 @@ def _finish(
         "imports": [(module, sorted(imports[module])) for module in sorted(imports)],
         **body,
     }
-    context["uses_timedelta"] = "datetime.timedelta" in json.dumps(
-        context, default=_timedelta_marker
-    )
-    context["inputs_sha256"] = hashlib.sha256(
-        json.dumps(context, sort_keys=True, default=_canonical).encode()
-    ).hexdigest()
+    # One serialisation gives the inputs hash and tells whether `import datetime` is needed.
+    seen: set[type] = set()
+
+    def canonical(value: Any) -> Any:
+        seen.add(type(value))
+        return _canonical(value)
+
+    encoded = json.dumps(context, sort_keys=True, default=canonical)
+    context["uses_timedelta"] = datetime.timedelta in seen
+    context["inputs_sha256"] = hashlib.sha256(encoded.encode()).hexdigest()
     context["version"] = __version__
     context["sources"] = plan.inputs
     context["docstring"] = f"{kind.title()} DAG {plan.dag_id}, generated from {plan.inputs[0]}."
@@ -375,10 +379,6 @@ def _edge_lines(edges: list[Edge], names: dict[str, str]) -> list[tuple[str, str
             (names[upstream], targets[0] if len(targets) == 1 else f"[{', '.join(targets)}]")
         )
     return lines
-
-
-def _timedelta_marker(value: Any) -> Any:
-    return "datetime.timedelta" if isinstance(value, datetime.timedelta) else _canonical(value)
 
 
 def _canonical(value: Any) -> Any:
