@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,20 @@ def file_items(data: Any) -> dict[str, list[Row]]:
     return lists
 
 
-def load_snapshot(path: Path, tables: TableNames = TableNames()) -> Snapshot:
-    """Read a ROWS.json file; raises `RowsFileError` with the file name on bad JSON."""
+def read_rows_file(path: Path) -> dict[str, list[Row]]:
+    """The items of one rows file per table key, numbers as `Decimal` (as DynamoDB wants)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
+    except OSError as exc:
+        raise RowsFileError(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise RowsFileError(f"{path}: not valid JSON: {exc}") from None
-    return snapshot_from_json(data, tables)
+    try:
+        return file_items(data)
+    except RowsFileError as exc:
+        raise RowsFileError(f"{path}: {exc}") from None
+
+
+def load_snapshot(path: Path, tables: TableNames = TableNames()) -> Snapshot:
+    """Read a ROWS.json file; `RowsFileError` names the file on any problem."""
+    return snapshot_from_json(read_rows_file(path), tables)

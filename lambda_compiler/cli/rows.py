@@ -17,8 +17,8 @@ from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import fail
 from lambda_compiler.cli.output import say
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.local.rows_file import read_rows_file, table_items, to_plain
-from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, snapshot_from_json
+from lambda_compiler.local.rows_file import table_items, to_plain
+from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, read_rows_file, snapshot_from_json
 
 _BATCH = 25  # BatchWriteItem's limit
 

@@ -7,7 +7,6 @@ string attribute stays a string), so the tables look like the original solution'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,24 +15,10 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from lambda_compiler.rows import Row, is_typed_item
-from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, TableNames, file_items
+from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, TableNames
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-
-
-def read_rows_file(path: Path) -> dict[str, list[Row]]:
-    """The items of one rows file per table key, numbers as `Decimal` (as DynamoDB wants)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise RowsFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise RowsFileError(f"{path}: not valid JSON: {exc}") from None
-    try:
-        return file_items(data)
-    except RowsFileError as exc:
-        raise RowsFileError(f"{path}: {exc}") from None
 
 
 def rows_files(path: Path) -> list[Path]:
