@@ -40,6 +40,11 @@ _GENERATED_NAMES = frozenset(
 )
 
 
+def sha256_hex(body: bytes) -> str:
+    """The hex sha256 of a file's bytes, as kept in S3 metadata and the registry."""
+    return hashlib.sha256(body).hexdigest()
+
+
 @dataclass(frozen=True)
 class DagResult:
     """One DAG: its source when every input row is valid, otherwise its problems."""
@@ -58,7 +63,7 @@ class DagResult:
     @property
     def sha256(self) -> str | None:
         """The sha256 of the file's bytes, as kept in S3 object metadata."""
-        return hashlib.sha256(self.source.encode()).hexdigest() if self.source else None
+        return sha256_hex(self.source.encode()) if self.source else None
 
 
 @dataclass(frozen=True)

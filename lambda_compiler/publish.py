@@ -21,7 +21,6 @@ exists, so replays never stack markers.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -31,6 +30,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from lambda_compiler import __version__
+from lambda_compiler.compiler import sha256_hex
 from lambda_compiler.model import DagId
 from lambda_compiler.rows import RowRef
 
@@ -45,10 +45,6 @@ class Published:
     outcome: Literal["written", "unchanged", "deleted", "absent"]
     key: str
     version_id: str | None
-
-
-def sha256_hex(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def encode_source_rows(refs: Sequence[RowRef]) -> str:

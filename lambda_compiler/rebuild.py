@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lambda_compiler import __version__
-from lambda_compiler.compiler import compile_dags
+from lambda_compiler.compiler import compile_dags, sha256_hex
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (
     RowState,
@@ -36,7 +36,6 @@ from lambda_compiler.plan import (
     parse_row_address,
     ref_of,
 )
-from lambda_compiler.publish import sha256_hex
 from lambda_compiler.registry import DagRecord
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
