@@ -27,17 +27,35 @@ from lambda_compiler.render import RenderError, render_dag
 from lambda_compiler.rows import RowRef
 from lambda_compiler.safety import UnsafeSourceError
 from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.targets import AirflowTarget
 from lambda_compiler.task_types import TASK_TYPES
 from lambda_compiler.validate import JobPlan, Plan, SchedulerPlan, Validated, validate
 
 Kind = Literal["job", "scheduler"]
-_TRIGGER_MODULE = "airflow.providers.standard.operators.trigger_dagrun"
 _CALLBACKS_MODULE = "dags_runtime.callbacks"
 _DEADLINE_CALLBACK = "dags_runtime.deadlines.deadline_missed"
+_DEADLINE_NAMES = ("AsyncCallback", "DeadlineAlert", "DeadlineReference")
 # Names the templates import or define; a PYTHON callable is imported under another.
 _GENERATED_NAMES = frozenset(
-    {"Asset", "AsyncCallback", "DagCallbacks", "DeadlineAlert", "DeadlineReference", "TaskGroup"}
+    {
+        "Asset",
+        "AsyncCallback",
+        "CronDataIntervalTimetable",
+        "CronTriggerTimetable",
+        "DagCallbacks",
+        "Dataset",
+        "DeadlineAlert",
+        "DeadlineReference",
+        "TaskGroup",
+    }
 )
+# How a scheduler's timetable is chosen in `schedule_params.timetable`.
+TIMETABLE_CLASSES = {
+    "data_interval": "CronDataIntervalTimetable",
+    "trigger": "CronTriggerTimetable",
+}
+# Presets that are not cron expressions: Airflow takes them as strings on every release.
+_STRING_SCHEDULES = frozenset({"@once", "@continuous"})
 
 
 def sha256_hex(body: bytes) -> str:
@@ -111,26 +129,30 @@ def compile_each(
         if only is None or ref in only:
             by_dag[plan.dag_id].append(plan)
     for _, plans in sorted(by_dag.items()):
-        yield _result(plans, config.python_module_prefixes)
+        yield _result(plans, config)
 
 
-def _result(plans: list[Plan], import_prefixes: tuple[str, ...]) -> DagResult:
+def _result(plans: list[Plan], config: CompilerConfig) -> DagResult:
     plan = plans[0]
     kind: Kind = "job" if isinstance(plan, JobPlan) else "scheduler"
     inputs = tuple(sorted({ref for p in plans for ref in p.inputs}))
     problems = sorted({problem for p in plans for problem in p.problems})
     source = None
     if not problems:
-        context = job_context(plan) if isinstance(plan, JobPlan) else scheduler_context(plan)
+        target = config.airflow
+        if isinstance(plan, JobPlan):
+            context = job_context(plan, target)
+        else:
+            context = scheduler_context(plan, target)
         try:
-            source = render_dag(f"{kind}.py.j2", context, import_prefixes)
+            source = render_dag(f"{kind}.py.j2", context, config.python_module_prefixes)
         except (RenderError, UnsafeSourceError) as exc:
             problems = [Problem(plan.inputs[0], "*", ProblemCode.UNSAFE_OUTPUT, str(exc))]
     return DagResult(plan.dag_id, kind, plan.inputs[0], inputs, source, tuple(problems))
 
 
-def job_context(plan: JobPlan) -> dict[str, Any]:
-    """Everything `job.py.j2` needs, all of it validated."""
+def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
+    """Everything `job.py.j2` needs, all of it validated, for one Airflow release."""
     job = plan.job
     groups = {key: config.task_group for key, config in job.task_configs.items()}
     airflow_ids = {
@@ -147,11 +169,11 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
     tasks = []
     for task in plan.tasks:
         operator = operators[task.task_id]
-        imports[operator.module].add(operator.class_name)
+        imports[operator.module or target.module_of(operator.class_name)].add(operator.class_name)
         config = job.task_configs.get(task.task_id)
         settings = config.operator_kwargs() if config else {}
         if config and config.outlets:
-            imports["airflow.sdk"].add("Asset")
+            imports[target.module_of(target.asset_class)].add(target.asset_class)
         tasks.append(
             {
                 "var": names[plan.task_ids[task.task_id]],
@@ -168,7 +190,7 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
     for (module, name), local in imported_as.items():
         imports[module].add(name if local == name else f"{name} as {local}")
     if any(task["group"] for task in tasks):
-        imports["airflow.sdk"].add("TaskGroup")
+        imports[target.module_of("TaskGroup")].add("TaskGroup")
     edges = [
         Edge(downstream=airflow_ids[edge.downstream], upstream=airflow_ids[edge.upstream])
         for edge in job.edges
@@ -185,6 +207,7 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
     return _finish(
         "job",
         plan,
+        target,
         dag,
         imports,
         callbacks=callbacks,
@@ -193,8 +216,8 @@ def job_context(plan: JobPlan) -> dict[str, Any]:
     )
 
 
-def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
-    """Everything `scheduler.py.j2` needs, all of it validated."""
+def scheduler_context(plan: SchedulerPlan, target: AirflowTarget) -> dict[str, Any]:
+    """Everything `scheduler.py.j2` needs, all of it validated, for one Airflow release."""
     scheduler = plan.scheduler
     params = scheduler.params
     names = variable_names([job_plan.dag_id for job_plan in plan.jobs])
@@ -212,8 +235,15 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
             }
         )
     dag = _dag_args(plan, params, description=scheduler.description, kind="scheduler")
+    imports: dict[str, set[str]] = defaultdict(set)
+    imports[target.module_of("TriggerDagRunOperator")].add("TriggerDagRunOperator")
+    timetable = None
+    if plan.schedule is not None and plan.schedule not in _STRING_SCHEDULES:
+        timetable = {"class_name": TIMETABLE_CLASSES[params.timetable], "cron": plan.schedule}
+        imports[target.module_of(timetable["class_name"])].add(timetable["class_name"])
     dag.update(
         schedule=plan.schedule,
+        timetable=timetable,
         start_date=params.start_date,
         timezone=params.timezone,
         catchup=params.catchup,
@@ -233,15 +263,15 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
         when,
         [(job_plan.dag_id, job_plan.job.ref) for job_plan in plan.jobs],
     )
-    imports = {_TRIGGER_MODULE: {"TriggerDagRunOperator"}}
     if params.schedule_assets:
-        imports["airflow.sdk"] = {"Asset"}
+        imports[target.module_of(target.asset_class)].add(target.asset_class)
     callbacks = _callbacks(
         params, scheduler.ref, {job_plan.dag_id: job_plan.job.ref for job_plan in plan.jobs}
     )
     return _finish(
         "scheduler",
         plan,
+        target,
         dag,
         imports,
         callbacks=callbacks,
@@ -249,7 +279,21 @@ def scheduler_context(plan: SchedulerPlan) -> dict[str, Any]:
         edges=_edge_lines(plan.edges, names),
         poke_interval=params.poke_interval,
         trigger_run_id=f"{run_id_prefix(plan.dag_id)}__{{{{ run_id }}}}",
+        logical_date_argument=target.logical_date_argument,
+        job_logical_date=job_logical_date(plan.dag_id, target),
     )
+
+
+def job_logical_date(dag_id: str, target: AirflowTarget) -> str:
+    """The Jinja expression of the logical date a scheduler gives the job runs it triggers.
+
+    It is the scheduler run's own logical date plus a sub-second offset fixed per
+    scheduler, so two schedulers triggering one job for the same date do not collide
+    (Airflow keeps one run per DAG and logical date) while `ds`, `ds_nodash` and
+    `ts_nodash` stay the scheduler run's.
+    """
+    microseconds = int(hashlib.sha256(dag_id.encode()).hexdigest()[:8], 16) % 999_999 + 1
+    return f"{{{{ {target.logical_date_source} + macros.timedelta(microseconds={microseconds}) }}}}"
 
 
 def _in_group(group: str | None, task_id: str) -> str:
@@ -338,19 +382,28 @@ def _dag_args(plan: Plan, params: Any, *, description: str | None, kind: str) ->
         "tags": tags,
         "default_args": params.operator_kwargs(),
         "schedule_assets": [],
+        "timetable": None,
     }
 
 
 def _finish(
-    kind: Kind, plan: Plan, dag: dict[str, Any], imports: dict[str, set[str]], **body: Any
+    kind: Kind,
+    plan: Plan,
+    target: AirflowTarget,
+    dag: dict[str, Any],
+    imports: dict[str, set[str]],
+    **body: Any,
 ) -> dict[str, Any]:
     """Add imports, the provenance header and the inputs hash to a template context."""
-    imports.setdefault("airflow.sdk", set()).add("DAG")
+    imports.setdefault(target.module_of("DAG"), set()).add("DAG")
     imports.setdefault(_CALLBACKS_MODULE, set()).add("DagCallbacks")
     if body["callbacks"]["deadline"] is not None:
-        imports["airflow.sdk"].update({"AsyncCallback", "DeadlineAlert", "DeadlineReference"})
+        for name in _DEADLINE_NAMES:
+            imports.setdefault(target.module_of(name), set()).add(name)
     context: dict[str, Any] = {
         "kind": kind,
+        "airflow": target.version,
+        "asset_class": target.asset_class,
         "dag": dag,
         "imports": [(module, sorted(imports[module])) for module in sorted(imports)],
         **body,

@@ -125,6 +125,7 @@ class SchedulerParams(DagSettings):
     catchup: bool = False
     poke_interval: Annotated[int, Field(ge=5, le=86400)] = 60
     schedule_assets: list[AssetRef] = []
+    timetable: Literal["data_interval", "trigger"] = "data_interval"
 
     @model_validator(mode="after")
     def _one_kind_of_schedule(self) -> SchedulerParams:

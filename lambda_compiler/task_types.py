@@ -49,11 +49,13 @@ _CALLABLE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+
 class Operator:
     """The operator class a task renders to, and the template of its arguments.
 
-    `extra_import` is a ``(module, name)`` the arguments refer to (the `PYTHON`
-    callable); the compiler imports it under a name that clashes with nothing.
+    `module` is None for an operator whose module depends on the Airflow release (the
+    target's capability table names it). `extra_import` is a ``(module, name)`` the
+    arguments refer to (the `PYTHON` callable); the compiler imports it under a name
+    that clashes with nothing.
     """
 
-    module: str
+    module: str | None
     class_name: str
     template: str
     extra_import: tuple[str, str] | None = None
@@ -246,7 +248,7 @@ _REDSHIFT_DATA_OPERATOR = Operator(
     "RedshiftDataOperator",
     "redshift_data.py.j2",
 )
-_BASH_OPERATOR = Operator("airflow.providers.standard.operators.bash", "BashOperator", "bash.py.j2")
+_BASH_OPERATOR = Operator(None, "BashOperator", "bash.py.j2")
 _EMR_SERVERLESS_OPERATOR = Operator(
     "airflow.providers.amazon.aws.operators.emr",
     "EmrServerlessStartJobOperator",
@@ -263,7 +265,7 @@ def _redshift_operator(params: RedshiftSqlParams) -> Operator:
 
 def _python_operator(params: PythonParams) -> Operator:
     return Operator(
-        "airflow.providers.standard.operators.python",
+        None,
         "PythonOperator",
         "python.py.j2",
         extra_import=(params.module, params.function),

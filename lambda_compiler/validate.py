@@ -14,11 +14,13 @@ from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.graph import find_cycle, topological_order
 from lambda_compiler.literals import is_valid_dag_id, is_valid_task_id
 from lambda_compiler.model import DagId, Edge, Job, JobRef, Scheduler, Task, TaskId
+from lambda_compiler.params import DagSettings
 from lambda_compiler.parse import parse_job, parse_scheduler, parse_task
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.rows import RowRef
-from lambda_compiler.schedules import ScheduleError, normalize_schedule
+from lambda_compiler.schedules import NON_CRON_SCHEDULES, ScheduleError, normalize_schedule
 from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.targets import AirflowTarget
 
 
 @dataclass
@@ -87,17 +89,40 @@ def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Val
         for job in jobs
         if job.enabled
     }
+    for job_plan in job_plans.values():
+        job_plan.problems.extend(
+            _target_problems(job_plan.job.ref, "job_params", job_plan.job.params, config.airflow)
+        )
     jobs_by_id: dict[str, list[Job]] = defaultdict(list)
     for job in jobs:
         jobs_by_id[job.job_id].append(job)
     plans: dict[RowRef, Plan] = dict(job_plans)
     for scheduler in schedulers:
         if scheduler.enabled:
-            plans[scheduler.ref] = _plan_scheduler(
-                scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref]
+            plan = _plan_scheduler(scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref])
+            plan.problems.extend(
+                _target_problems(scheduler.ref, "schedule_params", scheduler.params, config.airflow)
             )
+            plans[scheduler.ref] = plan
     _check_duplicate_dag_ids(plans)
     return Validated(plans, sorted(disabled), unparsable)
+
+
+def _target_problems(
+    ref: RowRef, attribute: str, params: DagSettings, target: AirflowTarget
+) -> list[Problem]:
+    """Problems of a row asking for what the deployment's Airflow release lacks."""
+    if params.alerts.deadline is not None and not target.has_deadlines:
+        return [
+            Problem(
+                ref,
+                f"{attribute}.alerts.deadline",
+                ProblemCode.UNSUPPORTED_ON_TARGET,
+                f"deadline alerts need Airflow 3.1 or newer; this deployment compiles for "
+                f"Airflow {target.version} (DYNADAG_AIRFLOW_VERSION)",
+            )
+        ]
+    return []
 
 
 def _keep(
@@ -333,6 +358,19 @@ def _plan_scheduler(
         plan.schedule = normalize_schedule(raw_schedule)
     except ScheduleError as exc:
         add(Problem(ref, f"schedule_params.{field_name}", ProblemCode.INVALID_SCHEDULE, str(exc)))
+    else:
+        if "timetable" in params.model_fields_set and (
+            plan.schedule is None or plan.schedule in NON_CRON_SCHEDULES
+        ):
+            add(
+                Problem(
+                    ref,
+                    "schedule_params.timetable",
+                    ProblemCode.INVALID_PARAMS,
+                    "applies only to a cron schedule or preset like '@daily'; "
+                    f"this scheduler's schedule is {plan.schedule or 'null'}",
+                )
+            )
     if not scheduler.job_refs:
         add(Problem(ref, "job_list", ProblemCode.MISSING_ATTRIBUTE, "the scheduler lists no jobs"))
     for job_ref in scheduler.job_refs:

@@ -171,12 +171,11 @@ def test_schedule_interval_is_trimmed_and_schedule_is_accepted():
             scheduler("3", "1", name="c", schedule_params={"schedule_interval": None}),
         ],
     )
-    schedules = {
-        dag_id: _kwargs(_calls(r.source, "DAG")[0])["schedule"]
-        for dag_id, r in result.dags.items()
-        if r.kind == "scheduler"
-    }
-    assert schedules == {"schedule-a": "0 0 12 * *", "schedule-b": "@daily", "schedule-c": None}
+    sources = {dag_id: r.source for dag_id, r in result.dags.items() if r.kind == "scheduler"}
+    # Airflow 2 semantics by default: a data-interval timetable, as the original had.
+    assert 'schedule=CronDataIntervalTimetable("0 0 12 * *", timezone="UTC"),' in sources["schedule-a"]
+    assert 'schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),' in sources["schedule-b"]
+    assert _kwargs(_calls(sources["schedule-c"], "DAG")[0])["schedule"] is None
 
 
 def test_scheduler_fixes_of_the_original():
@@ -198,7 +197,9 @@ def test_scheduler_fixes_of_the_original():
     first, second = (_kwargs(c) for c in _calls(source, "TriggerDagRunOperator"))
     for trigger in (first, second):
         assert trigger["wait_for_completion"] is True and trigger["deferrable"] is True
-        assert trigger["reset_dag_run"] is False
+        # A cleared or backfilled scheduler run reruns its own job run (and only its own).
+        assert trigger["reset_dag_run"] is True
+        assert trigger["logical_date"].startswith("{{ (logical_date or dag_run.run_after) + ")
         assert trigger["failed_states"] == ["failed"]
         assert trigger["trigger_run_id"] == "schedule-sched_1__{{ run_id }}"
     assert second["conf"] == {"region": "eu"}
