@@ -13,9 +13,10 @@
 | `DYNADAG_ALERT_TOPIC_ARN` | (none) | SNS topic for compile alerts |
 | `DYNADAG_PYTHON_MODULE_PREFIXES` | (none) | modules `PYTHON` tasks may call (`etl,ops.jobs`) |
 | `DYNADAG_ALLOW_BASH` | `false` | `true` lets `BASH` tasks run shell commands |
+| `DYNADAG_AIRFLOW_VERSION` | `3.3` | the MWAA environment's Airflow release the DAG files are for |
 
-The last two are the `CompilerConfig` (``lambda_compiler/config.py``); with neither
-set, `PYTHON` and `BASH` rows are rejected. See ``docs/task-types.md`` for why.
+The last three are the `CompilerConfig` (``lambda_compiler/config.py``); with neither
+`PYTHON` nor `BASH` opt-in set, those rows are rejected. See ``docs/task-types.md`` for why.
 """
 
 from __future__ import annotations

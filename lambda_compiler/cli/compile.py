@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from lambda_compiler.cli.common import (
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
 from lambda_compiler.snapshot import RowsFileError, load_snapshot
+from lambda_compiler.targets import TargetError, target_for
 
 RowsArgument = Annotated[
     Path,
@@ -28,11 +30,24 @@ RowsArgument = Annotated[
         readable=True,
     ),
 ]
+AirflowVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--airflow-version",
+        help="The MWAA environment's Airflow release: 2.10, 2.11, 3.0, 3.1, 3.2, 3.3 or a newer "
+        "3.x (default: DYNADAG_AIRFLOW_VERSION, else 3.3).",
+        show_default=False,
+    ),
+]
 
 
-def _compile(rows: Path) -> CompileResult:
+def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
     try:
         config = CompilerConfig.from_env(os.environ)
+        if airflow_version is not None:
+            config = dataclasses.replace(config, airflow=target_for(airflow_version))
+    except TargetError as exc:
+        fail(f"--airflow-version: {exc}", code=2)
     except ConfigError as exc:
         fail(str(exc), code=2)
     try:
@@ -45,9 +60,10 @@ def compile_rows(
     rows: RowsArgument,
     out: Annotated[Path, typer.Option("--out", help="Directory for the {dag_id}.py files.")],
     output: FormatOption = OutputFormat.TEXT,
+    airflow_version: AirflowVersionOption = None,
 ) -> None:
     """Write one DAG file per valid DAG; exit 1 if any DAG had problems."""
-    result = _compile(rows)
+    result = _compile(rows, airflow_version)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for dag_id, dag in result.dags.items():
@@ -63,9 +79,13 @@ def compile_rows(
     raise typer.Exit(1 if problems else 0)
 
 
-def validate_rows(rows: RowsArgument, output: FormatOption = OutputFormat.TEXT) -> None:
+def validate_rows(
+    rows: RowsArgument,
+    output: FormatOption = OutputFormat.TEXT,
+    airflow_version: AirflowVersionOption = None,
+) -> None:
     """Check the rows without writing anything; exit 1 if any DAG had problems."""
-    result = _compile(rows)
+    result = _compile(rows, airflow_version)
     problems = result.problems
     report_problems(problems, output)
     if output is OutputFormat.TEXT:
