@@ -4,13 +4,15 @@ a deployment relies on, asserted on the translated CloudFormation."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
 
 from lambda_compiler.settings import Settings
-from tests.infra.cfn import CODE_URI, TEMPLATE, Resolved, statements, translate
+from lambda_compiler.targets import TargetError, target_for
+from tests.infra.cfn import CODE_URI, TEMPLATE, Resolved, source_template, statements, translate
 
 EXISTING = {
     "UseExistingTables": "true",
@@ -171,6 +173,28 @@ def test_functions_get_the_settings_the_code_reads(default: Resolved) -> None:
     assert env["POWERTOOLS_SERVICE_NAME"] == env["POWERTOOLS_METRICS_NAMESPACE"] == "dynadag"
 
 
+def test_the_airflow_version_reaches_the_functions_as_the_compile_target() -> None:
+    stack = Resolved({"AirflowVersion": "2.11"})
+    env = stack.resources["CompilerFunction"]["Properties"]["Environment"]["Variables"]
+    assert Settings.from_env({**env, "DYNADAG_BUCKET": "b"}).compiler.airflow.version == "2.11"
+
+
+@pytest.mark.parametrize(
+    "version", ["2.9", "2.10", "2.11", "2.12", "3.0", "3.1", "3.12", "4.0", "3"]
+)
+def test_the_airflow_version_parameter_accepts_exactly_the_compilable_versions(
+    version: str,
+) -> None:
+    # the guided deploy refuses what the compiler would refuse at run time, and nothing else
+    pattern = source_template()["Parameters"]["AirflowVersion"]["AllowedPattern"]
+    try:
+        target_for(version)
+        compilable = True
+    except TargetError:
+        compilable = False
+    assert bool(re.fullmatch(pattern, version)) is compilable
+
+
 def test_function_logs_go_to_log_groups_with_retention(default: Resolved) -> None:
     groups = default.of_type("AWS::Logs::LogGroup")
     for logical_id, group in (
@@ -286,6 +310,7 @@ def test_the_rebuild_runs_on_the_deploy_hook(default: Resolved) -> None:
         {"parameters": {"ExistingBucketName": "airflow-other"}},
         {"parameters": EXISTING},
         {"parameters": {"RebuildToken": "2026-11-21"}},
+        {"parameters": {"AirflowVersion": "3.1"}},
     ],
 )
 def test_a_deploy_that_changes_code_or_settings_reruns_the_rebuild(change: dict[str, Any]) -> None:
