@@ -26,10 +26,12 @@ class ScheduleError(ValueError):
     """Why a schedule is not valid, in words."""
 
 
-def normalize_schedule(value: object) -> str | None:
+def normalize_schedule(value: object, *, nearest_weekday: bool = True) -> str | None:
     """The schedule Airflow should get: trimmed cron or preset, or None for no schedule.
 
     Raises `ScheduleError` with croniter's reason when Airflow would reject it.
+    `nearest_weekday` is False for releases whose croniter rejects ``W`` in the
+    day-of-month field (`AirflowTarget.cron_nearest_weekday`).
     """
     if value is None:
         return None
@@ -49,6 +51,12 @@ def normalize_schedule(value: object) -> str | None:
         raise ScheduleError(
             f"{_excerpt(text)} is not a cron expression Airflow accepts: {exc}"
         ) from None
+    fields = text.split(" ")
+    if not nearest_weekday and len(fields) >= 5 and "w" in fields[2].lower():
+        raise ScheduleError(
+            f"{_excerpt(text)}: the 'W' (nearest weekday) day of month needs Airflow 3.3 or newer "
+            "(older releases ship a croniter that rejects it)"
+        )
     return text
 
 

@@ -63,6 +63,9 @@ class AirflowTarget:
     """One Airflow release line (major.minor) and how generated files address it.
 
     `asset_class` is what a data-aware schedule or outlet is called (`Dataset` on 2.x).
+    `cron_nearest_weekday` says whether the release's croniter takes ``15W`` (nearest
+    weekday) in the day-of-month field: croniter 7 does, the 5.x and 6.x that Airflow
+    2.10-3.1 ship reject it, and Airflow then fails to import the DAG.
     `logical_date_argument` is the `TriggerDagRunOperator` argument that sets the triggered
     run's logical date, and `logical_date_source` the Jinja expression of the triggering
     run's logical date (a 3.x run may have none; its `run_after` stands in then).
@@ -74,6 +77,7 @@ class AirflowTarget:
     asset_class: str
     logical_date_argument: str
     logical_date_source: str
+    cron_nearest_weekday: bool = False
 
     @property
     def version(self) -> str:
@@ -102,7 +106,9 @@ class AirflowTarget:
         }
 
 
-def _target(major: int, minor: int, extra: dict[str, str] | None = None) -> AirflowTarget:
+def _target(
+    major: int, minor: int, extra: dict[str, str] | None = None, *, croniter_7: bool = False
+) -> AirflowTarget:
     base = _AIRFLOW_2 if major == 2 else _AIRFLOW_3
     return AirflowTarget(
         major=major,
@@ -111,6 +117,7 @@ def _target(major: int, minor: int, extra: dict[str, str] | None = None) -> Airf
         asset_class="Dataset" if major == 2 else "Asset",
         logical_date_argument="execution_date" if major == 2 else "logical_date",
         logical_date_source="logical_date" if major == 2 else "(logical_date or dag_run.run_after)",
+        cron_nearest_weekday=croniter_7,
     )
 
 
@@ -122,7 +129,7 @@ TARGETS: dict[str, AirflowTarget] = {
         _target(3, 0),
         _target(3, 1, _DEADLINES_3_1),
         _target(3, 2, _DEADLINES_3_2),
-        _target(3, 3, _DEADLINES_3_2),
+        _target(3, 3, _DEADLINES_3_2, croniter_7=True),
     )
 }
 DEFAULT_TARGET = TARGETS["3.3"]
@@ -143,7 +150,7 @@ def target_for(version: str) -> AirflowTarget:
         if key in TARGETS:
             return TARGETS[key]
         if major == NEWEST.major and minor > NEWEST.minor:
-            return _target(major, minor, dict(NEWEST.modules))
+            return _target(major, minor, dict(NEWEST.modules), croniter_7=True)
     known = ", ".join(TARGETS)
     raise TargetError(
         f"Airflow {version!r} is not a version dynadag compiles for; "

@@ -99,7 +99,9 @@ def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Val
     plans: dict[RowRef, Plan] = dict(job_plans)
     for scheduler in schedulers:
         if scheduler.enabled:
-            plan = _plan_scheduler(scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref])
+            plan = _plan_scheduler(
+                scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref], config.airflow
+            )
             plan.problems.extend(
                 _target_problems(scheduler.ref, "schedule_params", scheduler.params, config.airflow)
             )
@@ -342,6 +344,7 @@ def _plan_scheduler(
     jobs_by_id: dict[str, list[Job]],
     job_plans: dict[RowRef, JobPlan],
     problems: list[Problem],
+    target: AirflowTarget,
 ) -> SchedulerPlan:
     dag_id, display = dag_id_for("schedule", scheduler.name, scheduler.schedule_id)
     plan = SchedulerPlan(scheduler, dag_id, display, problems=list(problems))
@@ -355,7 +358,9 @@ def _plan_scheduler(
     )
     field_name = "schedule" if "schedule" in params.model_fields_set else "schedule_interval"
     try:
-        plan.schedule = normalize_schedule(raw_schedule)
+        plan.schedule = normalize_schedule(
+            raw_schedule, nearest_weekday=target.cron_nearest_weekday
+        )
     except ScheduleError as exc:
         add(Problem(ref, f"schedule_params.{field_name}", ProblemCode.INVALID_SCHEDULE, str(exc)))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_compiler.compiler import CompileResult, compile_dags
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.snapshot import snapshot_from_json
 
 
@@ -46,7 +47,9 @@ def scheduler(schedule_id: str, jobs: str, name: str | None = None, **attrs: Any
     return {k: v for k, v in row.items() if v is not None}
 
 
-def compile_rows(tasks=(), jobs=(), schedulers=()) -> CompileResult:  # type: ignore[no-untyped-def]
+def compile_rows(  # type: ignore[no-untyped-def]
+    tasks=(), jobs=(), schedulers=(), config: CompilerConfig = DEFAULT_CONFIG
+) -> CompileResult:
     """Compile rows given as lists of dicts."""
     data = {"mwaa_task": list(tasks), "mwaa_job": list(jobs), "mwaa_scheduler": list(schedulers)}
-    return compile_dags(snapshot_from_json(data))
+    return compile_dags(snapshot_from_json(data), config=config)
