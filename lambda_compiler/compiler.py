@@ -20,7 +20,7 @@ from lambda_compiler import __version__
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.doc_md import job_doc, scheduler_doc
 from lambda_compiler.literals import RESERVED_NAMES, variable_names
-from lambda_compiler.model import DagId, Edge
+from lambda_compiler.model import DagId, Edge, TaskId
 from lambda_compiler.params import AlertSettings, DagSettings
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.render import RenderError, render_dag
@@ -49,6 +49,8 @@ _GENERATED_NAMES = frozenset(
         "TaskGroup",
     }
 )
+# The task id inside each task's group in the original solution's job DAGs.
+ORIGINAL_TASK_ID = "execute_redshift_job"
 # How a scheduler's timetable is chosen in `schedule_params.timetable`.
 TIMETABLE_CLASSES = {
     "data_interval": "CronDataIntervalTimetable",
@@ -154,11 +156,10 @@ def _result(plans: list[Plan], config: CompilerConfig) -> DagResult:
 def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
     """Everything `job.py.j2` needs, all of it validated, for one Airflow release."""
     job = plan.job
-    groups = {key: config.task_group for key, config in job.task_configs.items()}
-    airflow_ids = {
-        task.task_id: _in_group(groups.get(task.task_id), plan.task_ids[task.task_id])
-        for task in plan.tasks
-    }
+    layout = task_layout(plan)
+    groups = {key: group for key, (group, _) in layout.items() if group}
+    inner_ids = {key: task_id for key, (_, task_id) in layout.items()}
+    airflow_ids = airflow_task_ids(plan)
     names = variable_names([plan.task_ids[task.task_id] for task in plan.tasks])
     by_airflow_id = {airflow_ids[t.task_id]: names[plan.task_ids[t.task_id]] for t in plan.tasks}
     imports: dict[str, set[str]] = defaultdict(set)
@@ -177,7 +178,7 @@ def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
         tasks.append(
             {
                 "var": names[plan.task_ids[task.task_id]],
-                "task_id": plan.task_ids[task.task_id],
+                "task_id": inner_ids[task.task_id],
                 "group": groups.get(task.task_id),
                 "display_name": plan.display_names.get(task.task_id),
                 "operator": operator,
@@ -296,9 +297,23 @@ def job_logical_date(dag_id: str, target: AirflowTarget) -> str:
     return f"{{{{ {target.logical_date_source} + macros.timedelta(microseconds={microseconds}) }}}}"
 
 
-def _in_group(group: str | None, task_id: str) -> str:
-    """The Airflow task id of a task, which its task group prefixes."""
-    return f"{group}.{task_id}" if group else task_id
+def task_layout(plan: JobPlan) -> dict[TaskId, tuple[str | None, str]]:
+    """Each task's task group (or None) and its task id inside the group."""
+    if plan.job.params.original_task_ids:
+        return {key: (task_id, ORIGINAL_TASK_ID) for key, task_id in plan.task_ids.items()}
+    configs = plan.job.task_configs
+    return {
+        key: (configs[key].task_group if key in configs else None, task_id)
+        for key, task_id in plan.task_ids.items()
+    }
+
+
+def airflow_task_ids(plan: JobPlan) -> dict[TaskId, str]:
+    """What Airflow calls each task of a job: its id, prefixed by its task group."""
+    return {
+        key: f"{group}.{task_id}" if group else task_id
+        for key, (group, task_id) in task_layout(plan).items()
+    }
 
 
 def _import_name(

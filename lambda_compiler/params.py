@@ -110,9 +110,15 @@ class DagSettings(TaskSettings):
 
 
 class JobParams(DagSettings):
-    """`job_params`: DAG-level settings and defaults for every task of the job."""
+    """`job_params`: DAG-level settings and defaults for every task of the job.
+
+    `original_task_ids` keeps the original solution's task ids (a task group named
+    after the task around a task ``execute_redshift_job``), so Airflow's task history
+    of a migrated job continues.
+    """
 
     description: str | None = None
+    original_task_ids: bool = False
 
 
 class SchedulerParams(DagSettings):

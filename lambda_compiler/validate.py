@@ -286,6 +286,18 @@ def _check_task_groups(plan: JobPlan) -> None:
     grouped = {key for key, config in plan.job.task_configs.items() if config.task_group}
     top_level = {plan.task_ids[t.task_id]: t for t in plan.tasks if t.task_id not in grouped}
     groups = {config.task_group for config in plan.job.task_configs.values()}
+    if plan.job.params.original_task_ids:
+        for key in sorted(grouped):
+            plan.problems.append(
+                Problem(
+                    plan.job.ref,
+                    f"job_task_configs.{key}.task_group",
+                    ProblemCode.INVALID_PARAMS,
+                    "cannot be combined with job_params.original_task_ids "
+                    "(each task already sits in a group named after it)",
+                )
+            )
+        return
     for group in sorted(g for g in groups if g in top_level):
         plan.problems.append(
             Problem(

@@ -7,6 +7,7 @@ import typer
 from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.files import diff, history, list_files, show
 from lambda_compiler.cli.local import local
+from lambda_compiler.cli.migrate import migrate_check
 from lambda_compiler.cli.rebuild import rebuild
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
@@ -33,6 +34,7 @@ app.command("rebuild")(rebuild)
 app.command("export")(export_rows)
 app.command("import")(import_rows)
 app.command("runs")(runs)
+app.command("migrate-check")(migrate_check)
 
 
 def main() -> None:

@@ -41,15 +41,23 @@ AirflowVersionOption = Annotated[
 ]
 
 
-def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
+def compiler_config(
+    airflow_version: str | None, base: CompilerConfig | None = None
+) -> CompilerConfig:
+    """`base` (default: from the environment) with `--airflow-version` applied; exit 2 if bad."""
     try:
-        config = CompilerConfig.from_env(os.environ)
+        config = base or CompilerConfig.from_env(os.environ)
         if airflow_version is not None:
             config = dataclasses.replace(config, airflow=target_for(airflow_version))
     except TargetError as exc:
         fail(f"--airflow-version: {exc}", code=2)
     except ConfigError as exc:
         fail(str(exc), code=2)
+    return config
+
+
+def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
+    config = compiler_config(airflow_version)
     try:
         return compile_dags(load_snapshot(rows), config=config)
     except RowsFileError as exc:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console
 from lambda_compiler.cli.output import say
+from lambda_compiler.migration import ORIGINAL_DAG_FILES, ORIGINAL_HELPER_FOLDERS
 from lambda_compiler.rebuild import RebuildReport, run_rebuild
 from lambda_compiler.sync import build_sync
 
@@ -48,18 +49,30 @@ def rebuild(
     if output is OutputFormat.JSON:
         sys.stdout.write(json.dumps(_as_dict(report), indent=2) + "\n")
     else:
-        _print(report)
+        _print(report, f"s3://{aws.settings.bucket}/{aws.settings.dags_prefix}")
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _print(report: RebuildReport) -> None:
+def _print(report: RebuildReport, dags_uri: str) -> None:
     for dag_id, problems in sorted(report.invalid.items()):
         for problem in problems:
             say(f"{dag_id}: {problem}", style="red")
     for dag_id, error in sorted(report.failed.items()):
         say(f"{dag_id}: could not be built: {error}", style="red")
     for dag_id in report.foreign_files:
-        say(f"{dag_id}: not written by dynadag; left in place", style="yellow")
+        if dag_id in ORIGINAL_DAG_FILES:
+            say(
+                f"{dag_id}.py: the original solution's DAG file; it defines the same DAG ids as "
+                f"dynadag's {ORIGINAL_DAG_FILES[dag_id]} files, so Airflow sees each DAG twice. "
+                f"Remove it and its helpers to switch over: aws s3 rm {dags_uri}{dag_id}.py; "
+                + "; ".join(
+                    f"aws s3 rm --recursive {dags_uri}{folder}"
+                    for folder in ORIGINAL_HELPER_FOLDERS
+                ),
+                style="yellow",
+            )
+        else:
+            say(f"{dag_id}: not written by dynadag; left in place", style="yellow")
     say(
         f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.deleted)} deleted, {len(report.invalid)} invalid, "
@@ -77,7 +90,10 @@ def _as_dict(report: RebuildReport) -> dict[str, object]:
         "deleted": report.deleted,
         "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
         "failed": report.failed,
-        "foreign_files": report.foreign_files,
+        "foreign_files": [d for d in report.foreign_files if d not in ORIGINAL_DAG_FILES],
+        "original_solution_files": [
+            f"{d}.py" for d in report.foreign_files if d in ORIGINAL_DAG_FILES
+        ],
         "runtime_files_written": report.runtime_files_written,
         "index_added": report.index_added,
         "index_removed": report.index_removed,

@@ -173,7 +173,9 @@ def test_schedule_interval_is_trimmed_and_schedule_is_accepted():
     )
     sources = {dag_id: r.source for dag_id, r in result.dags.items() if r.kind == "scheduler"}
     # Airflow 2 semantics by default: a data-interval timetable, as the original had.
-    assert 'schedule=CronDataIntervalTimetable("0 0 12 * *", timezone="UTC"),' in sources["schedule-a"]
+    assert (
+        'schedule=CronDataIntervalTimetable("0 0 12 * *", timezone="UTC"),' in sources["schedule-a"]
+    )
     assert 'schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),' in sources["schedule-b"]
     assert _kwargs(_calls(sources["schedule-c"], "DAG")[0])["schedule"] is None
 

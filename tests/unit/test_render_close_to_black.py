@@ -13,10 +13,10 @@ import pytest
 
 from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import job_context, scheduler_context
-from lambda_compiler.targets import DEFAULT_TARGET
 from lambda_compiler.literals import to_kwarg
 from lambda_compiler.render import _BLACK_MODE, environment
 from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
+from lambda_compiler.targets import DEFAULT_TARGET
 from lambda_compiler.validate import JobPlan, validate
 from tests.conftest import EXAMPLE_ROWS
 
@@ -24,7 +24,10 @@ from tests.conftest import EXAMPLE_ROWS
 def _rendered(snapshot):
     for plan in validate(snapshot).plans.values():
         if isinstance(plan, JobPlan):
-            yield plan.dag_id, environment().get_template("job.py.j2").render(job_context(plan, DEFAULT_TARGET))
+            yield (
+                plan.dag_id,
+                environment().get_template("job.py.j2").render(job_context(plan, DEFAULT_TARGET)),
+            )
         else:
             context = scheduler_context(plan, DEFAULT_TARGET)
             yield plan.dag_id, environment().get_template("scheduler.py.j2").render(context)

@@ -227,7 +227,7 @@ CASES = [
         "schedule_id='1'",
         "schedule_params.schedule_interval",
         ProblemCode.INVALID_SCHEDULE,
-        "'0 25 * * *' is not a cron expression Airflow accepts: [0 25 * * *] is not acceptable, out of range",
+        "'0 25 * * *' is not a cron expression Airflow accepts: [0 25 * * *] is not acceptable",
     ),
     (
         "invalid-preset",
