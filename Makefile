@@ -11,6 +11,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksu
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
 .PHONY: install test lint format demo bench clean sam-install sam-validate sam-build
+.PHONY: airflow-venv airflow-venvs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,21 @@ demo: $(STAMP)
 # bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.
 bench: $(STAMP)
 	$(BIN)/python -m bench.compile_bench
+
+# One virtualenv per target Airflow release (MWAA), pinned by infra/airflow-targets/VERSION.txt:
+# `make airflow-venv VERSION=2.10.3` (or `make airflow-venv-2.10.3`) builds .venv-airflow/2.10.3.
+AIRFLOW_TARGETS := $(sort $(basename $(notdir $(wildcard infra/airflow-targets/*.txt))))
+
+airflow-venv:
+	@test -n "$(VERSION)" || { echo "usage: make airflow-venv VERSION=<one of: $(AIRFLOW_TARGETS)>" >&2; exit 2; }
+	PYTHON=$(PYTHON) bash infra/airflow_venv.sh $(VERSION)
+
+airflow-venv-%:
+	PYTHON=$(PYTHON) bash infra/airflow_venv.sh $*
+
+# One at a time on purpose: each is a large pip install.
+airflow-venvs:
+	for v in $(AIRFLOW_TARGETS); do PYTHON=$(PYTHON) bash infra/airflow_venv.sh $$v || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .dynadag .pytest_cache .ruff_cache .hypothesis

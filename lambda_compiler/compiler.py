@@ -56,6 +56,10 @@ TIMETABLE_CLASSES = {
     "data_interval": "CronDataIntervalTimetable",
     "trigger": "CronTriggerTimetable",
 }
+_SEMANTICS = {
+    "data_interval": "; each run covers the interval before it: `{{ ds }}` is the interval start",
+    "trigger": "; each run covers no interval: `{{ ds }}` is the run's own date",
+}
 # Presets that are not cron expressions: Airflow takes them as strings on every release.
 _STRING_SCHEDULES = frozenset({"@once", "@continuous"})
 
@@ -253,6 +257,8 @@ def scheduler_context(plan: SchedulerPlan, target: AirflowTarget) -> dict[str, A
     when = (
         f"when these assets are updated: {', '.join(params.schedule_assets)}"
         if params.schedule_assets
+        else f"schedule {plan.schedule} ({params.timezone}){_SEMANTICS[params.timetable]}"
+        if timetable
         else f"schedule {plan.schedule} ({params.timezone})"
         if plan.schedule
         else "only when triggered"
