@@ -29,6 +29,7 @@ class ProblemCode(StrEnum):
     INVALID_TASK_PARAMS = "invalid-task-params"
     INVALID_PARAMS = "invalid-params"
     UNSAFE_OUTPUT = "unsafe-output"
+    FOREIGN_FILE = "foreign-file"
 
 
 @dataclass(frozen=True, order=True)
