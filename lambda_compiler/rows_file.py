@@ -117,7 +117,9 @@ def _parse(path: Path) -> Any:
     if not text.strip():
         raise RowsFileError('is empty; expected {"mwaa_task": [...], "mwaa_job": [...], ...}')
     try:
-        data = json.loads(text, parse_float=Decimal, object_pairs_hook=_object)
+        data = json.loads(
+            text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object
+        )
     except json.JSONDecodeError as exc:
         raise RowsFileError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -129,6 +131,10 @@ def _parse(path: Path) -> Any:
         where, key = duplicate
         raise RowsFileError(f"key {key!r} appears twice in the same object, at {where}")
     return data
+
+
+def _no_constant(name: str) -> Any:
+    raise RowsFileError(f"{name} is not a number JSON or DynamoDB allows")
 
 
 def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:

@@ -78,6 +78,7 @@ CORPUS: dict[str, tuple[bytes | str, str]] = {
         json.dumps({"mwaa_task": [{"task_id": "1", "task_params": "x" * 5_000_000}]}).encode(),
         "mwaa_task item 1 (task_id='1'): the item is 5.0 MB (attribute 'task_params': 5.0 MB)",
     ),
+    "nan": (b'{"mwaa_task": [{"task_id": "1", "status": NaN}]}', "NaN is not a number"),
     "nested-5000": (_nested(5000), "nested too deeply"),
     "nested-40": (_nested(40), "attribute 'task_params': nested more than 32 levels deep"),
     "typed-nested-40": (
