@@ -23,7 +23,7 @@ from lambda_compiler.compiler import compile_dags
 from lambda_compiler.demo import DEMO_DAG, DEMO_TASK, EXAMPLES, dag_files
 from lambda_compiler.demo import expected_dags as example_dags
 from lambda_compiler.local.process import LocalProcess
-from lambda_compiler.snapshot import load_snapshot
+from lambda_compiler.rows_file import load_snapshot
 
 TARGET_SECONDS = 1.0
 SQL = "INSERT OR REPLACE INTO daily_orders (day, orders) VALUES ('{{{{ ds }}}}', {n});"

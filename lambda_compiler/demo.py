@@ -31,7 +31,7 @@ from rich.text import Text
 
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.local.process import LocalProcess, LocalProcessError
-from lambda_compiler.local.rows_file import rows_files
+from lambda_compiler.rows_file import rows_files
 from lambda_compiler.snapshot import FILE_KEYS, snapshot_from_json
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,6 +30,7 @@ class ProblemCode(StrEnum):
     INVALID_PARAMS = "invalid-params"
     UNSAFE_OUTPUT = "unsafe-output"
     UNSUPPORTED_ON_TARGET = "unsupported-on-target"
+    FOREIGN_FILE = "foreign-file"
 
 
 @dataclass(frozen=True, order=True)

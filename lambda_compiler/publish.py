@@ -17,11 +17,15 @@ is always in the registry item and in the file's own header.
 
 Deleting puts a delete marker (the bucket is versioned), and only when the object
 exists, so replays never stack markers.
+
+dynadag overwrites or deletes only what it wrote: a DAG file directly under the prefix
+(never in a sub-folder) whose `dag-id` metadata names that DAG. Anything else at a DAG's
+key (a hand-written file) is left alone and reported as ``foreign``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Literal
@@ -31,18 +35,26 @@ from botocore.exceptions import ClientError
 
 from lambda_compiler import __version__
 from lambda_compiler.compiler import sha256_hex
+from lambda_compiler.literals import is_valid_dag_id
 from lambda_compiler.model import DagId
 from lambda_compiler.rows import RowRef
 
 METADATA_LIMIT = 2048
 CONTENT_TYPE = "text/x-python; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+_MISSING_CODES = ("404", "NoSuchKey", "NotFound")
+_DENIED_CODES = ("403", "AccessDenied", "Forbidden")
+_CONFLICT_CODES = ("412", "PreconditionFailed", "409", "ConditionalRequestConflict")
 
 
 @dataclass(frozen=True)
 class Published:
-    """What a publish or delete did; `version_id` is the current version (or marker)."""
+    """What a publish or delete did; `version_id` is the current version (or marker).
 
-    outcome: Literal["written", "unchanged", "deleted", "absent"]
+    ``foreign``: the object at the key was not written by dynadag, so it was left alone.
+    """
+
+    outcome: Literal["written", "unchanged", "deleted", "absent", "foreign"]
     key: str
     version_id: str | None
 
@@ -76,11 +88,17 @@ def dag_metadata(dag_id: DagId, sha256: str, sources: Sequence[RowRef]) -> dict[
 
 @dataclass(frozen=True)
 class Current:
-    """The object now at a key: its `sha256` metadata, version and user metadata."""
+    """The object now at a key: its `sha256` metadata, version, user metadata and ETag."""
 
     sha256: str | None
     version_id: str | None
     metadata: dict[str, str]
+    etag: str | None = None
+
+    @property
+    def by_dynadag(self) -> bool:
+        """True when dynadag wrote this object (every object it writes names its version)."""
+        return "compiler-version" in self.metadata
 
 
 class DagPublisher:
@@ -98,22 +116,43 @@ class DagPublisher:
     def key(self, dag_id: DagId) -> str:
         return f"{self.prefix}{dag_id}.py"
 
+    @staticmethod
+    def owns(dag_id: DagId, current: Current | None) -> bool:
+        """True when dynadag may write or delete `dag_id`'s file, given what is there now.
+
+        The file must sit directly under the prefix (a DAG id naming a sub-folder never
+        does) and be absent or carry dynadag's `dag-id` metadata for this DAG.
+        """
+        top_level = is_valid_dag_id(dag_id) and dag_id not in (".", "..")
+        return top_level and (current is None or current.metadata.get("dag-id") == dag_id)
+
     def current(self, key: str) -> Current | None:
         """What is at `key` now (a HEAD request); None when there is no object."""
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            # The role may list the bucket only under the dags prefix, and a HEAD carries
-            # no prefix, so real S3 answers a missing key with 403: a listing of exactly
-            # that key (allowed) tells a missing object from a real permission problem.
-            if code in ("403", "AccessDenied", "Forbidden") and not self._exists(key):
+            if self._missing(exc, key):
                 return None
             raise
-        metadata = head.get("Metadata", {})
-        return Current(metadata.get("sha256"), head.get("VersionId"), metadata)
+        return _current(head)
+
+    def read(self, key: str) -> tuple[bytes, Current] | None:
+        """The body and state of the object at `key` (a GET); None when there is none."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if self._missing(exc, key):
+                return None
+            raise
+        return response["Body"].read(), _current(response)
+
+    def _missing(self, exc: ClientError, key: str) -> bool:
+        """True when `exc` says there is no object at `key`."""
+        code = exc.response.get("Error", {}).get("Code")
+        # The role may list the bucket only under the dags prefix, and a HEAD or GET
+        # carries no prefix, so real S3 answers a missing key with 403: a listing of
+        # exactly that key (allowed) tells a missing object from a real permission problem.
+        return code in _MISSING_CODES or (code in _DENIED_CODES and not self._exists(key))
 
     def _exists(self, key: str) -> bool:
         listing = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
@@ -122,7 +161,10 @@ class DagPublisher:
     def publish(
         self, dag_id: DagId, source: str, sources: Sequence[RowRef], current: Current | None
     ) -> Published:
-        """Put the DAG file unless `current` (the object there now) has these bytes."""
+        """Put the DAG file unless `current` (the object there now) has these bytes, or
+        was not written by dynadag (``foreign``: left as it is)."""
+        if not self.owns(dag_id, current):
+            return Published("foreign", self.key(dag_id), current.version_id if current else None)
         body = source.encode()
         metadata = dag_metadata(dag_id, sha256_hex(body), sources)
         return self._put_unless_same(self.key(dag_id), body, metadata, current)
@@ -141,16 +183,57 @@ class DagPublisher:
         )
         return Published("written", key, response.get("VersionId"))
 
+    def update(
+        self, key: str, change: Callable[[bytes | None, Current | None], bytes], attempts: int = 3
+    ) -> Published:
+        """Put `change(body, current)` of the object at `key`, unless the bytes stay equal.
+
+        The put is conditional on the object being unchanged since it was read, so a
+        concurrent upload (someone editing the file) is never lost: it is read again.
+        """
+        attempt = 1
+        while True:
+            found = self.read(key)
+            body, current = found if found else (None, None)
+            new = change(body, current)
+            if current is not None and new == body:
+                return Published("unchanged", key, current.version_id)
+            condition = {"IfMatch": current.etag} if current else {"IfNoneMatch": "*"}
+            try:
+                response = self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=new,
+                    ContentType=TEXT_CONTENT_TYPE,
+                    Metadata={"sha256": sha256_hex(new), "compiler-version": __version__},
+                    **condition,
+                )
+            except ClientError as exc:
+                conflict = exc.response.get("Error", {}).get("Code") in _CONFLICT_CODES
+                if not conflict or attempt == attempts:
+                    raise
+                attempt += 1
+                continue
+            return Published("written", key, response.get("VersionId"))
+
     def delete(self, dag_id: DagId, current: Current | None) -> Published:
-        """Delete the DAG file (a delete marker) if `current` says there is one."""
+        """Delete the DAG file (a delete marker) if `current` says there is one and dynadag
+        wrote it; a file it did not write is left alone (``foreign``)."""
         key = self.key(dag_id)
-        return self._delete(key) if current is not None else Published("absent", key, None)
+        if current is None:
+            return Published("absent", key, None)
+        if not self.owns(dag_id, current):
+            return Published("foreign", key, current.version_id)
+        return self._delete(key)
 
     def delete_key(self, key: str) -> Published:
-        """Delete the object at `key` if there is one."""
-        return (
-            self._delete(key) if self.current(key) is not None else Published("absent", key, None)
-        )
+        """Delete the object at `key` if there is one that dynadag wrote."""
+        current = self.current(key)
+        if current is None:
+            return Published("absent", key, None)
+        if not current.by_dynadag:
+            return Published("foreign", key, current.version_id)
+        return self._delete(key)
 
     def _delete(self, key: str) -> Published:
         response = self._client.delete_object(Bucket=self.bucket, Key=key)
@@ -172,3 +255,11 @@ class DagPublisher:
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"]
+
+
+def _current(response: dict[str, Any]) -> Current:
+    """The `Current` of a HEAD or GET response."""
+    metadata = response.get("Metadata", {})
+    return Current(
+        metadata.get("sha256"), response.get("VersionId"), metadata, response.get("ETag")
+    )

@@ -4,13 +4,13 @@
 deployment fills the registry). It
 
 1. scans the three tables (paginated, consistent) and compiles every DAG;
-2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and an
-   ``{prefix}.airflowignore`` that keeps that folder out of DAG parsing, before any
-   DAG file, since every generated DAG imports it;
+2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and keeps dynadag's
+   block in ``{prefix}.airflowignore`` (the user's own lines stay), which keeps that
+   folder out of DAG parsing, before any DAG file, since every generated DAG imports it;
 3. publishes each valid DAG whose bytes changed, records invalid DAGs (their last good
-   file stays), and deletes the files under the dags prefix of DAGs that no longer
-   exist (files dynadag wrote: known to the registry or carrying its `dag-id`
-   metadata; a hand-written DAG file in the same prefix is left alone);
+   file stays), and deletes the files directly under the dags prefix of DAGs that no
+   longer exist. Only files dynadag wrote (its `dag-id` metadata) are overwritten or
+   deleted: hand-written files, and anything in a sub-folder, are left alone;
 4. rewrites the registry's bookkeeping to match the tables: DAG-id claims, the
    reverse index (``taskref#``/``jobref#``) and the per-row states.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lambda_compiler import __version__
+from lambda_compiler.airflowignore import merge_airflowignore
 from lambda_compiler.compiler import compile_dags, sha256_hex
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (
@@ -36,6 +37,7 @@ from lambda_compiler.plan import (
     parse_row_address,
     ref_of,
 )
+from lambda_compiler.publish import Current
 from lambda_compiler.registry import DagRecord
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
@@ -44,7 +46,9 @@ from lambda_compiler.sync import DagReport, DagSync, build_sync
 from lambda_compiler.validate import validate
 
 RUNTIME_FOLDER = "dags_runtime/"
-AIRFLOWIGNORE = f"{RUNTIME_FOLDER}\n"
+AIRFLOWIGNORE = ".airflowignore"
+LEGACY_AIRFLOWIGNORE = b"dags_runtime/\n"
+"""The whole ``.airflowignore`` dynadag wrote before it kept to its own block."""
 T = TypeVar("T")
 R = TypeVar("R")
 Progress = Callable[[str, int, int], None]
@@ -61,7 +65,7 @@ class RebuildReport:
     invalid: dict[DagId, tuple[str, ...]] = field(default_factory=dict)
     failed: dict[DagId, str] = field(default_factory=dict)
     foreign_files: list[DagId] = field(default_factory=list)
-    """``{dag_id}.py`` files under the prefix that dynadag did not write: left alone."""
+    """``{dag_id}.py`` files of no DAG that dynadag did not write: left alone."""
     runtime_files_written: list[str] = field(default_factory=list)
     index_added: int = 0
     index_removed: int = 0
@@ -97,10 +101,8 @@ def run_rebuild(
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
     result = compile_dags(snapshot, config=sync.config)
-    stray = sync.publisher.dag_ids() - set(result.dags)
-    report.foreign_files = sorted(d for d in stray if d not in previous and not _ours(sync, d))
-    gone = stray | {d for d, r in previous.items() if r.outcome != "deleted"}
-    targets = [*result.dags, *sorted(gone - set(result.dags) - set(report.foreign_files))]
+    gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
+    targets = [*result.dags, *sorted(gone - set(result.dags))]
     # The runtime goes first: every generated DAG imports it, so a DAG file that
     # arrived before it would fail to import until its next parse.
     _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
@@ -112,18 +114,15 @@ def run_rebuild(
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
         _rebuild_bookkeeping(sync, snapshot, previous, bookkeeping, report, pool, tick)
-    for names in (report.written, report.unchanged, report.deleted):
+    for names in (report.written, report.unchanged, report.deleted, report.foreign_files):
         names.sort()
     return report
 
 
-def _ours(sync: DagSync, dag_id: DagId) -> bool:
-    """True when the file carries dynadag's metadata (hand-written DAGs are left alone)."""
-    current = sync.publisher.current(sync.publisher.key(dag_id))
-    return current is not None and current.metadata.get("dag-id") == dag_id
-
-
 def _count(report: RebuildReport, outcome: DagReport) -> None:
+    if outcome.foreign_file and outcome.outcome == "unchanged":
+        report.foreign_files.append(outcome.dag_id)
+        return
     match outcome.outcome:
         case "written":
             report.written.append(outcome.dag_id)
@@ -225,12 +224,14 @@ def default_runtime_dir() -> Path:
 
 
 def _upload_runtime(sync: DagSync, folder: Path, report: RebuildReport) -> None:
-    """Upload dags_runtime/*.py and the .airflowignore; delete runtime files no longer shipped."""
+    """Upload dags_runtime/*.py and dynadag's block of the .airflowignore; delete the runtime
+    files dynadag no longer ships."""
     publisher = sync.publisher
     files = {
         f"{RUNTIME_FOLDER}{path.name}": path.read_bytes() for path in sorted(folder.glob("*.py"))
     }
-    files[".airflowignore"] = AIRFLOWIGNORE.encode()
+    if publisher.update(publisher.prefix + AIRFLOWIGNORE, _airflowignore).outcome == "written":
+        report.runtime_files_written.append(AIRFLOWIGNORE)
     for name, body in files.items():
         metadata = {"sha256": sha256_hex(body), "compiler-version": __version__}
         if publisher.put_if_changed(publisher.prefix + name, body, metadata).outcome == "written":
@@ -239,3 +240,10 @@ def _upload_runtime(sync: DagSync, folder: Path, report: RebuildReport) -> None:
     for key in publisher.keys(publisher.prefix + RUNTIME_FOLDER):
         if key not in shipped:
             publisher.delete_key(key)
+
+
+def _airflowignore(body: bytes | None, current: Current | None) -> bytes:
+    """The ``.airflowignore`` with dynadag's block; the file dynadag used to own whole
+    (exactly its old rule, written by it) is replaced."""
+    legacy = current is not None and current.by_dynadag and body == LEGACY_AIRFLOWIGNORE
+    return merge_airflowignore(b"" if body is None or legacy else body)

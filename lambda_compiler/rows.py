@@ -147,6 +147,8 @@ def _json_type(value: Any) -> str:
             return "a boolean"
         case None:
             return "null"
+        case bytes() | bytearray():
+            return "a binary value"
     return "a number"
 
 

@@ -1,11 +1,9 @@
-"""A snapshot of rows: everything `compile_dags` reads, and the ROWS.json file format."""
+"""A snapshot of rows: everything `compile_dags` reads, and the shape of a ROWS.json file
+(`lambda_compiler.rows_file` reads the files)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from lambda_compiler.rows import JOB_TABLE, SCHEDULER_TABLE, TASK_TABLE, Row, decode_item
@@ -65,22 +63,3 @@ def file_items(data: Any) -> dict[str, list[Row]]:
             raise RowsFileError(f"{key!r} must be a list of items (objects)")
         lists[key] = items
     return lists
-
-
-def read_rows_file(path: Path) -> dict[str, list[Row]]:
-    """The items of one rows file per table key, numbers as `Decimal` (as DynamoDB wants)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise RowsFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise RowsFileError(f"{path}: not valid JSON: {exc}") from None
-    try:
-        return file_items(data)
-    except RowsFileError as exc:
-        raise RowsFileError(f"{path}: {exc}") from None
-
-
-def load_snapshot(path: Path, tables: TableNames = TableNames()) -> Snapshot:
-    """Read a ROWS.json file; `RowsFileError` names the file on any problem."""
-    return snapshot_from_json(read_rows_file(path), tables)

@@ -82,6 +82,7 @@ from lambda_compiler.plan import (
     parse_row_address,
     row_address,
 )
+from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry, RegistryItems
 from lambda_compiler.rows import Row, RowRef
@@ -129,6 +130,8 @@ class DagReport:
     outcome: DagOutcome
     problems: tuple[str, ...] = ()
     error: str | None = None
+    foreign_file: bool = False
+    """A file dynadag did not write is at the DAG's key; it was left alone."""
 
 
 @dataclass
@@ -534,7 +537,7 @@ class DagSync:
             current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
             if dag is None:
                 return self._delete(dag_id, previous, current)
-            return self._publish(dag, current)
+            return self._publish(dag, current, previous)
         except AWS_ERRORS as exc:
             self._log_error("publishing failed", exc, dag_id=dag_id)
             try:
@@ -545,9 +548,21 @@ class DagSync:
                 self._log_error("recording the error failed too", again, dag_id=dag_id)
             return DagReport(dag_id, "error", error=str(exc))
 
-    def _publish(self, dag: DagResult, current: Current | None) -> DagReport:
+    def _publish(
+        self, dag: DagResult, current: Current | None, previous: DagRecord | None
+    ) -> DagReport:
         assert dag.source is not None
         published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
+        if published.outcome == "foreign":
+            field = "job_name" if dag.kind == "job" else "schedule_name"
+            problem = Problem(
+                dag.ref,
+                field,
+                ProblemCode.FOREIGN_FILE,
+                f"the DAG file {published.key} is in the way: it was not written by dynadag, "
+                f"so dynadag leaves it alone; rename the {dag.kind} or move that file",
+            )
+            return self._invalid(dag, previous, (problem,), foreign_file=True)
         outcome: DagOutcome = "written" if published.outcome == "written" else "unchanged"
         self.registry.record_outcome(
             OutcomeRecord(
@@ -564,9 +579,17 @@ class DagSync:
         self.log.info("DAG %s", outcome, extra={"dag_id": dag.dag_id, "key": published.key})
         return DagReport(dag.dag_id, outcome)
 
-    def _invalid(self, dag: DagResult, previous: DagRecord | None) -> DagReport:
-        """Keep the last good file; record, log and (when new) alert the problems."""
-        problems = tuple(str(problem) for problem in dag.problems)
+    def _invalid(
+        self,
+        dag: DagResult,
+        previous: DagRecord | None,
+        found: Sequence[Problem] | None = None,
+        *,
+        foreign_file: bool = False,
+    ) -> DagReport:
+        """Keep the file in S3; record, log and (when new) alert the problems (`found`, by
+        default the DAG's own)."""
+        problems = tuple(str(problem) for problem in (dag.problems if found is None else found))
         sources = tuple(row_address(ref) for ref in dag.inputs)
         self.registry.record_outcome(
             OutcomeRecord(
@@ -580,25 +603,36 @@ class DagSync:
             )
         )
         self.log.warning(
-            "DAG %s is invalid; its last good file stays",
+            "DAG %s is invalid; the file in S3 stays",
             dag.dag_id,
             extra={"dag_id": dag.dag_id, "problems": list(problems)},
         )
         repeated = previous is not None and previous.outcome == "invalid"
         if self.alerter and not (repeated and previous.problems == problems):  # type: ignore[union-attr]
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
-        return DagReport(dag.dag_id, "invalid", problems)
+        return DagReport(dag.dag_id, "invalid", problems, foreign_file=foreign_file)
 
     def _delete(
         self, dag_id: DagId, previous: DagRecord | None, current: Current | None
     ) -> DagReport:
         deleted = self.publisher.delete(dag_id, current)
+        foreign = deleted.outcome == "foreign"
         if deleted.outcome == "deleted" or (previous and previous.outcome != "deleted"):
+            version_id = None if foreign else deleted.version_id
             self.registry.record_outcome(
-                OutcomeRecord(dag_id, "deleted", s3_key=deleted.key, version_id=deleted.version_id)
+                OutcomeRecord(dag_id, "deleted", s3_key=deleted.key, version_id=version_id)
             )
-        self.log.info("DAG %s deleted", dag_id, extra={"dag_id": dag_id, "key": deleted.key})
-        return DagReport(dag_id, "deleted" if deleted.outcome == "deleted" else "unchanged")
+        if foreign:
+            self.log.warning(
+                "DAG %s no longer exists; %s was not written by dynadag and stays",
+                dag_id,
+                deleted.key,
+                extra={"dag_id": dag_id, "key": deleted.key},
+            )
+        else:
+            self.log.info("DAG %s deleted", dag_id, extra={"dag_id": dag_id, "key": deleted.key})
+        outcome: DagOutcome = "deleted" if deleted.outcome == "deleted" else "unchanged"
+        return DagReport(dag_id, outcome, foreign_file=foreign)
 
     def _remember(self, ref: RowRef, state: _Round) -> None:
         """Store what this build saw of a row (its DAG id, validity, index keys)."""

@@ -73,7 +73,7 @@ class AirflowTarget:
 
     major: int
     minor: int
-    modules: MappingProxyType[str, str] = field(repr=False)
+    modules: MappingProxyType[str, str] = field(repr=False, compare=False)  # follows the version
     asset_class: str
     logical_date_argument: str
     logical_date_source: str

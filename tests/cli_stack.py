@@ -15,11 +15,11 @@ import pytest
 
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
-from lambda_compiler.local.rows_file import put_rows
 from lambda_compiler.local.stack import stack_settings
 from lambda_compiler.rebuild import RebuildReport, run_rebuild
 from lambda_compiler.registry import Registry
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
+from lambda_compiler.rows_file import put_rows
 from lambda_compiler.settings import Settings
 
 BUCKET = "cli-test-dags"

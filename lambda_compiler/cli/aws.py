@@ -98,6 +98,9 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
         return "no AWS region configured", "set AWS_REGION"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
+        if error.get("Code") == "NoSuchBucket":
+            bucket = error.get("BucketName") or os.environ.get("DYNADAG_BUCKET")
+            return f"bucket {bucket!r} does not exist", "check DYNADAG_BUCKET and AWS_REGION"
         return f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}", None
     return str(exc), None
 

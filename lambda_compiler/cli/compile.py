@@ -18,16 +18,14 @@ from lambda_compiler.cli.common import (
 )
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
-from lambda_compiler.snapshot import RowsFileError, load_snapshot
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import RowsFileError
 from lambda_compiler.targets import TargetError, target_for
 
 RowsArgument = Annotated[
     Path,
     typer.Argument(
-        help='JSON file: {"mwaa_task": [...], "mwaa_job": [...], "mwaa_scheduler": [...]}',
-        exists=True,
-        dir_okay=False,
-        readable=True,
+        help='JSON file: {"mwaa_task": [...], "mwaa_job": [...], "mwaa_scheduler": [...]}'
     ),
 ]
 AirflowVersionOption = Annotated[

@@ -14,7 +14,8 @@ from lambda_compiler.cli.common import FormatOption, OutputFormat, fail
 from lambda_compiler.cli.compile import AirflowVersionOption, compiler_config
 from lambda_compiler.cli.output import say
 from lambda_compiler.migration import DagMigration, migration_report
-from lambda_compiler.snapshot import RowsFileError, Snapshot, load_snapshot
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import RowsFileError, Snapshot
 from lambda_compiler.source import RowSource
 
 

@@ -17,8 +17,9 @@ from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import fail
 from lambda_compiler.cli.output import say
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.local.rows_file import table_items, to_plain
-from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, read_rows_file, snapshot_from_json
+from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
+from lambda_compiler.rows_file import read_rows_file, snapshot_of, table_items, to_plain
+from lambda_compiler.snapshot import FILE_KEYS, RowsFileError
 
 _BATCH = 25  # BatchWriteItem's limit
 
@@ -27,28 +28,42 @@ _BATCH = 25  # BatchWriteItem's limit
 def export_rows(
     rows: Annotated[Path, typer.Argument(help="File to write; '-' for standard output.")],
 ) -> None:
-    """Write every row of the three tables to a rows file (plain JSON, sorted by key)."""
+    """Write every row of the three tables to a rows file (plain JSON, sorted by key).
+
+    A row that has no plain-JSON form (a binary attribute) is left out and reported; the
+    exit code is then 1.
+    """
     aws = connect(needs_bucket=False)
     tables = aws.settings.tables
     data: dict[str, list[dict[str, Any]]] = {}
-    for key, table in zip(FILE_KEYS, (tables.task, tables.job, tables.scheduler), strict=True):
-        try:
-            items = [_ordered(to_plain(item)) for item in _scan(aws.dynamodb, table)]
-        except RowsFileError as exc:
-            fail(f"{table}: {exc}")
+    left_out: list[str] = []
+    names = (tables.task, tables.job, tables.scheduler)
+    for key, table, key_names in zip(FILE_KEYS, names, _KEYS, strict=True):
+        items = []
+        for item in _scan(aws.dynamodb, table):
+            try:
+                items.append(_ordered(to_plain(item)))
+            except RowsFileError as exc:
+                key_values = {k: next(iter(item[k].values())) for k in key_names if k in item}
+                ref = row_ref(table, key_names, key_values)
+                left_out.append(f"{ref}: {exc}; row left out of the export")
         data[key] = sorted(items, key=_sort)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if str(rows) == "-":
         typer.echo(text, nl=False)
-        return
-    rows.write_text(text, encoding="utf-8")
-    counts = ", ".join(f"{len(items)} {key}" for key, items in data.items())
-    say(f"exported {counts} to {rows}", err=True)
+    else:
+        rows.write_text(text, encoding="utf-8")
+        counts = ", ".join(f"{len(items)} {key}" for key, items in data.items())
+        say(f"exported {counts} to {rows}", err=True)
+    if left_out:
+        for problem in left_out:
+            say(problem, style="red", err=True)
+        fail(f"{len(left_out)} row(s) could not be exported")
 
 
 @aws_command
 def import_rows(
-    rows: Annotated[Path, typer.Argument(help="Rows file to load.", exists=True, dir_okay=False)],
+    rows: Annotated[Path, typer.Argument(help="Rows file to load.")],
     force: Annotated[
         bool, typer.Option("--force", help="Write the rows even if some are invalid.")
     ] = False,
@@ -61,7 +76,7 @@ def import_rows(
     try:
         items = read_rows_file(rows)
         problems = compile_dags(
-            snapshot_from_json(items, aws.settings.tables), config=aws.settings.compiler
+            snapshot_of(items, aws.settings.tables), config=aws.settings.compiler
         ).problems
     except RowsFileError as exc:
         fail(str(exc))
@@ -96,6 +111,7 @@ def _write_batch(dynamodb: Any, batch: list[tuple[str, dict[str, Any]]]) -> None
 
 
 _KEY_ORDER = ("task_id", "job_type", "job_id", "schedule_id")
+_KEYS = (TASK_KEY, JOB_KEY, SCHEDULER_KEY)
 
 
 def _ordered(item: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ _STYLES = {"invalid": "red", "error": "red", "deleted": "dim", "rolled-back": "y
 def status(output: FormatOption = OutputFormat.TEXT) -> None:
     """Outcome, problems, S3 version and last change of every DAG; exit 1 if any is invalid."""
     aws = connect()
+    # The registry alone would not notice a wrong bucket: look at the dags prefix first.
+    aws.s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix=aws.settings.dags_prefix, MaxKeys=1)
     records = Registry(aws.dynamodb, aws.settings.registry_table).list_dags()
     failed = [r for r in records if r.outcome in FAILED_OUTCOMES]
     if output is OutputFormat.JSON:

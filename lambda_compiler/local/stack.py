@@ -25,12 +25,12 @@ from lambda_compiler.local.mirror import DagsMirror
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.report import ChangeLine, ChangeReport, OutcomeCapture
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
-from lambda_compiler.local.rows_file import put_rows, rows_files
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
 from lambda_compiler.registry import Registry
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
+from lambda_compiler.rows_file import put_rows, read_rows_file, rows_files
 from lambda_compiler.settings import Settings
-from lambda_compiler.snapshot import TableNames, read_rows_file
+from lambda_compiler.snapshot import TableNames
 
 # Any value works against moto; real credentials never reach the local endpoint.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}

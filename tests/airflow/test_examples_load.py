@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.snapshot import load_snapshot
+from lambda_compiler.rows_file import load_snapshot
 from tests.airflow.dagbag import load_dagbag, write_dags
 from tests.conftest import EXAMPLE_ROWS
 

@@ -195,9 +195,25 @@ def test_sigterm_stops_the_local_stack_cleanly(local: LocalProcess) -> None:
     local.wait_for_line(r"^stopped$")
 
 
-def test_a_missing_seed_file_is_one_clear_error_and_nothing_keeps_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "no such file or directory"),
+        (
+            b'{"mwaa_task": [{"task_id": "1", "task_id": "2"}]}',
+            "key 'task_id' appears twice in the same object, at mwaa_task item 1",
+        ),
+    ],
+    ids=["missing", "duplicate-key"],
+)
+def test_a_bad_seed_file_is_one_clear_error_and_nothing_keeps_running(
+    tmp_path: Path, content: bytes | None, says: str
+) -> None:
+    seed = tmp_path / "seed.json"
+    if content is not None:
+        seed.write_bytes(content)
     done = subprocess.run(
-        [DYNADAG, "local", "--port", "0", "--seed", str(tmp_path / "nope.json")],
+        [DYNADAG, "local", "--port", "0", "--seed", str(seed)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -206,6 +222,7 @@ def test_a_missing_seed_file_is_one_clear_error_and_nothing_keeps_running(tmp_pa
     )
 
     assert done.returncode == 1
-    assert f"error: {tmp_path / 'nope.json'}: no such file or directory" in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {seed}: {says}"]
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("stopped")

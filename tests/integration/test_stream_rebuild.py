@@ -7,6 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from lambda_compiler.airflowignore import BEGIN, END
 from lambda_compiler.cli import app
 from lambda_compiler.handler import lambda_handler, sync_for
 from lambda_compiler.rebuild import default_runtime_dir, run_rebuild
@@ -42,7 +43,9 @@ def test_rebuild_publishes_every_valid_dag_the_runtime_and_the_airflowignore(sta
     assert report.ok
     assert stack.files() == stack.expected_files()
     prefix = stack.settings.dags_prefix
-    assert object_body(stack, f"{prefix}.airflowignore") == b"dags_runtime/\n"
+    assert object_body(stack, f"{prefix}.airflowignore") == (
+        f"{BEGIN}\ndags_runtime/\n{END}\n".encode()
+    )
     shipped = sorted(default_runtime_dir().glob("*.py"))
     assert shipped, "dags_runtime ships Python files"
     for path in shipped:
@@ -77,7 +80,12 @@ def test_rebuild_deletes_files_of_dags_that_no_longer_exist_but_not_hand_written
     run_rebuild(stack.settings)
     prefix, bucket = stack.settings.dags_prefix, stack.settings.bucket
     stack.s3.put_object(Bucket=bucket, Key=f"{prefix}handmade.py", Body=b"# mine\n")
-    stack.s3.put_object(Bucket=bucket, Key=f"{prefix}dags_runtime/retired.py", Body=b"")
+    stack.s3.put_object(
+        Bucket=bucket,
+        Key=f"{prefix}dags_runtime/retired.py",
+        Body=b"",
+        Metadata={"sha256": "0", "compiler-version": "0.0.1"},  # as an older dynadag wrote it
+    )
     # WHEN job b is removed and its file is no longer produced by any row
     stack.delete("job", job_type="etl", job_id="b")
     stack.put("scheduler", scheduler("s", "a"))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.snapshot import load_snapshot
+from lambda_compiler.rows_file import load_snapshot
 from tests.cli_stack import CliStack, make_stack
 from tests.conftest import EXAMPLE_ROWS
 from tests.rowkit import job, task
@@ -152,13 +152,26 @@ def test_export_and_import_need_no_bucket_setting(
     assert result.exit_code == 0, result.output
 
 
-def test_export_refuses_binary_attributes_by_name(stack: CliStack) -> None:
+def test_export_leaves_out_only_the_row_with_a_binary_attribute(
+    stack: CliStack, tmp_path: Path
+) -> None:
+    stack.apply(json.loads(EXAMPLE_ROWS.read_text()))
     stack.dynamodb.put_item(
         TableName="mwaa_job",
-        Item={"job_type": {"S": "etl"}, "job_id": {"S": "1"}, "blob": {"B": b"\x00"}},
+        Item={"job_type": {"S": "etl"}, "job_id": {"S": "99"}, "blob": {"B": b"\x00"}},
     )
+    out = tmp_path / "exported.json"
 
-    result = runner.invoke(app, ["export", "-"])
+    result = runner.invoke(app, ["export", str(out)])
 
     assert result.exit_code == 1
-    assert "mwaa_job: binary attributes have no plain-JSON form" in result.stderr
+    problem = (
+        "mwaa_job[job_type='etl', job_id='99']: attribute 'blob': binary values have no "
+        "plain-JSON form; rows never need them; row left out of the export"
+    )
+    assert problem in result.stderr
+    assert "error: 1 row(s) could not be exported" in result.stderr
+    assert "exported 9 mwaa_task, 4 mwaa_job, 2 mwaa_scheduler" in result.stderr
+    data = json.loads(out.read_text())
+    assert len(data["mwaa_job"]) == 4
+    assert "99" not in {row["job_id"] for row in data["mwaa_job"]}

@@ -91,3 +91,18 @@ def test_aws_region_picks_the_region_the_commands_use(
     assert elsewhere.exit_code == 1
     assert "ResourceNotFoundException" in elsewhere.stderr
     assert here.exit_code == 0, here.output
+
+
+def test_status_against_a_bucket_that_does_not_exist_is_one_error(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = make_stack(moto_endpoint, monkeypatch)
+    stack.apply(GOOD)
+    monkeypatch.setenv("DYNADAG_BUCKET", "no-such-dags-bucket")
+
+    result = runner.invoke(app, ["status"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: bucket 'no-such-dags-bucket' does not exist"]

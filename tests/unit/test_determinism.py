@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import snapshot_from_json
 from tests.conftest import EXAMPLE_ROWS, REPO_ROOT
 
 _PRINT_SOURCES = (
     "import json, sys\n"
     "from lambda_compiler.compiler import compile_dags\n"
-    "from lambda_compiler.snapshot import load_snapshot\n"
+    "from lambda_compiler.rows_file import load_snapshot\n"
     "result = compile_dags(load_snapshot(sys.argv[1]))\n"
     "print(json.dumps({k: v.source for k, v in result.dags.items()}))\n"
 )

@@ -21,7 +21,8 @@ from lambda_compiler.plan import (
     row_address,
 )
 from lambda_compiler.rows import RowRef
-from lambda_compiler.snapshot import TableNames, load_snapshot
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import TableNames
 from tests.conftest import EXAMPLE_ROWS
 from tests.rowkit import job, scheduler, task
 

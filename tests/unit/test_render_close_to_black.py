@@ -15,7 +15,8 @@ from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import job_context, scheduler_context
 from lambda_compiler.literals import to_kwarg
 from lambda_compiler.render import _BLACK_MODE, environment
-from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import snapshot_from_json
 from lambda_compiler.targets import DEFAULT_TARGET
 from lambda_compiler.validate import JobPlan, validate
 from tests.conftest import EXAMPLE_ROWS

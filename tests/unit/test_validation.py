@@ -421,3 +421,13 @@ def test_a_row_without_its_key_is_reported_not_dropped():
     assert [(p.ref.table, p.field, p.code) for p in result.unparsable] == [
         ("mwaa_job", "job_id", ProblemCode.MISSING_ATTRIBUTE)
     ]
+
+
+def test_a_binary_value_read_from_a_table_is_named_as_binary() -> None:
+    # DynamoDB can hold a binary attribute; decoded from the table it is `bytes`
+    result = compile_rows([task("1", task_params=b"\x00")], [job("1", "1")])
+    messages = [str(problem) for problem in result.problems]
+    assert (
+        "mwaa_task[task_id='1']: task_params: must be an object, got a binary value [wrong-type]"
+        in messages
+    )
