@@ -15,6 +15,8 @@ import pytest
 from lambda_compiler import compiler
 from lambda_compiler.handler import lambda_handler, sync_for
 from lambda_compiler.limits import utf8_size
+from lambda_compiler.model import DagId
+from lambda_compiler.registry import OutcomeRecord
 from tests.integration.aws_fixtures import Stack, alert_queue, deliver, received
 from tests.rowkit import job, task
 
@@ -150,3 +152,20 @@ def test_a_350_kb_bad_value_is_a_bounded_problem_in_the_registry_and_the_alert(
     assert deliver(lambda_handler, records) == []
     assert received(stack, queue) == []
     assert stack.registry.get_dag("job-fine").outcome == "written"
+
+
+def test_the_registry_keeps_an_item_under_400_kb_whatever_it_is_given(stack: Stack):
+    # GIVEN an outcome with far too much to store: problems, an error, source rows
+    problems = tuple(f"problem {i}: " + "é" * 300_000 for i in range(100))
+    sources = tuple(f"mwaa_task/task_id={'%C3%A9' * 500}{i}" for i in range(5000))
+    outcome = OutcomeRecord(
+        DagId("job-x"), "invalid", problems=problems, sources=sources, error="e" * 10**6
+    )
+    # WHEN it is recorded: the write succeeds, capped, and says what was left out
+    stack.registry.record_outcome(outcome)
+    record = stack.registry.get_dag("job-x")
+    assert record.problems[0].startswith("problem 0: éé")
+    assert record.problems[-1].endswith("more problems omitted")
+    assert record.sources[-1].endswith("more rows omitted")
+    assert record.error.endswith("[cut: 1000000 bytes in all]")
+    assert stack.registry.list_dags() == [record]
