@@ -68,7 +68,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from lambda_compiler import __version__
@@ -118,12 +118,15 @@ DagOutcome = Literal["written", "unchanged", "deleted", "invalid", "error"]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Throttling, 5xx and connection/timeout errors: worth retrying as they are."""
+    """Throttling, 5xx, timeouts, lost connections and inputs that kept changing: a retry
+    of the same records may succeed (anything else would fail the same way again)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error.get("Code") in TRANSIENT_CODES or status >= 500
-    return isinstance(exc, (AwsConnectionError, HTTPClientError, NotConvergedError))
+    return isinstance(
+        exc, (AwsConnectionError, HTTPClientError, IncompleteReadError, NotConvergedError)
+    )
 
 
 class NotConvergedError(RuntimeError):
