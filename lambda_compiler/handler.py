@@ -3,13 +3,16 @@
 `lambda_handler` receives a batch of `NEW_AND_OLD_IMAGES` records from one of the
 three source tables. The whole batch is planned and built at once (each DAG once per
 batch, see `sync.py`); Powertools' `BatchProcessor` then reports the records whose
-DAGs could not be built as `batchItemFailures`, so Lambda retries only those. That
-is any AWS error: throttling, 5xx and timeouts (logged with ``"transient": true``),
-and also e.g. `AccessDenied` after an IAM mistake, which a retry fixes once the
-policy is; the event source mapping's retry limit and bisecting bound the cost.
-Invalid rows are not failures: the problem is recorded in the registry, logged,
-counted (`DagsInvalid`) and alerted, and the record counts as processed. A record
-from a table dynadag does not read is logged and skipped.
+DAGs could not be built because of a transient AWS error (throttling, 5xx, timeouts,
+lost connections) as `batchItemFailures`, so Lambda retries only those.
+Row content never fails a record. Invalid rows are recorded in the registry, logged,
+counted (`DagsInvalid`) and alerted. Any other failure of one DAG (an unexpected
+exception while compiling it, or e.g. `AccessDenied` after an IAM mistake) is that
+DAG's `error` outcome: recorded, logged with its traceback, counted (`DagsFailed`;
+`DagsCrashed` for non-AWS exceptions) and alerted once, while the batch's other DAGs
+are built. A record that cannot even be planned for such a reason is logged and
+counted (`RecordsDropped`); `dynadag rebuild` settles it once the cause is fixed. A
+record from a table dynadag does not read is logged and skipped.
 
 Configuration comes from the environment (`lambda_compiler.settings`); the boto3
 clients are built once per container and injected. Logs are structured JSON
@@ -94,4 +97,6 @@ def _emit_metrics(report: SyncReport) -> None:
         metrics.add_metric(
             name="CompileLatency", unit=MetricUnit.Milliseconds, value=seconds * 1000
         )
+    metrics.add_metric(name="DagsCrashed", unit=MetricUnit.Count, value=report.crashes)
     metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="RecordsDropped", unit=MetricUnit.Count, value=len(report.dropped))

@@ -6,6 +6,7 @@ a user fixing a row sees everything that is wrong with it at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from lambda_compiler.rows import (
     as_id,
     as_id_list,
     as_json,
+    as_key,
     is_enabled,
     plain,
     row_ref,
@@ -56,11 +58,12 @@ class _Checker:
         if self.row.get(name) is None:
             self.add(name, ProblemCode.MISSING_ATTRIBUTE, "the key attribute is missing")
             return None
-        return self.id(name, self.row[name])
+        return self.id(name, self.row[name], as_key)
 
-    def id(self, field: str, value: Any) -> str | None:
+    def id(self, field: str, value: Any, read: Callable[[Any], str] = as_id) -> str | None:
+        """An id (`read` is `as_key` for the row's own key: kept exactly as stored)."""
         try:
-            return as_id(value)
+            return read(value)
         except RowValueError as exc:
             self.add(field, ProblemCode.WRONG_TYPE, str(exc))
             return None

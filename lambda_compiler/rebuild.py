@@ -3,7 +3,8 @@
 `run_rebuild(settings)` is how template and compiler upgrades roll out (and how a new
 deployment fills the registry). It
 
-1. scans the three tables (paginated, consistent) and compiles every DAG;
+1. scans the three tables (paginated, consistent) and compiles every DAG, each on its
+   own: an unexpected exception in one DAG is that DAG's failure (`isolation.py`);
 2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and keeps dynadag's
    block in ``{prefix}.airflowignore`` (the user's own lines stay), which keeps that
    folder out of DAG parsing, before any DAG file, since every generated DAG imports it;
@@ -27,7 +28,8 @@ from typing import TypeVar
 
 from lambda_compiler import __version__
 from lambda_compiler.airflowignore import merge_airflowignore
-from lambda_compiler.compiler import compile_dags, sha256_hex
+from lambda_compiler.compiler import sha256_hex
+from lambda_compiler.isolation import compile_isolated
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (
     RowState,
@@ -43,7 +45,7 @@ from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.sync import DagReport, DagSync, build_sync
-from lambda_compiler.validate import validate
+from lambda_compiler.validate import Validated, validate
 
 RUNTIME_FOLDER = "dags_runtime/"
 AIRFLOWIGNORE = ".airflowignore"
@@ -100,20 +102,21 @@ def run_rebuild(
     bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
-    result = compile_dags(snapshot, config=sync.config)
+    validated = validate(snapshot, sync.config)
+    dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
     gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
-    targets = [*result.dags, *sorted(gone - set(result.dags))]
+    targets = [*dags, *sorted(gone - set(dags))]
     # The runtime goes first: every generated DAG imports it, so a DAG file that
     # arrived before it would fail to import until its next parse.
     _upload_runtime(sync, runtime_dir or default_runtime_dir(), report)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
 
         def settle(dag_id: DagId) -> DagReport:
-            return sync.settle_dag(dag_id, result.dags.get(dag_id), previous.get(dag_id))
+            return sync.settle_dag(dag_id, dags.get(dag_id), previous.get(dag_id))
 
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
-        _rebuild_bookkeeping(sync, snapshot, previous, bookkeeping, report, pool, tick)
+        _rebuild_bookkeeping(sync, snapshot, validated, previous, bookkeeping, report, pool, tick)
     for names in (report.written, report.unchanged, report.deleted, report.foreign_files):
         names.sort()
     return report
@@ -155,6 +158,7 @@ def _run(
 def _rebuild_bookkeeping(
     sync: DagSync,
     snapshot: Snapshot,
+    validated: Validated,
     previous: dict[DagId, DagRecord],
     bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
     report: RebuildReport,
@@ -167,7 +171,7 @@ def _rebuild_bookkeeping(
     and released one by one), so entries the Lambda adds meanwhile survive.
     """
     registry, tables = sync.registry, sync.tables
-    plans = validate(snapshot, sync.config).plans
+    plans = validated.plans
     states: dict[RowRef, RowState] = {}
     claims: dict[DagId, set[RowRef]] = defaultdict(set)
     kinds: tuple[tuple[TableKind, list[Row]], ...] = (

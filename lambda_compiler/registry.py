@@ -16,6 +16,12 @@ never feeds the stream back). Item kinds:
 Row addresses are `plan.row_address` texts. Everything here is state, rebuilt in
 full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
 
+Whatever the rows hold, items stay within DynamoDB's limits (`limits.py`): a key
+text too long for a key (a DAG id, row address or reverse-index key built from a
+long id) is stored as a head plus its sha256, with the full text in a non-key
+attribute (`dag_id`, `row_address`, `index_key`) that reads use; stored problems,
+errors and source rows are capped, saying how many were left out.
+
 **Read API for operators** (stable; `dynadag status` and rollback use it):
 `Registry.list_dags()`, `Registry.get_dag(dag_id)` → `DagRecord`, and
 `Registry.record_rollback(...)`. Everything else is for the compiler.
@@ -31,6 +37,15 @@ from typing import Any, Literal
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from lambda_compiler.batch_get import batch_get
+from lambda_compiler.limits import (
+    PARTITION_KEY_BYTES,
+    SORT_KEY_BYTES,
+    TEXT_BYTES,
+    bounded_key,
+    bounded_problems,
+    clip,
+    clip_list,
+)
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import RowState, parse_row_address, row_address
 from lambda_compiler.rows import RowRef
@@ -40,6 +55,8 @@ DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
 INDEX_PREFIXES = ("taskref#", "jobref#")
 _DAG_SK = "dag"
+_ADDRESS = "row_address"
+_INDEX_KEY = "index_key"
 _ROW_SK = "row"
 _BATCH_WRITE_LIMIT = 25
 _serialize = TypeSerializer().serialize
@@ -78,9 +95,10 @@ class DagRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
+        """A record from a registry item (DynamoDB-typed)."""
         data = {name: _deserialize(value) for name, value in item.items()}
         return cls(
-            dag_id=DagId(data["pk"].removeprefix(DAG_PREFIX)),
+            dag_id=DagId(data.get("dag_id") or data["pk"].removeprefix(DAG_PREFIX)),
             kind=data.get("kind"),
             outcome=data.get("outcome"),
             s3_key=data.get("s3_key"),
@@ -140,7 +158,7 @@ class Registry:
     def get_dag(self, dag_id: str) -> DagRecord | None:
         """One DAG item (consistent read), or None when the registry never saw it."""
         item = self._client.get_item(
-            TableName=self.table, Key=_key(f"{DAG_PREFIX}{dag_id}", _DAG_SK), ConsistentRead=True
+            TableName=self.table, Key=_dag_key(DagId(dag_id)), ConsistentRead=True
         ).get("Item")
         return DagRecord.from_item(item) if item else None
 
@@ -154,9 +172,9 @@ class Registry:
         """
         now = self._clock()
         self._update(
-            f"{DAG_PREFIX}{dag_id}",
-            _DAG_SK,
+            _dag_key(DagId(dag_id)),
             {
+                "dag_id": dag_id,
                 "outcome": "rolled-back",
                 "version_id": version_id,
                 "sha256": sha256,
@@ -173,19 +191,29 @@ class Registry:
         return self._read(self.keys(records=dag_ids)).records
 
     def record_outcome(self, record: OutcomeRecord) -> None:
-        """Store a build's outcome; a failed or invalid build keeps the last good file's data."""
+        """Store a build's outcome; a failed or invalid build keeps the last good file's data.
+
+        Problems, the error and the source rows are capped (`limits.py`), so the item
+        stays under DynamoDB's 400 KB whatever the rows hold.
+        """
         now = self._clock()
         values: dict[str, Any] = {
             "dag_id": record.dag_id,
             "outcome": record.outcome,
-            "problems": list(record.problems),
+            "problems": list(bounded_problems(record.problems)),
             "updated_at": now,
         }
-        for name in ("kind", "s3_key", "compiler_version", "error"):
+        for name in ("kind", "s3_key", "compiler_version"):
             if getattr(record, name) is not None:
                 values[name] = getattr(record, name)
+        if record.error is not None:
+            values["error"] = clip(record.error, TEXT_BYTES)
         if record.sources:
-            values["sources"] = list(record.sources)
+            values["sources"] = list(
+                clip_list(
+                    record.sources, "rows", max_items=len(record.sources), item_bytes=TEXT_BYTES
+                )
+            )
         remove = [] if record.error is not None else ["error"]
         if record.outcome in ("written", "unchanged"):
             values.update(version_id=record.version_id, sha256=record.sha256)
@@ -197,7 +225,7 @@ class Registry:
             remove.append("sha256")
             if record.version_id is not None:
                 values["version_id"] = record.version_id
-        self._update(f"{DAG_PREFIX}{record.dag_id}", _DAG_SK, values, remove=remove)
+        self._update(_dag_key(record.dag_id), values, remove=remove)
 
     def claim(self, dag_id: DagId, ref: RowRef) -> None:
         """Record that `ref` produces `dag_id` (added before its inputs are read)."""
@@ -215,12 +243,13 @@ class Registry:
             pages = paginator.paginate(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": key}},
-                ProjectionExpression="sk",
+                ExpressionAttributeValues={":pk": {"S": bounded_key(key, PARTITION_KEY_BYTES)}},
+                ProjectionExpression="sk, #a",
+                ExpressionAttributeNames={"#a": _ADDRESS},
                 ConsistentRead=True,
             )
             for page in pages:
-                found.update(parse_row_address(item["sk"]["S"]) for item in page["Items"])
+                found.update(_index_entry(item)[1] for item in page["Items"])
         return found
 
     def row_states(self, refs: Iterable[RowRef]) -> dict[RowRef, RowState]:
@@ -236,9 +265,9 @@ class Registry:
     ) -> list[dict[str, Any]]:
         """The keys of row states, DAG items and reverse-index entries, for `batch_get`."""
         return [
-            *(_key(f"{ROW_PREFIX}{row_address(r)}", _ROW_SK) for r in sorted(set(states))),
-            *(_key(f"{DAG_PREFIX}{d}", _DAG_SK) for d in sorted(set(records))),
-            *(_key(k, row_address(r)) for k, r in sorted(set(index))),
+            *(_row_key(r) for r in sorted(set(states))),
+            *(_dag_key(d) for d in sorted(set(records))),
+            *(_index_key(k, r) for k, r in sorted(set(index))),
         ]
 
     @staticmethod
@@ -252,66 +281,66 @@ class Registry:
                 found.records[record.dag_id] = record
             elif sk == _ROW_SK and pk.startswith(ROW_PREFIX):
                 data = {name: _deserialize(value) for name, value in item.items()}
-                found.states[parse_row_address(pk.removeprefix(ROW_PREFIX))] = RowState(
+                found.states[_state_ref(item)] = RowState(
                     DagId(data["dag_id"]) if data.get("dag_id") else None,
                     bool(data.get("valid")),
                     frozenset(data.get("deps") or ()),
                 )
             else:
-                found.index.add((pk, parse_row_address(sk)))
+                found.index.add(_index_entry(item))
         return found
 
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
         """Remember a row's DAG id, validity and reverse-index keys."""
-        item: dict[str, Any] = {"valid": state.valid, "updated_at": self._clock()}
+        item: dict[str, Any] = {
+            _ADDRESS: row_address(ref),
+            "valid": state.valid,
+            "updated_at": self._clock(),
+        }
         if state.dag_id is not None:
             item["dag_id"] = state.dag_id
         if state.deps:
             item["deps"] = set(state.deps)
-        self._put(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK, item)
+        self._client.put_item(
+            TableName=self.table,
+            Item={**_row_key(ref), **{k: _serialize(v) for k, v in item.items()}},
+        )
 
     def delete_row_state(self, ref: RowRef) -> None:
         """Forget a row that no longer exists."""
-        self._client.delete_item(
-            TableName=self.table, Key=_key(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK)
-        )
+        self._client.delete_item(TableName=self.table, Key=_row_key(ref))
 
     def add_index(self, ref: RowRef, keys: Iterable[str]) -> None:
         """List `ref` under each reverse-index key."""
-        address = row_address(ref)
-        self._batch_write([{"PutRequest": {"Item": _key(k, address)}} for k in sorted(keys)])
+        self._batch_write([{"PutRequest": {"Item": _index_item(k, ref)}} for k in sorted(keys)])
 
     def remove_index(self, ref: RowRef, keys: Iterable[str]) -> None:
         """Remove `ref` from each reverse-index key."""
-        address = row_address(ref)
-        self._batch_write([{"DeleteRequest": {"Key": _key(k, address)}} for k in sorted(keys)])
+        self._batch_write([{"DeleteRequest": {"Key": _index_key(k, ref)}} for k in sorted(keys)])
 
     def index_entries(self) -> set[tuple[str, RowRef]]:
         """Every reverse-index entry as ``(key, row)`` (for the rebuild)."""
         return {
-            (item["pk"]["S"], parse_row_address(item["sk"]["S"]))
-            for prefix in INDEX_PREFIXES
-            for item in self._scan_prefix(prefix)
+            _index_entry(item) for prefix in INDEX_PREFIXES for item in self._scan_prefix(prefix)
         }
 
     def row_state_refs(self) -> set[RowRef]:
         """Every row the registry remembers (for the rebuild)."""
-        return {
-            parse_row_address(item["pk"]["S"].removeprefix(ROW_PREFIX))
-            for item in self._scan_prefix(ROW_PREFIX)
-        }
+        return {_state_ref(item) for item in self._scan_prefix(ROW_PREFIX)}
 
     # --- plumbing -------------------------------------------------------------------
 
     def _set_op(self, op: str, dag_id: DagId, ref: RowRef) -> None:
         self._client.update_item(
             TableName=self.table,
-            Key=_key(f"{DAG_PREFIX}{dag_id}", _DAG_SK),
-            UpdateExpression=f"{op} claims :c",
-            ExpressionAttributeValues={":c": {"SS": [row_address(ref)]}},
+            Key=_dag_key(dag_id),
+            UpdateExpression=f"SET dag_id = :d {op} claims :c",
+            ExpressionAttributeValues={":d": {"S": dag_id}, ":c": {"SS": [row_address(ref)]}},
         )
 
-    def _update(self, pk: str, sk: str, values: dict[str, Any], remove: Iterable[str] = ()) -> None:
+    def _update(
+        self, key: dict[str, Any], values: dict[str, Any], remove: Iterable[str] = ()
+    ) -> None:
         values = {name: value for name, value in values.items() if value is not None}
         names = {f"#{i}": name for i, name in enumerate(values)}
         removed = {f"#r{i}": name for i, name in enumerate(remove) if name not in values}
@@ -324,7 +353,7 @@ class Registry:
             return
         args: dict[str, Any] = {
             "TableName": self.table,
-            "Key": _key(pk, sk),
+            "Key": key,
             "UpdateExpression": " ".join(clauses),
             "ExpressionAttributeNames": {**names, **removed},
         }
@@ -333,10 +362,6 @@ class Registry:
                 f":{n[1:]}": _serialize(values[name]) for n, name in names.items()
             }
         self._client.update_item(**args)
-
-    def _put(self, pk: str, sk: str, attributes: dict[str, Any]) -> None:
-        item = {**_key(pk, sk), **{k: _serialize(v) for k, v in attributes.items()}}
-        self._client.put_item(TableName=self.table, Item=item)
 
     def _read(self, keys: list[dict[str, Any]]) -> RegistryItems:
         return self.parse(batch_get(self._client, {self.table: keys})[self.table])
@@ -360,4 +385,43 @@ class Registry:
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
+    """A registry key, each part within DynamoDB's key size (hashed when longer)."""
+    return {
+        "pk": {"S": bounded_key(pk, PARTITION_KEY_BYTES)},
+        "sk": {"S": bounded_key(sk, SORT_KEY_BYTES)},
+    }
+
+
+def _dag_key(dag_id: DagId) -> dict[str, Any]:
+    return _key(f"{DAG_PREFIX}{dag_id}", _DAG_SK)
+
+
+def _row_key(ref: RowRef) -> dict[str, Any]:
+    return _key(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK)
+
+
+def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
+    return _key(key, row_address(ref))
+
+
+def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
+    """A reverse-index item: its (bounded) key, plus the full texts when they were hashed."""
+    item = _index_key(key, ref)
+    if item["pk"]["S"] != key:
+        item[_INDEX_KEY] = {"S": key}
+    if item["sk"]["S"] != row_address(ref):
+        item[_ADDRESS] = {"S": row_address(ref)}
+    return item
+
+
+def _index_entry(item: dict[str, Any]) -> tuple[str, RowRef]:
+    """``(reverse-index key, row)`` of an index item (or of a query's projection of it)."""
+    key = (item.get(_INDEX_KEY) or item.get("pk") or {}).get("S", "")
+    return key, parse_row_address((item.get(_ADDRESS) or item["sk"])["S"])
+
+
+def _state_ref(item: dict[str, Any]) -> RowRef:
+    """The row a row-state item describes."""
+    if _ADDRESS in item:
+        return parse_row_address(item[_ADDRESS]["S"])
+    return parse_row_address(item["pk"]["S"].removeprefix(ROW_PREFIX))

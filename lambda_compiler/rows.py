@@ -2,6 +2,13 @@
 
 Rows may be plain JSON or DynamoDB-typed JSON (``{"S": "x"}``, as ``aws dynamodb
 scan`` prints). Ids may be strings or numbers and always compare as strings.
+
+One key model everywhere (the Lambda, the rebuild, offline compiles): a row's key
+is the exact string DynamoDB stores (`as_key`: ``" 7 "`` stays ``" 7 "``, only
+numbers are written canonically), since the Lambda reads rows back by their key. A
+*reference* to a row (``task_list``, ``job_list``, dependencies) drops the spaces
+around each id (`as_id`), so a padded key is found by no reference: the referring
+row reports that the id does not exist, the same way on every path.
 Attributes that hold JSON may be strings (as in the original solution) or native
 maps and lists.
 """
@@ -86,14 +93,18 @@ def decode_item(item: Row) -> Row:
 
 
 def as_id(value: Any) -> str:
-    """An id as a string: ``"7"``, ``7`` and ``Decimal("7")`` are all ``"7"``."""
+    """A referenced id as a string: ``" 7"``, ``7`` and ``Decimal("7")`` are all ``"7"``."""
+    return as_key(value.strip() if isinstance(value, str) else value)
+
+
+def as_key(value: Any) -> str:
+    """A key value as a string, exactly as stored: ``7`` and ``Decimal("7")`` are ``"7"``."""
     if isinstance(value, bool):
         raise RowValueError(f"expected a string or number id, got {value!r}")
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
+        if not value:
             raise RowValueError("the id is empty")
-        return text
+        return value
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (Decimal, float)):
@@ -177,11 +188,11 @@ def is_enabled(value: Any) -> bool:
 
 
 def row_ref(table: str, key_names: tuple[str, ...], row: Row) -> RowRef:
-    """The `RowRef` of a row, with key values normalised to strings where possible."""
+    """The `RowRef` of a row, with key values as strings (`as_key`) where possible."""
     parts = []
     for name in key_names:
         try:
-            parts.append((name, as_id(row.get(name))))
+            parts.append((name, as_key(row.get(name))))
         except RowValueError:
             parts.append((name, str(row.get(name))))
     return RowRef(table, tuple(parts))

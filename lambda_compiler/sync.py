@@ -46,9 +46,15 @@ unchanged: no S3 write. The residual gap is GSI lag for a brand-new job listed b
 brand-new scheduler written within the same instant by different workers; a
 deploy-time `dynadag rebuild` settles any such leftover.
 
-Failures: an AWS error while building a DAG marks that DAG `error` and fails only the
-changes that led to it; an error while reading fails the group, which is then retried
-change by change so unrelated records still succeed. Invalid rows are not failures.
+Failures: any exception while compiling or publishing one DAG (an AWS error, or an
+unexpected one: a compiler bug, a row value nobody foresaw) marks that DAG `error`,
+recorded, logged and alerted once; the other DAGs are still built. Only a transient
+AWS error (throttling, 5xx, timeouts, lost connections) fails the changes that led to
+it, so Lambda retries them; row content never fails a change. An error while reading
+fails the group, which is then retried change by change so unrelated records still
+succeed; a change that still fails is retried when the error is transient, otherwise
+dropped with the error logged (`dynadag rebuild` settles it once the cause is fixed).
+Invalid rows are not failures.
 """
 
 from __future__ import annotations
@@ -62,13 +68,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from lambda_compiler import __version__
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.batch_get import batch_get
-from lambda_compiler.compiler import DagResult, compile_each
+from lambda_compiler.compiler import DagResult
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.isolation import CompileCrash, compile_isolated
+from lambda_compiler.limits import TEXT_BYTES, bounded_problems, clip
 from lambda_compiler.model import DagId
 from lambda_compiler.parse import parse_job, parse_scheduler
 from lambda_compiler.plan import (
@@ -110,12 +119,15 @@ DagOutcome = Literal["written", "unchanged", "deleted", "invalid", "error"]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Throttling, 5xx and connection/timeout errors: worth retrying as they are."""
+    """Throttling, 5xx, timeouts, lost connections and inputs that kept changing: a retry
+    of the same records may succeed (anything else would fail the same way again)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error.get("Code") in TRANSIENT_CODES or status >= 500
-    return isinstance(exc, BotoCoreError)
+    return isinstance(
+        exc, (AwsConnectionError, HTTPClientError, IncompleteReadError, NotConvergedError)
+    )
 
 
 class NotConvergedError(RuntimeError):
@@ -124,7 +136,11 @@ class NotConvergedError(RuntimeError):
 
 @dataclass(frozen=True)
 class DagReport:
-    """What happened to one DAG in a batch."""
+    """What happened to one DAG in a batch.
+
+    For an `error`: `retry` when it was a transient AWS error (its changes are
+    retried), `crashed` when it was not an AWS error at all.
+    """
 
     dag_id: DagId
     outcome: DagOutcome
@@ -132,19 +148,28 @@ class DagReport:
     error: str | None = None
     foreign_file: bool = False
     """A file dynadag did not write is at the DAG's key; it was left alone."""
+    retry: bool = False
+    crashed: bool = False
 
 
 @dataclass
 class SyncReport:
-    """The result of `DagSync.apply`: per-DAG outcomes and the changes to retry."""
+    """The result of `DagSync.apply`: per-DAG outcomes, the changes to retry and those
+    dropped (an error a retry would not fix)."""
 
     dags: dict[DagId, DagReport] = field(default_factory=dict)
     failed: set[int] = field(default_factory=set)
+    dropped: set[int] = field(default_factory=set)
     compile_seconds: list[float] = field(default_factory=list)
     rounds: int = 0
 
     def count(self, outcome: DagOutcome) -> int:
         return sum(1 for report in self.dags.values() if report.outcome == outcome)
+
+    @property
+    def crashes(self) -> int:
+        """DAGs that failed with an unexpected (non-AWS) exception."""
+        return sum(1 for report in self.dags.values() if report.crashed)
 
     def _add(self, report: DagReport) -> None:
         earlier = self.dags.get(report.dag_id)
@@ -236,35 +261,50 @@ class DagSync:
             if change is None:
                 continue
             found = [lookups[key] for key in change.lookups]
-            if any(isinstance(refs, Exception) for refs in found):
-                report.failed.add(index)
+            errors = [refs for refs in found if isinstance(refs, Exception)]
+            if errors:
+                self._give_up(report, index, errors[0], "reverse index lookup failed")
                 continue
             seeds[index] = set(change.owners).union(*found)
         hints = merge_hints(c for c in changes if c is not None)
         try:
             self._converge(seeds, hints, report)
-        except (*AWS_ERRORS, NotConvergedError) as exc:
+        except Exception as exc:
             if len(seeds) == 1:
-                self._log_error("build failed", exc)
-                report.failed.update(seeds)
+                self._give_up(report, next(iter(seeds)), exc, "build failed")
                 return report
             self._log_error("build of the whole batch failed; retrying change by change", exc)
             for index, owners in seeds.items():
                 try:
                     self._converge({index: owners}, hints, report)
-                except (*AWS_ERRORS, NotConvergedError) as single:
-                    self._log_error("build failed", single, change=str(changes[index]))
-                    report.failed.add(index)
+                except Exception as single:
+                    self._give_up(report, index, single, "build failed", change=str(changes[index]))
         return report
 
+    def _give_up(
+        self, report: SyncReport, index: int, exc: Exception, message: str, **context: Any
+    ) -> None:
+        """Fail change `index` when a retry may help (`exc` is transient), else drop it."""
+        if is_transient(exc):
+            self._log_error(message, exc, **context)
+            report.failed.add(index)
+            return
+        self.log.exception(
+            "%s; the change is dropped (a retry would fail again): run `dynadag rebuild` "
+            "once the cause is fixed",
+            message,
+            exc_info=exc,
+            extra={**context, "error": clip(f"{type(exc).__name__}: {exc}", TEXT_BYTES)},
+        )
+        report.dropped.add(index)
+
     def _lookup(self, key: str) -> Callable[[], set[RowRef] | Exception]:
-        """A reverse-index query that returns (and logs) its AWS error instead of raising."""
+        """A reverse-index query that returns its AWS error instead of raising."""
 
         def query() -> set[RowRef] | Exception:
             try:
                 return self.registry.dependents([key])
             except AWS_ERRORS as exc:
-                self._log_error("reverse index lookup failed", exc, key=key)
                 return exc
 
         return query
@@ -491,7 +531,7 @@ class DagSync:
             for dag_id in state.settle
         }
 
-        def settle(dag_id: DagId, dag: DagResult | None) -> Future[DagReport]:
+        def settle(dag_id: DagId, dag: DagResult | CompileCrash | None) -> Future[DagReport]:
             return self._pool.submit(
                 self.settle_dag, dag_id, dag, state.records.get(dag_id), heads.get(dag_id)
             )
@@ -500,7 +540,7 @@ class DagSync:
         started = self._timer()
         settling = {
             dag.dag_id: settle(dag.dag_id, dag)
-            for dag in compile_each(state.validated, only, self.config)
+            for dag in compile_isolated(state.validated, only, self.config)
         }
         report.compile_seconds.append(self._timer() - started)
         for dag_id in sorted(set(state.settle) - settling.keys()):
@@ -509,7 +549,7 @@ class DagSync:
         failed: set[RowRef] = set()
         for dag_report in outcomes:
             report._add(dag_report)
-            if dag_report.outcome == "error":
+            if dag_report.retry:
                 failed |= state.settle.get(dag_report.dag_id, set())
         blocked = state.origins(failed)
         remember = [
@@ -522,31 +562,62 @@ class DagSync:
     def settle_dag(
         self,
         dag_id: DagId,
-        dag: DagResult | None,
+        dag: DagResult | CompileCrash | None,
         previous: DagRecord | None,
         head: Future[Current | None] | None = None,
     ) -> DagReport:
         """Publish, keep (invalid) or delete (`dag` is None) one DAG's file.
 
-        `head` is the object's current state if already being looked up. AWS errors
-        never escape: they become an `error` outcome.
+        `head` is the object's current state if already being looked up. Exceptions
+        never escape: a crashed compile or any error while publishing becomes an
+        `error` outcome (`_failed`).
         """
         try:
+            if isinstance(dag, CompileCrash):
+                return self._failed(dag_id, dag.error, previous, dag.inputs)
             if dag is not None and not dag.ok:
                 return self._invalid(dag, previous)
             current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
             if dag is None:
                 return self._delete(dag_id, previous, current)
             return self._publish(dag, current, previous)
-        except AWS_ERRORS as exc:
+        except Exception as exc:
+            return self._failed(dag_id, exc, previous, dag.inputs if dag else ())
+
+    def _failed(
+        self,
+        dag_id: DagId,
+        exc: Exception,
+        previous: DagRecord | None,
+        inputs: Sequence[RowRef],
+    ) -> DagReport:
+        """Log, record and (once, unless it is retried) alert a DAG that was not built."""
+        error = clip(f"{type(exc).__name__}: {exc}", TEXT_BYTES)
+        retry = is_transient(exc)
+        crashed = not isinstance(exc, AWS_ERRORS)
+        if crashed:
+            self.log.exception(
+                "DAG %s could not be built; its last good file stays",
+                dag_id,
+                exc_info=exc,
+                extra={"dag_id": dag_id, "error": error},
+            )
+        else:
             self._log_error("publishing failed", exc, dag_id=dag_id)
-            try:
-                self.registry.record_outcome(
-                    OutcomeRecord(dag_id, "error", error=f"{type(exc).__name__}: {exc}")
-                )
-            except AWS_ERRORS as again:
-                self._log_error("recording the error failed too", again, dag_id=dag_id)
-            return DagReport(dag_id, "error", error=str(exc))
+        try:
+            sources = tuple(row_address(ref) for ref in inputs)
+            self.registry.record_outcome(
+                OutcomeRecord(dag_id, "error", sources=sources, error=error)
+            )
+            repeated = previous is not None and (previous.outcome, previous.error) == (
+                "error",
+                error,
+            )
+            if self.alerter and not (retry or repeated):
+                self.alerter.failed_dag(dag_id, [str(ref) for ref in inputs], error)
+        except Exception as again:
+            self._log_error("recording or alerting the failure failed too", again, dag_id=dag_id)
+        return DagReport(dag_id, "error", error=error, retry=retry, crashed=crashed)
 
     def _publish(
         self, dag: DagResult, current: Current | None, previous: DagRecord | None
@@ -608,7 +679,8 @@ class DagSync:
             extra={"dag_id": dag.dag_id, "problems": list(problems)},
         )
         repeated = previous is not None and previous.outcome == "invalid"
-        if self.alerter and not (repeated and previous.problems == problems):  # type: ignore[union-attr]
+        stored = bounded_problems(problems)
+        if self.alerter and not (repeated and previous.problems == stored):  # type: ignore[union-attr]
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
         return DagReport(dag.dag_id, "invalid", problems, foreign_file=foreign_file)
 

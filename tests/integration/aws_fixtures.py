@@ -8,6 +8,7 @@ them (`lambda_compiler.local.streams.lambda_record`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -202,6 +203,28 @@ class Stack:
 
     def expected_files(self) -> dict[str, str]:
         return {d: r.source for d, r in self.compile_tables().dags.items() if r.source}
+
+
+def alert_queue(stack: Stack, monkeypatch: Any) -> str:
+    """An SQS queue subscribed to a new alert topic, which the handler is told to use."""
+    sns, sqs = client("sns", stack.endpoint), client("sqs", stack.endpoint)
+    topic = sns.create_topic(Name="dynadag-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("DYNADAG_ALERT_TOPIC_ARN", topic)
+    return queue
+
+
+def received(stack: Stack, queue: str) -> list[dict]:
+    """The SNS notifications the alert queue holds now (each removed once read)."""
+    sqs = client("sqs", stack.endpoint)
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in messages]
 
 
 class _RawBody:

@@ -123,7 +123,7 @@ def test_a_new_dag_is_written_when_s3_answers_403_for_missing_keys(stack: Stack)
     assert set(stack.files()) == {"job-job_a"}
 
 
-def test_a_403_for_an_existing_key_is_a_failure_not_a_missing_file(stack: Stack):
+def test_a_403_for_an_existing_key_is_an_error_not_a_missing_file_and_not_retried(stack: Stack):
     stack.put("task", task("1"))
     stack.put("job", job("a", "1"))
     assert invoke(lambda_handler, _job_records(stack)) == []
@@ -131,5 +131,15 @@ def test_a_403_for_an_existing_key_is_a_failure_not_a_missing_file(stack: Stack)
     records = _job_records(stack)[-1:]
     with failing(handler_s3(stack), "before-send.s3.HeadObject", lambda _: True, "403", status=403):
         failed = invoke(lambda_handler, records)
-    # THEN the record is retried rather than the file being overwritten blindly
-    assert failed == [records[0]["dynamodb"]["SequenceNumber"]]
+    # THEN the file is not overwritten blindly: the DAG is an error, its last good file
+    # stays, and the record is not retried (a retry cannot fix permissions)
+    assert failed == []
+    record = stack.registry.get_dag("job-job_a")
+    assert record.outcome == "error"
+    assert "403" in record.error
+    assert len(stack.versions("job-job_a")) == 1
+    # WHEN the permissions are fixed, the next change builds the DAG
+    stack.put("job", job("a", "1", job_params={"retries": 5}))
+    assert invoke(lambda_handler, _job_records(stack)[-1:]) == []
+    assert stack.files() == stack.expected_files()
+    assert stack.registry.get_dag("job-job_a").outcome == "written"

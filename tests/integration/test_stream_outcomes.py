@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from lambda_compiler.handler import lambda_handler, sync_for
-from tests.integration.aws_fixtures import Stack, client, deliver
+from tests.integration.aws_fixtures import Stack, alert_queue, deliver, received
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -17,27 +15,6 @@ pytestmark = pytest.mark.moto
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     sync_for.cache_clear()
     return Stack(moto_endpoint, monkeypatch)
-
-
-def alert_queue(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An SQS queue subscribed to a new alert topic, which the handler is told to use."""
-    sns, sqs = client("sns", stack.endpoint), client("sqs", stack.endpoint)
-    topic = sns.create_topic(Name="dynadag-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    monkeypatch.setenv("DYNADAG_ALERT_TOPIC_ARN", topic)
-    return queue
-
-
-def received(stack: Stack, queue: str) -> list[dict]:
-    sqs = client("sqs", stack.endpoint)
-    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-    for message in messages:
-        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    return [json.loads(m["Body"]) for m in messages]
 
 
 def test_a_change_that_does_not_alter_any_dags_bytes_creates_no_new_version(stack: Stack):
