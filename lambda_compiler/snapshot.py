@@ -70,11 +70,16 @@ def file_items(data: Any) -> dict[str, list[Row]]:
 def read_rows_file(path: Path) -> dict[str, list[Row]]:
     """The items of one rows file per table key, numbers as `Decimal` (as DynamoDB wants)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except OSError as exc:
         raise RowsFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise RowsFileError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise RowsFileError(f"{path}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RowsFileError(f"{path}: nested too deeply for a JSON reader") from None
     try:
         return file_items(data)
     except RowsFileError as exc:
