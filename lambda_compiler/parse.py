@@ -163,6 +163,8 @@ class _Checker:
         code: ProblemCode,
         context: dict[str, Any] | None = None,
     ) -> M | None:
+        if field in self.rejected:
+            return None
         try:
             return model.model_validate(data, context=context)
         except ValidationError as exc:

@@ -67,11 +67,11 @@ def redact(text: str) -> str:
 
 
 def bounded(text: str, limit: int) -> str:
-    """`text` redacted and cut to about `limit` characters, saying how long it was."""
-    shown = _cut(text, limit)
-    if len(shown) == len(text):
+    """`text` redacted and cut to `limit` characters, saying how long it was."""
+    if len(text) <= limit:
         return redact(text)
-    return f"{redact(shown)}… ({len(text):,} characters in all)"
+    suffix = f"… ({len(text):,} characters in all)"
+    return redact(_cut(text, limit - len(suffix))) + suffix
 
 
 def excerpt(value: Any) -> str:

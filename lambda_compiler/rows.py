@@ -408,7 +408,9 @@ def _json_float(text: str) -> float | Decimal:
 
 
 def _too_big(text: str, size: int) -> str:
-    return f"{excerpt(text)} has {size:,} bytes, {over_limit('MAX_VALUE_BYTES', 'bytes')}"
+    return (
+        f"has {size:,} bytes, {over_limit('MAX_VALUE_BYTES', 'bytes')}; it starts {excerpt(text)}"
+    )
 
 
 def is_enabled(value: Any) -> bool:

@@ -25,6 +25,8 @@ CORE = [
     "plan",
     "config",
     "doc_md",
+    "limits",
+    "redact",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 
