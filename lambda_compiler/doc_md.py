@@ -1,22 +1,18 @@
 """`doc_md` for generated DAGs: what the rows say, readable in the Airflow UI.
 
-Parameters the row gave are shown as JSON, except values that look secret: any key naming a
-password, secret, token or credential, and the fields a task type lists in
-``doc_hidden`` (for `BASH`, the environment), which show only their keys.
+Parameters the row gave are shown as JSON, exactly as the file holds them (whitespace in
+text collapsed to keep each task on one line). Nothing needs hiding: a row whose values
+look secret is rejected before any file is written (see `rows.clean_value`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from pydantic import BaseModel
 
 from lambda_compiler.rows import RowRef
-
-HIDDEN = "***"
-_SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|credential|api_?key|private", re.I)
 
 
 def job_doc(
@@ -51,23 +47,15 @@ def _heading(dag_id: str, description: str | None, source: RowRef) -> list[str]:
     return lines
 
 
-def _visible(params: BaseModel) -> dict[str, Any]:
-    hidden = getattr(params, "doc_hidden", frozenset())
-    shown = params.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-    for name in hidden & shown.keys():
-        value = shown[name]
-        shown[name] = {key: HIDDEN for key in value} if isinstance(value, dict) else HIDDEN
-    return _redact(shown)
+def _visible(params: BaseModel) -> Any:
+    return _one_line(params.model_dump(mode="json", exclude_unset=True, exclude_none=True))
 
 
-def _redact(value: Any) -> Any:
+def _one_line(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            key: HIDDEN if _SECRET_KEY.search(str(key)) else _redact(item)
-            for key, item in value.items()
-        }
+        return {key: _one_line(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redact(item) for item in value]
+        return [_one_line(item) for item in value]
     if isinstance(value, str):
         return " ".join(value.split())
     return value

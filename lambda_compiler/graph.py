@@ -20,23 +20,25 @@ def find_cycle(nodes: Sequence[str], edges: Iterable[Edge]) -> list[str] | None:
     for targets in downstream.values():
         targets.sort()
     state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in downstream.get(node, ()):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(downstream):
-        if node not in state and (cycle := visit(node)):
-            return cycle
+    # Depth-first without recursion: a chain of thousands of tasks is a valid job.
+    for root in sorted(downstream):
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        pending = [iter(downstream[root])]
+        while pending:
+            for nxt in pending[-1]:
+                if state.get(nxt) == 1:
+                    return [*path[path.index(nxt) :], nxt]
+                if nxt not in state:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    pending.append(iter(downstream.get(nxt, ())))
+                    break
+            else:
+                state[path.pop()] = 2
+                pending.pop()
     return None
 
 

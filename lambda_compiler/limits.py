@@ -1,10 +1,16 @@
-"""Size limits of what dynadag stores and sends, whatever the rows hold.
+"""Limits, in one place: on what rows may hold, and on what dynadag stores and sends.
 
-Problems and errors can quote row values, and a row may hold up to 400 KB, so the
-registry and the alerts bound what they write: DynamoDB items stay under 400 KB and
-keys under 2,048 bytes (partition) and 1,024 bytes (sort), and an SNS message under
-256 KB. Cutting always says so in the text; a key too long to store is replaced by
-a readable head and the sha256 of the whole, which is deterministic and unique.
+Row values: a value over a limit is a `limit-exceeded` problem whose message names the
+limit, so a writer can look it up here. The value limits follow DynamoDB's own where it
+has one (nesting, number precision, key size); the others keep one attribute from
+filling a DAG file and keep every accepted value within what Python reads and writes
+without special cases.
+
+What dynadag stores and sends: problems and errors can quote row values, and a row may
+hold up to 400 KB, so the registry and the alerts bound what they write: DynamoDB items
+stay under 400 KB and keys under 2,048 bytes (partition) and 1,024 bytes (sort), and an
+SNS message under 256 KB. Cutting always says so in the text; a key too long to store is
+replaced by a readable head and the sha256 of the whole, which is deterministic and unique.
 """
 
 from __future__ import annotations
@@ -83,3 +89,44 @@ def bounded_key(text: str, max_bytes: int) -> str:
         return text
     head = data[:_KEY_HEAD_BYTES].decode("utf-8", "ignore")
     return f"{head}#sha256={hashlib.sha256(data).hexdigest()}"
+
+
+MAX_DEPTH = 32
+"""Levels of maps and lists in one attribute (DynamoDB's own nesting limit)."""
+
+MAX_VALUE_BYTES = 64 * 1024
+"""UTF-8 bytes of one attribute: its text (JSON held in a string), or the strings and map
+keys of a native map or list, summed."""
+
+MAX_KEY_BYTES = 2048
+"""UTF-8 bytes of a key: a row key (`task_id`, `job_type`, `job_id`, `schedule_id`), an id
+in a list or dependency, or a map key inside an attribute. DynamoDB's partition-key limit
+(it holds a `job_id`, a sort key, to 1,024 itself)."""
+
+MAX_NUMBER_DIGITS = 38
+"""Digits of a number, significant or before the decimal point (DynamoDB's precision)."""
+
+MAX_PROBLEMS_PER_ATTRIBUTE = 10
+"""Problems reported for one attribute's values; a note says when more were found."""
+
+EXCERPT_CHARS = 80
+"""Characters of a rejected value that a problem message quotes."""
+
+MAX_MESSAGE_CHARS = 480
+"""Characters of a problem message (its reason), however long the value or library text."""
+
+MAX_FIELD_CHARS = 160
+"""Characters of a problem's attribute path."""
+
+LIMITS = {
+    "MAX_DEPTH": MAX_DEPTH,
+    "MAX_VALUE_BYTES": MAX_VALUE_BYTES,
+    "MAX_KEY_BYTES": MAX_KEY_BYTES,
+    "MAX_NUMBER_DIGITS": MAX_NUMBER_DIGITS,
+}
+"""The value limits by name, as problem messages cite them."""
+
+
+def over_limit(name: str, unit: str) -> str:
+    """``over the limit of 32 levels (MAX_DEPTH)``: how a message names a value limit."""
+    return f"over the limit of {LIMITS[name]:,} {unit} ({name})"

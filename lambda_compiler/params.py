@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from lambda_compiler.redact import excerpt
+
 Seconds = Annotated[float, Field(ge=0)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 GroupId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,200}$")]
@@ -180,6 +182,6 @@ def error_messages(
         else:
             reason = error["msg"].removeprefix("Value error, ")
             if "input" in error and error["type"] != "value_error":
-                reason += f" (got {error['input']!r})"
+                reason += f" (got {excerpt(error['input'])})"
         messages.append((path, reason))
     return messages

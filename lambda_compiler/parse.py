@@ -7,7 +7,6 @@ a user fixing a row sees everything that is wrong with it at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from lambda_compiler.params import (
     error_messages,
 )
 from lambda_compiler.problems import Problem, ProblemCode
+from lambda_compiler.redact import excerpt
 from lambda_compiler.rows import (
     JOB_KEY,
     SCHEDULER_KEY,
@@ -32,29 +32,75 @@ from lambda_compiler.rows import (
     RowValueError,
     as_id,
     as_id_list,
-    as_json,
     as_key,
+    clean_value,
     is_enabled,
-    plain,
+    json_type,
     row_ref,
 )
 from lambda_compiler.task_types import TASK_TYPES
 
 M = TypeVar("M", bound=StrictModel)
 
+# The attributes each parser reads, and whether each holds JSON.
+_TASK_ATTRIBUTES = {
+    "task_id": False,
+    "task_name": False,
+    "task_type": False,
+    "task_params": True,
+    "status": False,
+}
+_JOB_ATTRIBUTES = {
+    "job_type": False,
+    "job_id": False,
+    "job_name": False,
+    "task_list": False,
+    "job_task_dependencies": True,
+    "job_params": True,
+    "job_task_configs": True,
+    "status": False,
+}
+_SCHEDULER_ATTRIBUTES = {
+    "schedule_id": False,
+    "schedule_name": False,
+    "schedule_description": False,
+    "job_list": False,
+    "schedule_job_dependencies": True,
+    "schedule_params": True,
+    "schedule_job_configs": True,
+    "status": False,
+}
+
 
 class _Checker:
-    """Reads attributes of one row, turning each failure into a `Problem`."""
+    """Reads attributes of one row, turning each failure into a `Problem`.
 
-    def __init__(self, ref: RowRef, row: Row) -> None:
+    `attributes` are the attributes the parser reads, each saying whether it holds JSON
+    (a string there is parsed). Each is checked once, whole, by `clean_value`: one that
+    fails is reported and then read as absent, so nothing else is said about it. Other
+    attributes never reach a DAG file and are not read.
+    """
+
+    def __init__(self, ref: RowRef, row: Row, attributes: dict[str, bool]) -> None:
         self.ref = ref
-        self.row = row
+        self.row: Row = {}
+        self.rejected: set[str] = set()
         self.problems: list[Problem] = []
+        for name, holds_json in attributes.items():
+            value, issues = clean_value(row.get(name), json_text=holds_json)
+            for issue in issues:
+                self.add(f"{name}{issue.path}", issue.code, str(issue))
+            if issues:
+                self.rejected.add(name)
+            elif value is not None:
+                self.row[name] = value
 
     def add(self, field: str, code: ProblemCode, message: str) -> None:
         self.problems.append(Problem(self.ref, field, code, message))
 
     def key(self, name: str) -> str | None:
+        if name in self.rejected:
+            return None
         if self.row.get(name) is None:
             self.add(name, ProblemCode.MISSING_ATTRIBUTE, "the key attribute is missing")
             return None
@@ -65,12 +111,14 @@ class _Checker:
         try:
             return read(value)
         except RowValueError as exc:
-            self.add(field, ProblemCode.WRONG_TYPE, str(exc))
+            self.add(field, exc.code, str(exc))
             return None
 
     def text(self, name: str, *, required: bool, strip: bool = True) -> str | None:
         """A string attribute; names are trimmed, free text (`strip=False`) is kept exactly."""
         value = self.row.get(name)
+        if name in self.rejected:
+            return None
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.add(name, ProblemCode.MISSING_ATTRIBUTE, "is missing or empty")
@@ -86,20 +134,19 @@ class _Checker:
         except RowValueError as exc:
             # Counted as enabled so the problem is reported on the DAG, which keeps
             # its last good file, instead of the DAG silently disappearing.
-            self.add("status", ProblemCode.WRONG_TYPE, str(exc))
+            self.add("status", exc.code, str(exc))
             return True
 
     def json(self, name: str, expected: type) -> Any:
-        try:
-            return as_json(self.row.get(name), expected)
-        except RowValueError as exc:
-            code = (
-                ProblemCode.MALFORMED_JSON
-                if "not valid JSON" in str(exc)
-                else ProblemCode.WRONG_TYPE
-            )
-            self.add(name, code, str(exc))
+        """A JSON attribute (a string holding JSON, or a native map or list); absent is empty."""
+        value = self.row.get(name)
+        if value is None:
             return expected()
+        if not isinstance(value, expected):
+            wanted = "an object" if expected is dict else "a list"
+            self.add(name, ProblemCode.WRONG_TYPE, f"must be {wanted}, got {json_type(value)}")
+            return expected()
+        return value
 
     def id_list(self, name: str) -> list[str] | None:
         value = self.row.get(name)
@@ -108,7 +155,7 @@ class _Checker:
         try:
             return as_id_list(value)
         except RowValueError as exc:
-            self.add(name, ProblemCode.WRONG_TYPE, str(exc))
+            self.add(name, exc.code, str(exc))
             return []
 
     def model(
@@ -119,6 +166,8 @@ class _Checker:
         code: ProblemCode,
         context: dict[str, Any] | None = None,
     ) -> M | None:
+        if field in self.rejected:
+            return None
         try:
             return model.model_validate(data, context=context)
         except ValidationError as exc:
@@ -153,12 +202,12 @@ class _Checker:
     def _upstreams(self, field: str, pid: Any, listed: list[str] | None) -> list[str]:
         # The original treats "", null and 0 as "no upstream"; the string "0" too,
         # unless a task or job "0" is really listed.
-        if pid is None or pid == "" or (isinstance(pid, (int, Decimal)) and pid == 0):
+        if pid is None or pid == "" or (isinstance(pid, (int, float)) and pid == 0):
             return []
         try:
             ids = as_id_list(pid)
         except RowValueError as exc:
-            self.add(field, ProblemCode.WRONG_TYPE, str(exc))
+            self.add(field, exc.code, str(exc))
             return []
         return [i for i in ids if not (i == "0" and (listed is None or "0" not in listed))]
 
@@ -170,7 +219,7 @@ def parse_task(
 
     `config` says which code-running task types (`PYTHON`, `BASH`) are allowed.
     """
-    check = _Checker(row_ref(table, TASK_KEY, row), row)
+    check = _Checker(row_ref(table, TASK_KEY, row), row, _TASK_ATTRIBUTES)
     task_id = check.key("task_id")
     name = check.text("task_name", required=True)
     task_type = check.text("task_type", required=True)
@@ -183,7 +232,8 @@ def parse_task(
             check.add(
                 "task_type",
                 ProblemCode.UNKNOWN_TASK_TYPE,
-                f"{task_type!r} is not a known task type; known types: {', '.join(TASK_TYPES)}",
+                f"{excerpt(task_type)} is not a known task type; "
+                f"known types: {', '.join(TASK_TYPES)}",
             )
         else:
             task_type = spec.name
@@ -202,7 +252,7 @@ def parse_task(
 
 def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
     """A `Job` from an `mwaa_job` row, or None when its key is unusable."""
-    check = _Checker(row_ref(table, JOB_KEY, row), row)
+    check = _Checker(row_ref(table, JOB_KEY, row), row, _JOB_ATTRIBUTES)
     job_type = check.key("job_type")
     job_id = check.key("job_id")
     name = check.text("job_name", required=True)
@@ -233,7 +283,7 @@ def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
 
 def parse_scheduler(row: Row, table: str) -> tuple[Scheduler | None, list[Problem]]:
     """A `Scheduler` from an `mwaa_scheduler` row, or None when its key is unusable."""
-    check = _Checker(row_ref(table, SCHEDULER_KEY, row), row)
+    check = _Checker(row_ref(table, SCHEDULER_KEY, row), row, _SCHEDULER_ATTRIBUTES)
     schedule_id = check.key("schedule_id")
     name = check.text("schedule_name", required=True)
     description = check.text("schedule_description", required=False, strip=False)
@@ -285,8 +335,7 @@ def _ids_from_edges(edges: list[Edge]) -> list[str]:
 
 def _keyed_configs(check: _Checker, name: str, id_key: str, model: type[M]) -> dict[str, M]:
     """Per-task or per-job settings, as ``{id: {...}}`` or ``[{id_key: id, ...}]``."""
-    raw = check.row.get(name)
-    data = check.json(name, list) if _looks_like_list(raw) else check.json(name, dict)
+    data = check.json(name, list if isinstance(check.row.get(name), list) else dict)
     if isinstance(data, list):
         entries = {}
         for index, entry in enumerate(data):
@@ -294,7 +343,7 @@ def _keyed_configs(check: _Checker, name: str, id_key: str, model: type[M]) -> d
                 check.add(f"{name}[{index}]", ProblemCode.WRONG_TYPE, f"needs an {id_key!r}")
                 continue
             entry = dict(entry)
-            entries[str(plain(entry.pop(id_key)))] = entry
+            entries[str(entry.pop(id_key))] = entry
         data = entries
     configs = {}
     for key, value in sorted(data.items()):
@@ -302,9 +351,3 @@ def _keyed_configs(check: _Checker, name: str, id_key: str, model: type[M]) -> d
         if config is not None:
             configs[key] = config
     return configs
-
-
-def _looks_like_list(raw: Any) -> bool:
-    if isinstance(raw, list):
-        return True
-    return isinstance(raw, str) and raw.lstrip().startswith("[")

@@ -1,11 +1,21 @@
-"""Problems found in rows: what is wrong, where (table, key, attribute) and why."""
+"""Problems found in rows: what is wrong, where (table, key, attribute) and why.
+
+A problem is bounded and redacted when it is made: its message and attribute path are cut
+to `MAX_MESSAGE_CHARS` / `MAX_FIELD_CHARS` and pass through `redact`, so every consumer
+(CLI, registry, alerts, logs) gets short text without secrets, whoever built the message.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from lambda_compiler.rows import RowRef
+from lambda_compiler.limits import MAX_FIELD_CHARS, MAX_MESSAGE_CHARS
+from lambda_compiler.redact import bounded
+
+if TYPE_CHECKING:
+    from lambda_compiler.rows import RowRef
 
 
 class ProblemCode(StrEnum):
@@ -14,6 +24,8 @@ class ProblemCode(StrEnum):
     MALFORMED_JSON = "malformed-json"
     MISSING_ATTRIBUTE = "missing-attribute"
     WRONG_TYPE = "wrong-type"
+    LIMIT_EXCEEDED = "limit-exceeded"
+    SECRET_IN_ROW = "secret-in-row"
     UNKNOWN_REFERENCE = "unknown-reference"
     DISABLED_REFERENCE = "disabled-reference"
     INVALID_REFERENCE = "invalid-reference"
@@ -42,14 +54,19 @@ class Problem:
     code: ProblemCode
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", bounded(self.field, MAX_FIELD_CHARS))
+        object.__setattr__(self, "message", bounded(self.message, MAX_MESSAGE_CHARS))
+
     def __str__(self) -> str:
-        return f"{self.ref}: {self.field}: {self.message} [{self.code}]"
+        where = f"{self.ref.table}[{self.ref.brief_key_text}]"
+        return f"{where}: {self.field}: {self.message} [{self.code}]"
 
     def to_dict(self) -> dict[str, str]:
         """A JSON-ready form for `--format json`, the registry and alerts."""
         return {
             "table": self.ref.table,
-            "key": self.ref.key_text,
+            "key": self.ref.brief_key_text,
             "field": self.field,
             "code": str(self.code),
             "message": self.message,

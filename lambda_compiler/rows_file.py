@@ -22,6 +22,7 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, Binary, TypeDeserializer, TypeSerializer
 
+from lambda_compiler.limits import MAX_DEPTH
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row
 from lambda_compiler.snapshot import (
     FILE_KEYS,
@@ -31,8 +32,6 @@ from lambda_compiler.snapshot import (
     file_items,
 )
 
-MAX_DEPTH = 32
-"""DynamoDB's limit on nested attribute levels."""
 MAX_ITEM_BYTES = 400 * 1024
 """DynamoDB's limit on the size of an item."""
 _TABLES = TableNames()
@@ -118,7 +117,11 @@ def _parse(path: Path) -> Any:
         raise RowsFileError('is empty; expected {"mwaa_task": [...], "mwaa_job": [...], ...}')
     try:
         data = json.loads(
-            text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object
+            text,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_no_constant,
+            object_pairs_hook=_object,
         )
     except json.JSONDecodeError as exc:
         raise RowsFileError(

@@ -13,7 +13,7 @@ import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
@@ -175,8 +175,6 @@ class PythonParams(StrictModel):
 
 class BashParams(StrictModel):
     """`BASH`: a shell command; only when the deployment enables it."""
-
-    doc_hidden: ClassVar[frozenset[str]] = frozenset({"env"})
 
     bash_command: NonEmpty
     env: dict[str, str] | None = None

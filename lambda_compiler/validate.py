@@ -17,6 +17,7 @@ from lambda_compiler.model import DagId, Edge, Job, JobRef, Scheduler, Task, Tas
 from lambda_compiler.params import DagSettings
 from lambda_compiler.parse import parse_job, parse_scheduler, parse_task
 from lambda_compiler.problems import Problem, ProblemCode
+from lambda_compiler.redact import excerpt
 from lambda_compiler.rows import RowRef
 from lambda_compiler.schedules import NON_CRON_SCHEDULES, ScheduleError, normalize_schedule
 from lambda_compiler.snapshot import Snapshot
@@ -262,7 +263,8 @@ def _assign_task_ids(plan: JobPlan) -> None:
                     task.ref,
                     "task_id",
                     ProblemCode.INVALID_IDENTIFIER,
-                    f"{airflow_id!r} is not a valid Airflow task id (letters, digits, '_' and '-')",
+                    f"{excerpt(airflow_id)} is not a valid Airflow task id "
+                    "(letters, digits, '_' and '-', at most 250)",
                 )
             )
         plan.task_ids[task.task_id] = airflow_id
@@ -507,7 +509,7 @@ def _invalid_dag_id(ref: RowRef, field: str, dag_id: str) -> Problem:
         ref,
         field,
         ProblemCode.INVALID_IDENTIFIER,
-        f"cannot make a valid DAG id: {dag_id!r} has characters other than "
+        f"cannot make a valid DAG id: {excerpt(dag_id)} has characters other than "
         "letters, digits, '_', '.' and '-', or is longer than 250",
     )
 

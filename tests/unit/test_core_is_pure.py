@@ -27,6 +27,7 @@ CORE = [
     "doc_md",
     "isolation",
     "limits",
+    "redact",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 

@@ -428,6 +428,6 @@ def test_a_binary_value_read_from_a_table_is_named_as_binary() -> None:
     result = compile_rows([task("1", task_params=b"\x00")], [job("1", "1")])
     messages = [str(problem) for problem in result.problems]
     assert (
-        "mwaa_task[task_id='1']: task_params: must be an object, got a binary value [wrong-type]"
-        in messages
+        "mwaa_task[task_id='1']: task_params: is binary (a DynamoDB B or BS value); a DAG file "
+        "holds only text, numbers, booleans, null, maps and lists [wrong-type]" in messages
     )
