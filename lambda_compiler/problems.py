@@ -29,6 +29,8 @@ class ProblemCode(StrEnum):
     INVALID_TASK_PARAMS = "invalid-task-params"
     INVALID_PARAMS = "invalid-params"
     UNSAFE_OUTPUT = "unsafe-output"
+    NOT_ALLOWED = "not-allowed"
+    """The deployment's policy refuses the value; the message names the setting."""
 
 
 @dataclass(frozen=True, order=True)

@@ -9,6 +9,8 @@ import pytest
 from lambda_compiler.problems import ProblemCode
 from tests.rowkit import compile_rows, job, scheduler, task
 
+CONN = "redshift_default"
+
 
 def _call(source: str, name: str) -> ast.Call:
     return next(
@@ -95,8 +97,8 @@ def test_an_asset_schedule_and_a_time_schedule_are_exclusive():
 def test_doc_md_describes_each_task_without_secret_values():
     secret = {"api_token": "s3cr3t"}
     tasks = [
-        task("1", "a", task_params={"conn_id": "w", "sql": "SELECT 1", "parameters": secret}),
-        task("2", "b", task_type="SQL", task_params={"conn_id": "w", "sql": "SELECT\n  2"}),
+        task("1", "a", task_params={"conn_id": CONN, "sql": "SELECT 1", "parameters": secret}),
+        task("2", "b", task_type="SQL", task_params={"conn_id": CONN, "sql": "SELECT\n  2"}),
     ]  # fmt: skip
     result = compile_rows(tasks, [job("1", "1,2", job_params={"description": "Sales mart"})])
     doc = ast.literal_eval(_keyword(_call(result.dags["job-job_1"].source, "DAG"), "doc_md"))
