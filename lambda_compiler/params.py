@@ -73,8 +73,13 @@ def check_allowed(allowlist: Allowlist, what: str, value: str) -> str:
     """`value` when `allowlist` allows it; else a `NOT_ALLOWED` error naming the setting."""
     refusal = allowlist.refusal(what, value)
     if refusal:
-        raise PydanticCustomError(NOT_ALLOWED, refusal)
+        raise refuse(refusal)
     return value
+
+
+def refuse(message: str) -> PydanticCustomError:
+    """A `NOT_ALLOWED` error to raise from a validator; `message` names the setting."""
+    return PydanticCustomError(NOT_ALLOWED, message)
 
 
 class StrictModel(BaseModel):

@@ -101,10 +101,19 @@ def has_jinja(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
+_HINT = "; set DYNADAG_ALLOW_SQL_SECRETS_JINJA=true to allow any Jinja"
+
+
 def jinja_refusal(text: str) -> str | None:
-    """Why `text`'s Jinja may reach secrets or code, or None when it only reads plain values."""
-    if not has_jinja(text):
-        return None
+    """Why `text`'s Jinja may reach secrets or code, or None when it only reads plain values.
+
+    The reason ends by naming the setting that lifts the check.
+    """
+    reason = _reason(text) if has_jinja(text) else None
+    return None if reason is None else reason + _HINT
+
+
+def _reason(text: str) -> str | None:
     try:
         tree = _environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -155,10 +164,7 @@ def _private_name(node: nodes.Node) -> str | None:
 
 def _name_refusal(name: nodes.Name, parent: nodes.Node | None, bound: set[str]) -> str | None:
     if name.name in SECRET_NAMES:
-        return (
-            f"reads {SECRET_NAMES[name.name]} through Jinja ({name.name!r}); set "
-            "DYNADAG_ALLOW_SQL_SECRETS_JINJA=true to allow it"
-        )
+        return f"reads {SECRET_NAMES[name.name]} through Jinja ({name.name!r})"
     if name.name in PLAIN_NAMES:
         return None
     allowed = ATTRIBUTE_NAMES.get(name.name)
@@ -167,13 +173,13 @@ def _name_refusal(name: nodes.Name, parent: nodes.Node | None, bound: set[str]) 
             return None
         return (
             f"uses {name.name!r} in Jinja other than as {name.name}.<one of "
-            f"{', '.join(sorted(allowed))}>; set DYNADAG_ALLOW_SQL_SECRETS_JINJA=true to allow it"
+            f"{', '.join(sorted(allowed))}>"
         )
     if name.name in bound:
         return None
     return (
         f"reads {name.name!r} through Jinja, which is not a plain template value (like ds, "
-        "params or dag_run.conf); set DYNADAG_ALLOW_SQL_SECRETS_JINJA=true to allow it"
+        "params or dag_run.conf)"
     )
 
 

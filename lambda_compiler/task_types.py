@@ -20,7 +20,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
 from lambda_compiler.config import CompilerConfig
-from lambda_compiler.params import StrictModel, check_allowed, policy
+from lambda_compiler.params import StrictModel, check_allowed, policy, refuse
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 AwsConnId = Annotated[str, Field(min_length=1, max_length=250)]
@@ -82,7 +82,7 @@ def _default_conn_allowed(config: CompilerConfig, field: str, default: str) -> N
     """A row that leaves `field` out uses Airflow's `default` connection: it needs allowing too."""
     refusal = config.conn_ids.refusal("connection", default)
     if refusal:
-        raise ValueError(f"{field} is not given, so the default {refusal}")
+        raise refuse(f"{field} is not given, so the default {refusal}")
 
 
 def _code_allowed(config: CompilerConfig, what: str, locations: list[str]) -> None:

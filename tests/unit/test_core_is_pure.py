@@ -25,6 +25,7 @@ CORE = [
     "plan",
     "config",
     "doc_md",
+    "row_jinja",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 
