@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lambda_compiler import settings as settings_module
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import Allowlist, CompilerConfig, ConfigError
 from lambda_compiler.problems import ProblemCode
@@ -26,6 +28,9 @@ GLUE = {"job_name": "clickstream-raw-to-parquet"}
 DATA_API = {"sql": ["SELECT 1"], "workgroup_name": "wg", "database": "dev"}
 OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:etl-admin-XyZ"
 SECRETS_JINJA = {"allow_secrets_jinja": True}
+_DEFAULT_ALLOWLISTS = [
+    f.default for f in dataclasses.fields(CompilerConfig) if isinstance(f.default, Allowlist)
+]
 
 
 def _allowing(field: str, *patterns: str) -> dict[str, Allowlist]:
@@ -279,3 +284,12 @@ def test_a_malformed_policy_setting_names_the_variable(environ, words):
         CompilerConfig.from_env(environ)
     with pytest.raises(SettingsError, match=words):
         Settings.from_env({"DYNADAG_BUCKET": "b", **environ})
+
+
+def test_every_policy_default_is_documented_in_settings_and_the_readme():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for allowlist in _DEFAULT_ALLOWLISTS:
+        default = ",".join(allowlist.patterns)
+        assert allowlist.variable in settings_module.__doc__
+        assert f"`{default}`" in settings_module.__doc__, allowlist.variable
+        assert f"`{allowlist.variable}` | `{default}`" in readme
