@@ -322,13 +322,12 @@ _SPARK_CODE_CONFS = frozenset(
 def _spark_code_locations(words: list[str]) -> list[str]:
     """What ``--jars``, ``--py-files``... and their ``--conf spark.*`` forms load as code."""
     locations: list[str] = []
-    for option, value in zip(words, [*words[1:], ""], strict=True):
-        option, equals, inline = option.partition("=")
-        if equals and option in _SPARK_CODE_OPTIONS:
-            locations += _items(inline)
-        elif option in _SPARK_CODE_OPTIONS:
+    for word, following in zip(words, [*words[1:], ""], strict=True):
+        option, equals, inline = word.partition("=")
+        value = inline if equals else following
+        if option in _SPARK_CODE_OPTIONS:
             locations += _items(value)
-        elif option == "--conf":
+        elif option in ("--conf", "-c"):
             key, _, setting = value.partition("=")
             if key.strip() in _SPARK_CODE_CONFS:
                 locations += _items(setting)

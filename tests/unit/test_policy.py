@@ -81,7 +81,7 @@ REFUSED = [
      None, "task_params.spark_submit_parameters", "DYNADAG_ALLOWED_S3_CODE_PREFIXES",
      _allowing("s3_code_prefixes", "s3://analytics-code/", "s3://x/")),
     ("emr-spark-conf-py-files", "EMR-SERVERLESS-SPARK",
-     {**EMR, "spark_submit_parameters": "--conf spark.submit.pyFiles=s3://x/e.zip"}, None,
+     {**EMR, "spark_submit_parameters": "--conf a=1 -c spark.submit.pyFiles=s3://x/e.zip"}, None,
      "task_params.spark_submit_parameters", "DYNADAG_ALLOWED_S3_CODE_PREFIXES",
      _allowing("s3_code_prefixes", "s3://analytics-code/", "s3://x/")),
     ("emr-spark-packages", "EMR-SERVERLESS-SPARK",
