@@ -39,7 +39,7 @@ def generated_source(tasks: int = 20) -> str:
     rows = {
         "mwaa_task": [
             {"task_id": str(i), "task_name": f"step_{i}", "task_type": "SQL", "status": 1,
-             "task_params": {"conn_id": "warehouse", "sql": f"INSERT INTO t{i} SELECT 1;"}}
+             "task_params": {"conn_id": "redshift_default", "sql": f"INSERT INTO t{i} SELECT 1;"}}
             for i in range(tasks)
         ],
         "mwaa_job": [

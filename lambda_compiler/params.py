@@ -16,14 +16,18 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from lambda_compiler.config import DEFAULT_CONFIG, Allowlist, CompilerConfig
 from lambda_compiler.redact import excerpt
 
 Seconds = Annotated[float, Field(ge=0)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
+Tag = Annotated[str, Field(min_length=1, max_length=100)]  # Airflow's TAG_MAX_LEN
 GroupId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,200}$")]
 
 
@@ -55,6 +59,29 @@ TriggerRule = Literal[
     "none_skipped",
     "always",
 ]
+
+
+NOT_ALLOWED = "not_allowed"
+"""The pydantic error type of a value the deployment's policy refuses (``not-allowed``)."""
+
+
+def policy(info: ValidationInfo) -> CompilerConfig:
+    """The `CompilerConfig` passed as validation context ``{"config": ...}``, or the default."""
+    context = info.context or {}
+    return context.get("config") or DEFAULT_CONFIG
+
+
+def check_allowed(allowlist: Allowlist, what: str, value: str) -> str:
+    """`value` when `allowlist` allows it; else a `NOT_ALLOWED` error naming the setting."""
+    refusal = allowlist.refusal(what, value)
+    if refusal:
+        raise refuse(refusal)
+    return value
+
+
+def refuse(message: str) -> PydanticCustomError:
+    """A `NOT_ALLOWED` error to raise from a validator; `message` names the setting."""
+    return PydanticCustomError(NOT_ALLOWED, message)
 
 
 class StrictModel(BaseModel):
@@ -100,12 +127,20 @@ class AlertSettings(StrictModel):
     max_per_run: Annotated[int, Field(ge=1, le=1000)] = 20
     deadline: Annotated[float, Field(gt=0)] | None = None
 
+    @field_validator("slack_conn_id")
+    @classmethod
+    def _allowed_slack(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The Slack notifier sends the connection's password to its host.
+        if value is None:
+            return None
+        return check_allowed(policy(info).slack_conn_ids, "Slack connection", value)
+
 
 class DagSettings(TaskSettings):
     """What job and scheduler DAGs share: run limits, tags, task defaults and alerts."""
 
     max_active_runs: Annotated[int, Field(ge=1, le=1000)] = 1
-    tags: list[Name] = []
+    tags: list[Tag] = []
     dagrun_timeout: Seconds | None = None
     alerts: AlertSettings = AlertSettings()
     run_history_table: TableName | None = None
@@ -168,8 +203,8 @@ class SchedulerJobConfig(TaskSettings):
 
 def error_messages(
     exc: ValidationError, prefix: str, model: type[BaseModel]
-) -> list[tuple[str, str]]:
-    """(attribute path, reason) pairs in plain words for each pydantic error."""
+) -> list[tuple[str, str, bool]]:
+    """(attribute path, reason, refused by the policy) in plain words for each pydantic error."""
     messages = []
     for error in exc.errors():
         path = ".".join([prefix, *(str(part) for part in error["loc"])])
@@ -181,7 +216,7 @@ def error_messages(
             reason = "is required"
         else:
             reason = error["msg"].removeprefix("Value error, ")
-            if "input" in error and error["type"] != "value_error":
+            if "input" in error and error["type"] not in ("value_error", NOT_ALLOWED):
                 reason += f" (got {excerpt(error['input'])})"
-        messages.append((path, reason))
+        messages.append((path, reason, error["type"] == NOT_ALLOWED))
     return messages

@@ -23,6 +23,7 @@ from lambda_compiler.params import (
 )
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.redact import excerpt
+from lambda_compiler.row_jinja import string_refusals
 from lambda_compiler.rows import (
     JOB_KEY,
     SCHEDULER_KEY,
@@ -171,9 +172,16 @@ class _Checker:
         try:
             return model.model_validate(data, context=context)
         except ValidationError as exc:
-            for path, reason in error_messages(exc, field, model):
-                self.add(path, code, reason)
+            for path, reason, refused in error_messages(exc, field, model):
+                self.add(path, ProblemCode.NOT_ALLOWED if refused else code, reason)
             return None
+
+    def jinja(self, field: str, value: Any, config: CompilerConfig) -> None:
+        """A problem for each string in `value` whose Jinja could read secrets, unless allowed."""
+        if config.allow_secrets_jinja:
+            return
+        for path, reason in string_refusals(value, field):
+            self.add(path, ProblemCode.NOT_ALLOWED, reason)
 
     def dependencies(self, name: str, child_key: str, listed: list[str] | None) -> list[Edge]:
         """Edges from ``[{child_key: x, "pid": y}]``; ``pid`` is the upstream."""
@@ -225,6 +233,7 @@ def parse_task(
     task_type = check.text("task_type", required=True)
     enabled = check.enabled()
     raw_params = check.json("task_params", dict)
+    check.jinja("task_params", raw_params, config)
     params = None
     if task_type is not None:
         spec = TASK_TYPES.get(task_type.upper())
@@ -250,7 +259,9 @@ def parse_task(
     return task, check.problems
 
 
-def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
+def parse_job(
+    row: Row, table: str, config: CompilerConfig = DEFAULT_CONFIG
+) -> tuple[Job | None, list[Problem]]:
     """A `Job` from an `mwaa_job` row, or None when its key is unusable."""
     check = _Checker(row_ref(table, JOB_KEY, row), row, _JOB_ATTRIBUTES)
     job_type = check.key("job_type")
@@ -262,7 +273,11 @@ def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
     if listed is None:
         listed = _ids_from_edges(edges)
     params = check.model(
-        "job_params", JobParams, check.json("job_params", dict), ProblemCode.INVALID_PARAMS
+        "job_params",
+        JobParams,
+        check.json("job_params", dict),
+        ProblemCode.INVALID_PARAMS,
+        context={"config": config},
     )
     configs = _keyed_configs(check, "job_task_configs", "task_id", JobTaskConfig)
     if job_type is None or job_id is None:
@@ -281,7 +296,9 @@ def parse_job(row: Row, table: str) -> tuple[Job | None, list[Problem]]:
     return job, check.problems
 
 
-def parse_scheduler(row: Row, table: str) -> tuple[Scheduler | None, list[Problem]]:
+def parse_scheduler(
+    row: Row, table: str, config: CompilerConfig = DEFAULT_CONFIG
+) -> tuple[Scheduler | None, list[Problem]]:
     """A `Scheduler` from an `mwaa_scheduler` row, or None when its key is unusable."""
     check = _Checker(row_ref(table, SCHEDULER_KEY, row), row, _SCHEDULER_ATTRIBUTES)
     schedule_id = check.key("schedule_id")
@@ -299,8 +316,17 @@ def parse_scheduler(row: Row, table: str) -> tuple[Scheduler | None, list[Proble
             ProblemCode.INVALID_PARAMS,
             "give 'schedule_interval' or 'schedule', not both",
         )
-    params = check.model("schedule_params", SchedulerParams, raw_params, ProblemCode.INVALID_PARAMS)
+    params = check.model(
+        "schedule_params",
+        SchedulerParams,
+        raw_params,
+        ProblemCode.INVALID_PARAMS,
+        context={"config": config},
+    )
     configs = _keyed_configs(check, "schedule_job_configs", "job_id", SchedulerJobConfig)
+    for key, job_config in configs.items():
+        # TriggerDagRunOperator renders conf with the scheduler run's context.
+        check.jinja(f"schedule_job_configs.{key}.conf", job_config.conf, config)
     if schedule_id is None:
         return None, check.problems
     scheduler = Scheduler(

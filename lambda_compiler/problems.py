@@ -43,6 +43,8 @@ class ProblemCode(StrEnum):
     UNSAFE_OUTPUT = "unsafe-output"
     UNSUPPORTED_ON_TARGET = "unsupported-on-target"
     FOREIGN_FILE = "foreign-file"
+    NOT_ALLOWED = "not-allowed"
+    """The deployment's policy refuses the value; the message names the setting."""
 
 
 @dataclass(frozen=True, order=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 
+from lambda_compiler.config import module_under
+
 ALLOWED_IMPORT_ROOTS = frozenset({"airflow", "pendulum", "datetime", "dags_runtime", "__future__"})
 _ALLOWED_STATEMENTS = (ast.Import, ast.ImportFrom, ast.Assign, ast.With, ast.Expr)
 
@@ -45,8 +47,8 @@ def _violations(tree: ast.Module, import_prefixes: tuple[str, ...]) -> list[str]
                 imported.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
-            allowed = module.split(".")[0] in ALLOWED_IMPORT_ROOTS or any(
-                module == prefix or module.startswith(f"{prefix}.") for prefix in import_prefixes
+            allowed = module.split(".")[0] in ALLOWED_IMPORT_ROOTS or module_under(
+                module, import_prefixes
             )
             if node.level or not allowed:
                 problems.append(f"line {node.lineno}: import from {module!r} is not allowed")

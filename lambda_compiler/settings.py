@@ -14,9 +14,26 @@
 | `DYNADAG_PYTHON_MODULE_PREFIXES` | (none) | modules `PYTHON` tasks may call (`etl,ops.jobs`) |
 | `DYNADAG_ALLOW_BASH` | `false` | `true` lets `BASH` tasks run shell commands |
 | `DYNADAG_AIRFLOW_VERSION` | `3.3` | the MWAA environment's Airflow release the DAG files are for |
+| `DYNADAG_ALLOW_SQL_SECRETS_JINJA` | `false` | `true` lets row Jinja read `conn`, `var`, `ti`... |
+| `DYNADAG_ALLOWED_CONN_IDS` | (1) | `conn_id`, `aws_conn_id` (also when left to the default) |
+| `DYNADAG_ALLOWED_SLACK_CONN_IDS` | `slack_data_alerts` | `alerts.slack_conn_id` |
+| `DYNADAG_ALLOWED_IAM_ROLE_ARNS` | (2) | EMR `execution_role_arn` |
+| `DYNADAG_ALLOWED_S3_CODE_PREFIXES` | `s3://analytics-code/spark/` | EMR/Glue scripts and code |
+| `DYNADAG_ALLOWED_GLUE_JOBS` | `clickstream-raw-to-parquet` | Glue `job_name` |
+| `DYNADAG_ALLOWED_REDSHIFT_SECRET_ARNS` | (3) | Redshift Data API `secret_arn` |
 
-The last three are the `CompilerConfig` (``lambda_compiler/config.py``); with neither
-`PYTHON` nor `BASH` opt-in set, those rows are rejected. See ``docs/task-types.md`` for why.
+(1) `redshift_default,aws_default,crm_postgres,reporting_postgres`;
+(2) `arn:aws:iam::123456789012:role/emr-serverless-jobs`;
+(3) `arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-etl-*`.
+
+`DYNADAG_AIRFLOW_VERSION` and the last nine are the `CompilerConfig`
+(``lambda_compiler/config.py``): the Airflow release compiled for and the deployment's
+policy for what rows may reach. The `ALLOWED` lists are comma-separated ``fnmatch``
+patterns (S3 entries are prefixes ending in ``/``); unset or empty means the default,
+``*`` means any. The defaults are Airflow's default connections plus the names the
+bundled examples use, so set them for production. Rows outside the policy get a
+``not-allowed`` problem naming the variable. See ``docs/task-types.md`` and the
+README's "Security policy" for why.
 """
 
 from __future__ import annotations

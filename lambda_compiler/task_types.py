@@ -3,22 +3,24 @@
 Adding a task type means writing one template in ``dag_templates/tasks/`` and one
 `TaskType` entry in `TASK_TYPES` below; nothing else changes. The operator's
 import comes from the entry, never from a row. Schemas that depend on what the
-deployment allows (`PYTHON`, `BASH`) read the `CompilerConfig` from the pydantic
-validation context under the key ``"config"``.
+deployment allows (`PYTHON`, `BASH`, and the connections, roles, jobs, secrets and
+code locations a row names) read the `CompilerConfig` from the pydantic validation
+context under the key ``"config"`` (`params.policy`).
 """
 
 from __future__ import annotations
 
 import keyword
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
-from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
-from lambda_compiler.params import StrictModel
+from lambda_compiler.config import CompilerConfig
+from lambda_compiler.params import StrictModel, check_allowed, policy, refuse
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 AwsConnId = Annotated[str, Field(min_length=1, max_length=250)]
@@ -71,9 +73,28 @@ class TaskType:
     summary: str
 
 
-def _config(info: ValidationInfo) -> CompilerConfig:
-    context = info.context or {}
-    return context.get("config") or DEFAULT_CONFIG
+def _allowed_conn(value: str | None, info: ValidationInfo) -> str | None:
+    """A connection id the deployment allows (``DYNADAG_ALLOWED_CONN_IDS``)."""
+    if value is None:
+        return None
+    return check_allowed(policy(info).conn_ids, "connection", value)
+
+
+def _default_conn_allowed(config: CompilerConfig, field: str, default: str) -> None:
+    """A row that leaves `field` out uses Airflow's `default` connection: it needs allowing too."""
+    refusal = config.conn_ids.refusal("connection", default)
+    if refusal:
+        raise refuse(f"{field} is not given, so the default {refusal}")
+
+
+def _code_allowed(config: CompilerConfig, what: str, locations: list[str]) -> None:
+    """Each code location must lie under ``DYNADAG_ALLOWED_S3_CODE_PREFIXES``."""
+    for location in locations:
+        check_allowed(config.s3_code_prefixes, what, location)
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class SqlParams(StrictModel):
@@ -85,6 +106,8 @@ class SqlParams(StrictModel):
     split_statements: bool = True
     parameters: dict[str, Any] | list[Any] | None = None
     database: NonEmpty | None = None
+
+    _conn = field_validator("conn_id")(_allowed_conn)
 
 
 class RedshiftSqlParams(StrictModel):
@@ -108,9 +131,26 @@ class RedshiftSqlParams(StrictModel):
     aws_conn_id: NonEmpty | None = None
     poll_interval: Annotated[int, Field(ge=1, le=3600)] | None = None
 
+    _conns = field_validator("conn_id", "aws_conn_id")(_allowed_conn)
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _allowed_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return check_allowed(policy(info).redshift_secret_arns, "secret", value)
+
     @property
     def uses_data_api(self) -> bool:
         return self.workgroup_name is not None or self.cluster_identifier is not None
+
+    @model_validator(mode="after")
+    def _default_conn(self, info: ValidationInfo) -> RedshiftSqlParams:
+        if self.uses_data_api and self.aws_conn_id is None:
+            _default_conn_allowed(policy(info), "aws_conn_id", "aws_default")
+        elif not self.uses_data_api and self.conn_id is None:
+            _default_conn_allowed(policy(info), "conn_id", "redshift_default")
+        return self
 
     @model_validator(mode="after")
     def _one_mode(self) -> RedshiftSqlParams:
@@ -150,10 +190,11 @@ class PythonParams(StrictModel):
             keyword.iskeyword(part) for part in value.split(".")
         ):
             raise ValueError(f"{value!r} is not a dotted path like 'package.module.function'")
-        module, _, name = value.rpartition(".")
-        if name.startswith("_"):
-            raise ValueError(f"{name!r} is private (starts with '_')")
-        config = _config(info)
+        module = value.rpartition(".")[0]
+        private = [part for part in value.split(".") if part.startswith("_")]
+        if private:
+            raise ValueError(f"{private[0]!r} is private (starts with '_')")
+        config = policy(info)
         if not config.python_module_prefixes:
             raise ValueError(
                 "PYTHON tasks are disabled: no module prefixes are configured "
@@ -184,7 +225,7 @@ class BashParams(StrictModel):
     @field_validator("bash_command")
     @classmethod
     def _enabled(cls, value: str, info: ValidationInfo) -> str:
-        if not _config(info).allow_bash:
+        if not policy(info).allow_bash:
             raise ValueError("BASH tasks are disabled in this deployment (DYNADAG_ALLOW_BASH)")
         if value.endswith((".sh", ".bash")):
             raise ValueError(
@@ -208,6 +249,49 @@ class EmrServerlessSparkParams(StrictModel):
     waiter_delay: WaiterDelay | None = None
     waiter_max_attempts: WaiterAttempts | None = None
 
+    _conn = field_validator("aws_conn_id")(_allowed_conn)
+
+    @field_validator("execution_role_arn")
+    @classmethod
+    def _allowed_role(cls, value: str, info: ValidationInfo) -> str:
+        return check_allowed(policy(info).iam_role_arns, "execution role", value)
+
+    @field_validator("entry_point")
+    @classmethod
+    def _allowed_entry_point(cls, value: str, info: ValidationInfo) -> str:
+        return check_allowed(policy(info).s3_code_prefixes, "entry point", value)
+
+    @field_validator("spark_submit_parameters")
+    @classmethod
+    def _allowed_spark_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            try:
+                locations = _spark_code_locations(shlex.split(value))
+            except ValueError as exc:
+                raise ValueError(f"cannot be split like a command line: {exc}") from None
+            _code_allowed(policy(info), "code location", locations)
+        return value
+
+    @field_validator("configuration_overrides")
+    @classmethod
+    def _allowed_override_code(
+        cls, value: dict[str, Any] | None, info: ValidationInfo
+    ) -> dict[str, Any] | None:
+        for classification in (value or {}).get("applicationConfiguration") or []:
+            properties = (
+                classification.get("properties") if isinstance(classification, dict) else None
+            )
+            for key, setting in (properties or {}).items():
+                if key in _SPARK_CODE_CONFS and isinstance(setting, str):
+                    _code_allowed(policy(info), f"code location ({key})", _items(setting))
+        return value
+
+    @model_validator(mode="after")
+    def _default_conn(self, info: ValidationInfo) -> EmrServerlessSparkParams:
+        if self.aws_conn_id is None:
+            _default_conn_allowed(policy(info), "aws_conn_id", "aws_default")
+        return self
+
     @property
     def job_driver(self) -> dict[str, Any]:
         """The ``jobDriver`` of StartJobRun, from the flat row parameters."""
@@ -217,6 +301,50 @@ class EmrServerlessSparkParams(StrictModel):
         if self.spark_submit_parameters is not None:
             submit["sparkSubmitParameters"] = self.spark_submit_parameters
         return {"sparkSubmit": submit}
+
+
+_SPARK_CODE_OPTIONS = frozenset(
+    {"--jars", "--py-files", "--files", "--archives", "--packages", "--repositories"}
+)
+_SPARK_CODE_CONFS = frozenset(
+    {
+        "spark.jars",
+        "spark.submit.pyFiles",
+        "spark.files",
+        "spark.archives",
+        "spark.jars.packages",
+        "spark.jars.repositories",
+        "spark.jars.ivySettings",
+    }
+)
+
+
+def _spark_code_locations(words: list[str]) -> list[str]:
+    """What ``--jars``, ``--py-files``... and their ``--conf spark.*`` forms load as code."""
+    locations: list[str] = []
+    for word, following in zip(words, [*words[1:], ""], strict=True):
+        option, equals, inline = word.partition("=")
+        value = inline if equals else following
+        if option in _SPARK_CODE_OPTIONS:
+            locations += _items(value)
+        elif option in ("--conf", "-c"):
+            key, _, setting = value.partition("=")
+            if key.strip() in _SPARK_CODE_CONFS:
+                locations += _items(setting)
+    return locations
+
+
+_GLUE_CODE_ARGUMENTS = frozenset(
+    {
+        "--scriptLocation",
+        "--extra-py-files",
+        "--extra-jars",
+        "--extra-files",
+        "--additional-python-modules",
+        "--python-modules-installer-option",
+    }
+)
+"""Glue special parameters that replace the job's script or add code to it."""
 
 
 class GlueParams(StrictModel):
@@ -229,13 +357,30 @@ class GlueParams(StrictModel):
     waiter_delay: WaiterDelay | None = None
     waiter_max_attempts: WaiterAttempts | None = None
 
+    _conn = field_validator("aws_conn_id")(_allowed_conn)
+
+    @field_validator("job_name")
+    @classmethod
+    def _allowed_job(cls, value: str, info: ValidationInfo) -> str:
+        return check_allowed(policy(info).glue_jobs, "Glue job", value)
+
     @field_validator("script_args")
     @classmethod
-    def _dashed_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+    def _dashed_keys(
+        cls, value: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
         bad = sorted(key for key in value or {} if not key.startswith("--"))
         if bad:
             raise ValueError(f"Glue job arguments start with '--' (like '--day'); got {bad}")
+        for key in sorted(_GLUE_CODE_ARGUMENTS & (value or {}).keys()):
+            _code_allowed(policy(info), f"code location ({key})", _items(value[key]))
         return value
+
+    @model_validator(mode="after")
+    def _default_conn(self, info: ValidationInfo) -> GlueParams:
+        if self.aws_conn_id is None:
+            _default_conn_allowed(policy(info), "aws_conn_id", "aws_default")
+        return self
 
 
 _SQL_OPERATOR = Operator(

@@ -79,10 +79,10 @@ def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Val
     schedulers: list[Scheduler] = []
     parse_problems: dict[RowRef, list[Problem]] = {}
     for row in snapshot.jobs:
-        job, problems = parse_job(row, tables.job)
+        job, problems = parse_job(row, tables.job, config)
         _keep(job, problems, jobs, parse_problems, unparsable)
     for row in snapshot.schedulers:
-        scheduler, problems = parse_scheduler(row, tables.scheduler)
+        scheduler, problems = parse_scheduler(row, tables.scheduler, config)
         _keep(scheduler, problems, schedulers, parse_problems, unparsable)
     disabled = [row.ref for row in [*jobs, *schedulers] if not row.enabled]
     job_plans = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lambda_compiler.compiler import CompileResult, compile_dags
-from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.config import DEFAULT_CONFIG, Allowlist, CompilerConfig
 from lambda_compiler.snapshot import snapshot_from_json
 
 
@@ -14,7 +15,7 @@ def task(task_id: str, name: str | None = None, **attrs: Any) -> dict[str, Any]:
         "task_id": task_id,
         "task_name": f"task_{task_id}" if name is None else name,
         "task_type": "SQL",
-        "task_params": {"conn_id": "warehouse", "sql": f"SELECT {task_id};"},
+        "task_params": {"conn_id": "redshift_default", "sql": f"SELECT {task_id};"},
         "status": 1,
     }
     row.update(attrs)
@@ -45,6 +46,16 @@ def scheduler(schedule_id: str, jobs: str, name: str | None = None, **attrs: Any
     }
     row.update(attrs)
     return {k: v for k, v in row.items() if v is not None}
+
+
+def allow_any(**settings: Any) -> CompilerConfig:
+    """A policy whose allowlists are all ``*``, with `settings` (e.g. ``allow_bash=True``)."""
+    lists = {
+        f.name: Allowlist(f.default.variable, ("*",), f.default.prefixes)
+        for f in dataclasses.fields(CompilerConfig)
+        if isinstance(f.default, Allowlist)
+    }
+    return CompilerConfig(**{**lists, **settings})
 
 
 def compile_rows(  # type: ignore[no-untyped-def]

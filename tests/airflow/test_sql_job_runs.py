@@ -16,11 +16,10 @@ pytestmark = pytest.mark.airflow
 def test_sql_and_redshift_sql_tasks_run_in_order_and_commit(
     airflow_dags_folder, tmp_path, monkeypatch
 ):
-    # GIVEN a SQLite database standing in for Redshift, as two Airflow connections
+    # GIVEN a SQLite database standing in for Redshift, as the default connection
     database = tmp_path / "warehouse.db"
     connection = json.dumps({"conn_type": "sqlite", "host": str(database)})
     monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT_DEFAULT", connection)
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", connection)
     # AND a job whose rows use the original's REDSHIFT-SQL shape and the SQL type
     tasks = [
         task(
@@ -33,7 +32,10 @@ def test_sql_and_redshift_sql_tasks_run_in_order_and_commit(
             "2",
             "record_day",
             task_type="SQL",
-            task_params={"conn_id": "warehouse", "sql": "INSERT INTO runs VALUES ('{{ ds }}');"},
+            task_params={
+                "conn_id": "redshift_default",
+                "sql": "INSERT INTO runs VALUES ('{{ ds }}');",
+            },
         ),
         task(
             "3",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint
 
+from lambda_compiler.config import DEFAULT_CONFIG
 from lambda_compiler.settings import Settings
 from lambda_compiler.targets import TargetError, target_for
 from tests.infra.cfn import CODE_URI, TEMPLATE, Resolved, source_template, statements, translate
@@ -195,6 +196,39 @@ def test_the_airflow_version_parameter_accepts_exactly_the_compilable_versions(
     assert bool(re.fullmatch(pattern, version)) is compilable
 
 
+POLICY = {
+    "PythonModulePrefixes": "etl,ops.jobs",
+    "AllowBash": "true",
+    "AllowSqlSecretsJinja": "true",
+    "AllowedConnIds": "etl_*,redshift_default",
+    "AllowedSlackConnIds": "slack_*",
+    "AllowedIamRoleArns": "arn:aws:iam::111122223333:role/etl-*",
+    "AllowedS3CodePrefixes": "s3://etl-code/",
+    "AllowedGlueJobs": "etl-*",
+    "AllowedRedshiftSecretArns": "*",
+}
+
+
+def test_security_policy_parameters_reach_both_functions() -> None:
+    stack = Resolved(POLICY)
+    for function in ("CompilerFunction", "DeployHookFunction"):
+        env = stack.resources[function]["Properties"]["Environment"]["Variables"]
+        config = Settings.from_env(env).compiler
+        assert config.python_module_prefixes == ("etl", "ops.jobs")
+        assert config.allow_bash and config.allow_secrets_jinja
+        assert config.conn_ids.patterns == ("etl_*", "redshift_default")
+        assert config.slack_conn_ids.patterns == ("slack_*",)
+        assert config.iam_role_arns.patterns == ("arn:aws:iam::111122223333:role/etl-*",)
+        assert config.s3_code_prefixes.patterns == ("s3://etl-code/",)
+        assert config.glue_jobs.patterns == ("etl-*",)
+        assert config.redshift_secret_arns.allows_any
+
+
+def test_security_policy_defaults_to_the_compilers_defaults(default: Resolved) -> None:
+    env = default.resources["CompilerFunction"]["Properties"]["Environment"]["Variables"]
+    assert Settings.from_env(env).compiler == DEFAULT_CONFIG
+
+
 def test_function_logs_go_to_log_groups_with_retention(default: Resolved) -> None:
     groups = default.of_type("AWS::Logs::LogGroup")
     for logical_id, group in (
@@ -311,6 +345,7 @@ def test_the_rebuild_runs_on_the_deploy_hook(default: Resolved) -> None:
         {"parameters": EXISTING},
         {"parameters": {"RebuildToken": "2026-11-21"}},
         {"parameters": {"AirflowVersion": "3.1"}},
+        {"parameters": {"AllowedConnIds": "etl_*"}},  # a new policy re-checks every row
     ],
 )
 def test_a_deploy_that_changes_code_or_settings_reruns_the_rebuild(change: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ def random_write(stack: Stack, rng: random.Random) -> None:
         if delete:
             stack.delete("task", task_id=task_id)
             return
-        params = {"conn_id": "w", "sql": f"SELECT {rng.randint(1, 3)};"}
+        params = {"conn_id": "redshift_default", "sql": f"SELECT {rng.randint(1, 3)};"}
         stack.put("task", task(task_id, f"step_{task_id}", status=status, task_params=params))
     elif kind == "job":
         job_type, job_id = rng.choice(JOB_KEYS)
@@ -170,7 +170,7 @@ def changes(sync: DagSync, records: list[dict]) -> list:
 def test_a_write_that_lands_after_a_newer_one_is_corrected_by_the_verify_step(stack: Stack):
     # GIVEN two workers and a published job
     slow, fast = build_sync(stack.settings), build_sync(stack.settings)
-    sql = {"conn_id": "w"}
+    sql = {"conn_id": "redshift_default"}
     stack.put("task", task("1", task_params={**sql, "sql": "SELECT 1;"}))
     stack.put("job", job("a", "1"))
     assert fast.apply(changes(fast, stack.records())).failed == set()

@@ -33,7 +33,7 @@ def one_task_change(endpoint: str, monkeypatch: pytest.MonkeyPatch, unrelated: i
     assert run_rebuild(stack.settings, sync=sync).ok
     stack.records()
     # WHEN task 1's SQL changes
-    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 2;"}))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
     with count_requests(sync.source._client, sync.publisher._client) as counts:
         assert deliver(lambda_handler, stack.records()) == []
     assert "SELECT 2;" in stack.files()["job-load"]
@@ -84,7 +84,7 @@ def test_a_lost_index_entry_is_written_again_when_its_job_is_rebuilt(
     # WHEN the job is saved again (bytes unchanged) and then task 1's SQL changes
     stack.put("job", job("load", "1", name="load"))
     assert deliver(lambda_handler, stack.records()) == []
-    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 2;"}))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
     assert deliver(lambda_handler, stack.records()) == []
     # THEN the job's rebuild restored the entry, so the task change reached the job
     assert "SELECT 2;" in stack.files()["job-load"]

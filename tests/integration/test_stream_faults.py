@@ -65,7 +65,10 @@ def test_intermittent_put_failures_converge_through_retries_without_losing_a_cha
     # GIVEN every task changes, so every job DAG has new bytes
     stack.put(
         "task",
-        *(task(str(i), task_params={"conn_id": "w", "sql": f"SELECT {i}0;"}) for i in range(6)),
+        *(
+            task(str(i), task_params={"conn_id": "redshift_default", "sql": f"SELECT {i}0;"})
+            for i in range(6)
+        ),
     )
     records = stack.records()
     calls = itertools.count()
@@ -88,7 +91,7 @@ def test_a_failed_reverse_index_lookup_fails_only_the_record_that_needed_it(stac
     stack.put("task", task("1"), task("2"))
     stack.put("job", job("a", "1"), job("b", "2"))
     assert deliver(lambda_handler, stack.records()) == []
-    new_sql = {"conn_id": "warehouse", "sql": "SELECT 'new';"}
+    new_sql = {"conn_id": "redshift_default", "sql": "SELECT 'new';"}
     stack.put("task", task("1", task_params=new_sql), task("2", task_params=new_sql))
     records = stack.records()
     dynamodb = sync_for(Settings.from_env()).registry._client

@@ -53,7 +53,7 @@ def test_insert_modify_remove_of_each_table_publishes_exactly_the_affected_files
     )
 
     # WHEN a task's SQL changes: only the job DAG gets a new version
-    stack.put("task", task("2", task_params={"conn_id": "warehouse", "sql": "SELECT 22;"}))
+    stack.put("task", task("2", task_params={"conn_id": "redshift_default", "sql": "SELECT 22;"}))
     assert handle(stack) == []
     assert "SELECT 22;" in stack.files()["job-load"]
     assert len(stack.versions("job-load")) == 2

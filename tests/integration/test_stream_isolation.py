@@ -22,7 +22,7 @@ from tests.rowkit import job, task
 
 pytestmark = pytest.mark.moto
 
-NAN_PARAMS = '{"conn_id": "warehouse", "sql": "SELECT 2;", "parameters": {"a": NaN}}'
+NAN_PARAMS = '{"conn_id": "redshift_default", "sql": "SELECT 2;", "parameters": {"a": NaN}}'
 SNS_MESSAGE_LIMIT = 262_144
 REGISTRY_ITEM_LIMIT = 400 * 1024
 
@@ -99,7 +99,7 @@ def test_a_dag_that_crashes_is_an_error_while_dags_sharing_its_rows_are_built(
     (alert,) = received(stack, queue)
     assert alert["Subject"].startswith("dynadag: DAG job-poison ")
     # WHEN the shared task changes
-    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 11;"}))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 11;"}))
     assert deliver(lambda_handler, stack.records()) == []
     # THEN the healthy DAG follows, the poison one stays as it was, with no new alert
     assert "SELECT 11;" in stack.files()["job-healthy"]
@@ -108,7 +108,7 @@ def test_a_dag_that_crashes_is_an_error_while_dags_sharing_its_rows_are_built(
     assert received(stack, queue) == []
     # WHEN the poison records are replayed, and then the shared task changes again
     assert deliver(lambda_handler, first) == []
-    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 111;"}))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 111;"}))
     assert deliver(lambda_handler, stack.records()) == []
     # THEN the change still reaches the healthy DAG
     assert "SELECT 111;" in stack.files()["job-healthy"]

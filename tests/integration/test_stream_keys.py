@@ -72,7 +72,7 @@ def test_keys_too_long_for_the_registry_still_index_the_job_under_its_task(stack
     assert stack.registry.dependents([f"taskref#{task_id}"]) == {job_ref}
     assert stack.registry.row_state_refs() == {job_ref}
     # WHEN the task changes: the change reaches the job's DAG
-    sql = {"conn_id": "warehouse", "sql": "SELECT 42;"}
+    sql = {"conn_id": "redshift_default", "sql": "SELECT 42;"}
     stack.put("task", task(task_id, name="long_task", task_params=sql))
     assert deliver(lambda_handler, stack.records()) == []
     assert "SELECT 42;" in stack.files()["job-long_keys"]

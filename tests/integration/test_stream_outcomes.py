@@ -47,7 +47,7 @@ def test_a_poison_row_keeps_its_dags_last_good_file_while_the_others_are_written
     stack.put("job", job("a", "1", job_params={"description": "new a"}))
     stack.put("job", job("b", "2", job_task_dependencies='[{"task_id": "2", "pid": '))
     stack.put("job", job("c", "3", job_params={"description": "new c"}))
-    stack.put("task", task("3", task_params={"conn_id": "warehouse", "sql": "SELECT 33;"}))
+    stack.put("task", task("3", task_params={"conn_id": "redshift_default", "sql": "SELECT 33;"}))
     failed = deliver(lambda_handler, stack.records())
     # THEN nothing is reported failed, the valid DAGs are written, b keeps its file
     assert failed == []

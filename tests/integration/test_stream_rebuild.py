@@ -111,7 +111,7 @@ def test_rebuild_repairs_the_reverse_index_so_the_next_change_reaches_the_right_
     assert stack.registry.dependents({"taskref#1"}) == {job_a}
     assert report.index_removed == 1
     # WHEN task 1 changes, the handler finds job a through the rebuilt index
-    stack.put("task", task("1", task_params={"conn_id": "warehouse", "sql": "SELECT 11;"}))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 11;"}))
     assert deliver(lambda_handler, stack.records()) == []
     assert "SELECT 11;" in stack.files()["job-job_a"]
 

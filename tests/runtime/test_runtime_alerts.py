@@ -8,13 +8,13 @@ import json
 import pytest
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.config import CompilerConfig
 from lambda_compiler.snapshot import snapshot_from_json
 from tests.airflow.dagbag import load_dagbag, write_dags
+from tests.rowkit import allow_any
 
 pytestmark = [pytest.mark.airflow, pytest.mark.moto]
 
-CONFIG = CompilerConfig(python_module_prefixes=("tests.runtime.callables",), allow_bash=True)
+CONFIG = allow_any(python_module_prefixes=("tests.runtime.callables",), allow_bash=True)
 
 
 def test_a_failing_task_alerts_on_each_try_and_every_try_is_recorded(

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.config import CompilerConfig
 from lambda_compiler.snapshot import snapshot_from_json
 from tests.airflow.dagbag import load_dagbag, write_dags
+from tests.rowkit import allow_any
 from tests.runtime import callables
 
 pytestmark = pytest.mark.airflow
 
-CONFIG = CompilerConfig(python_module_prefixes=("tests.runtime",), allow_bash=True)
+CONFIG = allow_any(python_module_prefixes=("tests.runtime",), allow_bash=True)
 ROLE = "arn:aws:iam::123456789012:role/jobs"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift-AbCdEf"
 PARAMS: dict[str, tuple[str, dict[str, Any]]] = {

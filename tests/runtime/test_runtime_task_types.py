@@ -9,13 +9,13 @@ import sqlite3
 import pytest
 
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.config import CompilerConfig
 from lambda_compiler.snapshot import snapshot_from_json
 from tests.airflow.dagbag import load_dagbag, write_dags
+from tests.rowkit import allow_any
 
 pytestmark = [pytest.mark.airflow, pytest.mark.moto]
 
-CONFIG = CompilerConfig(python_module_prefixes=("tests.runtime.callables",), allow_bash=True)
+CONFIG = allow_any(python_module_prefixes=("tests.runtime.callables",), allow_bash=True)
 MISSING_TOPIC = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
 CREATE_AND_INSERT = "CREATE TABLE runs (day TEXT);\nINSERT INTO runs VALUES ('x');"
 INSERT_DAY = "INSERT INTO runs VALUES ('{{ ds }}')"

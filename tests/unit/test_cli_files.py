@@ -23,7 +23,10 @@ runner = CliRunner()
 def _rows(sql: str = "SELECT 1;", *, jobs: tuple[str, ...] = ("load", "report")) -> dict:
     listed = {"load": job("1", "1", name="load"), "report": job("2", "2", name="report")}
     return {
-        "mwaa_task": [task("1", task_params={"conn_id": "wh", "sql": sql}), task("2")],
+        "mwaa_task": [
+            task("1", task_params={"conn_id": "redshift_default", "sql": sql}),
+            task("2"),
+        ],
         "mwaa_job": [listed[name] for name in jobs],
     }
 

@@ -17,7 +17,7 @@ runner = CliRunner()
 
 def _rows(sql: str) -> dict:
     return {
-        "mwaa_task": [task("1", task_params={"conn_id": "wh", "sql": sql})],
+        "mwaa_task": [task("1", task_params={"conn_id": "redshift_default", "sql": sql})],
         "mwaa_job": [job("1", "1", name="load")],
     }
 

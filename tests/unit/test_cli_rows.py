@@ -86,7 +86,9 @@ def test_import_accepts_dynamodb_typed_json(stack: CliStack, tmp_path: Path) -> 
                     "task_id": {"S": "1"},
                     "task_name": {"S": "load"},
                     "task_type": {"S": "SQL"},
-                    "task_params": {"M": {"conn_id": {"S": "wh"}, "sql": {"S": "SELECT 1;"}}},
+                    "task_params": {
+                        "M": {"conn_id": {"S": "redshift_default"}, "sql": {"S": "SELECT 1;"}}
+                    },
                 }
             ]
         }

@@ -28,6 +28,7 @@ CORE = [
     "isolation",
     "limits",
     "redact",
+    "row_jinja",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 

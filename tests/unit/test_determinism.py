@@ -69,7 +69,7 @@ def test_header_names_source_rows_and_inputs_hash():
 def test_datetime_is_imported_only_when_a_duration_is_written():
     from tests.rowkit import compile_rows, job, task
 
-    sql = {"conn_id": "c", "sql": "SELECT 'datetime.timedelta(seconds=1)';"}
+    sql = {"conn_id": "redshift_default", "sql": "SELECT 'datetime.timedelta(seconds=1)';"}
     plain = compile_rows([task("1", task_params=sql)], [job("1", "1", name="plain")])
     timed = compile_rows([task("1")], [job("1", "1", name="timed", job_params={"retry_delay": 60})])
     assert "import datetime\n" not in plain.dags["job-plain"].source

@@ -9,6 +9,8 @@ import pytest
 from lambda_compiler.problems import ProblemCode
 from tests.rowkit import compile_rows, job, scheduler, task
 
+CONN = "redshift_default"
+
 
 def _call(source: str, name: str) -> ast.Call:
     return next(
@@ -94,8 +96,8 @@ def test_an_asset_schedule_and_a_time_schedule_are_exclusive():
 
 def test_doc_md_describes_each_task_as_the_file_holds_it():
     tasks = [
-        task("1", "a", task_params={"conn_id": "w", "sql": "SELECT 1", "parameters": {"d": 1}}),
-        task("2", "b", task_type="SQL", task_params={"conn_id": "w", "sql": "SELECT\n  2"}),
+        task("1", "a", task_params={"conn_id": CONN, "sql": "SELECT 1", "parameters": {"d": 1}}),
+        task("2", "b", task_type="SQL", task_params={"conn_id": CONN, "sql": "SELECT\n  2"}),
     ]  # fmt: skip
     result = compile_rows(tasks, [job("1", "1,2", job_params={"description": "Sales mart"})])
     doc = ast.literal_eval(_keyword(_call(result.dags["job-job_1"].source, "DAG"), "doc_md"))
@@ -143,3 +145,13 @@ def test_bad_alert_settings_name_the_attribute_path(alerts, field):
     result = compile_rows([task("1")], [job("1", "1", job_params={"alerts": alerts})])
     (problem,) = result.problems
     assert problem.field == field and problem.code is ProblemCode.INVALID_PARAMS
+
+
+def test_a_tag_longer_than_airflow_allows_is_a_problem_not_a_broken_file():
+    result = compile_rows([task("1")], [job("1", "1", job_params={"tags": ["t" * 101]})])
+    (problem,) = result.dags["job-job_1"].problems
+    assert problem.field == "job_params.tags.0"
+    assert "at most 100 characters" in problem.message
+    assert (
+        compile_rows([task("1")], [job("1", "1", job_params={"tags": ["t" * 100]})]).problems == []
+    )

@@ -97,7 +97,9 @@ def test_dynamodb_typed_json_rows():
                 "task_id": {"N": "1"},
                 "task_name": {"S": "t"},
                 "task_type": {"S": "SQL"},
-                "task_params": {"M": {"conn_id": {"S": "c"}, "sql": {"S": "SELECT 1"}}},
+                "task_params": {
+                    "M": {"conn_id": {"S": "redshift_default"}, "sql": {"S": "SELECT 1"}}
+                },
                 "status": {"N": "1"},
             }
         ],

@@ -40,7 +40,10 @@ PROBLEM_CHARS = 1000  # every problem, as users read it, stays under this
 
 def _with_params(**params: Any) -> CompileResult:
     """A job of one SQL task whose `task_params` add `params`, beside a healthy job."""
-    rows = [task("1", task_params={"conn_id": "c", "sql": "SELECT 1", **params}), task("2")]
+    rows = [
+        task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 1", **params}),
+        task("2"),
+    ]
     return compile_rows(rows, [job("1", "1"), job("2", "2", name="bystander")])
 
 
@@ -67,7 +70,7 @@ def _nested(levels: int, leaf: Any = 1) -> Any:
 def test_nesting_up_to_max_depth_compiles_and_one_level_more_is_a_problem(form):
     def rows(levels: int) -> list[dict[str, Any]]:
         # task_params is one level; `parameters` holds the rest
-        params = {"conn_id": "c", "sql": "x", "parameters": _nested(levels - 1)}
+        params = {"conn_id": "redshift_default", "sql": "x", "parameters": _nested(levels - 1)}
         row = task("1", task_params=json.dumps(params) if form == "json" else params)
         return [to_typed(row) if form == "typed" else row]
 
@@ -80,9 +83,14 @@ def test_nesting_up_to_max_depth_compiles_and_one_level_more_is_a_problem(form):
 
 @pytest.mark.parametrize("form", ["native", "json", "typed"])
 def test_nesting_deeper_than_python_recurses_is_a_problem(form):
-    params: Any = {"conn_id": "c", "sql": "x", "parameters": _nested(5000)}
+    params: Any = {"conn_id": "redshift_default", "sql": "x", "parameters": _nested(5000)}
     if form == "json":
-        params = '{"conn_id": "c", "sql": "x", "parameters": ' + "[" * 5000 + "]" * 5000 + "}"
+        params = (
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": '
+            + "[" * 5000
+            + "]" * 5000
+            + "}"
+        )
     row = task("1", task_params=params)
     if form == "typed":
         typed_deep: Any = {"NULL": True}
@@ -104,7 +112,7 @@ def test_a_value_over_max_value_bytes_is_a_problem_counted_in_utf8_bytes():
 
 
 def test_json_text_over_max_value_bytes_is_a_problem_before_it_is_parsed():
-    params = json.dumps({"conn_id": "c", "sql": "x" * MAX_VALUE_BYTES})
+    params = json.dumps({"conn_id": "redshift_default", "sql": "x" * MAX_VALUE_BYTES})
     result = compile_rows([task("1", task_params=params)], [job("1", "1")])
     (problem,) = result.problems
     assert problem.field == "task_params" and "MAX_VALUE_BYTES" in problem.message
@@ -153,7 +161,7 @@ def test_numbers_over_max_number_digits_are_problems(number):
     "text", ["[" + "9" * 5000 + "]", "[1e400]", "[-1" + "0" * 60 + "]"], ids=["int", "float", "neg"]
 )
 def test_json_numbers_over_max_number_digits_are_problems(text):
-    params = '{"conn_id": "c", "sql": "x", "parameters": ' + text + "}"
+    params = '{"conn_id": "redshift_default", "sql": "x", "parameters": ' + text + "}"
     result = compile_rows([task("1", task_params=params)], [job("1", "1")])
     assert [(p.field, p.code) for p in result.problems] == [
         ("task_params.parameters[0]", ProblemCode.LIMIT_EXCEEDED)
@@ -168,7 +176,7 @@ def test_an_attribute_reports_at_most_max_problems_per_attribute():
 
 def test_rows_files_with_huge_numbers_or_deep_nesting_never_crash(tmp_path):
     rows = tmp_path / "rows.json"
-    params = '{"conn_id": "c", "sql": "x", "parameters": [' + "9" * 5000 + "]}"
+    params = '{"conn_id": "redshift_default", "sql": "x", "parameters": [' + "9" * 5000 + "]}"
     rows.write_text(
         '{"mwaa_task": [{"task_id": 1, "task_name": "t", "task_type": "SQL", '
         f'"task_params": {params}}}], "mwaa_job": []}}'
@@ -208,7 +216,7 @@ def test_values_with_no_literal_form_are_wrong_type_problems(value):
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_in_json_text_are_problems(constant):
-    params = '{"conn_id": "c", "sql": "x", "parameters": {"v": ' + constant + "}}"
+    params = '{"conn_id": "redshift_default", "sql": "x", "parameters": {"v": ' + constant + "}}"
     result = compile_rows([task("1", task_params=params)], [job("1", "1")])
     (problem,) = result.problems
     assert problem.field == "task_params.parameters.v" and "not a finite number" in problem.message
@@ -228,7 +236,9 @@ def test_nan_and_infinity_in_json_text_are_problems(constant):
     ids=["B", "BS", "B-in-M", "N-nan", "NS-inf", "N-text", "S-number"],
 )
 def test_typed_values_a_dag_file_cannot_hold_are_problems(typed):
-    row = to_typed(task("1")) | {"task_params": {"M": {"conn_id": {"S": "c"}, "x": typed}}}
+    row = to_typed(task("1")) | {
+        "task_params": {"M": {"conn_id": {"S": "redshift_default"}, "x": typed}}
+    }
     result = compile_rows([row], [job("1", "1")])
     assert [p.code for p in result.problems if p.field.startswith("task_params.x")] in (
         [ProblemCode.WRONG_TYPE],
@@ -248,7 +258,7 @@ def test_sets_where_lists_are_expected_are_read_as_sorted_lists():
 
 
 def test_a_lone_surrogate_in_json_text_is_a_problem():
-    params = '{"conn_id": "c", "sql": "\\ud800"}'
+    params = '{"conn_id": "redshift_default", "sql": "\\ud800"}'
     (problem,) = compile_rows([task("1", task_params=params)], [job("1", "1")]).problems
     assert problem.field == "task_params.sql" and "surrogate" in problem.message
 
@@ -350,7 +360,7 @@ def test_problems_are_bounded_and_redacted_when_made():
 
 # ---- secrets never reach a DAG file ---------------------------------------------------------
 
-SQL = {"conn_id": "c", "sql": "x"}
+SQL = {"conn_id": "redshift_default", "sql": "x"}
 SECRET_CASES = [
     ("task-params", [task("1", task_params=SQL | {"password": SECRET})],
      [job("1", "1")], [], "mwaa_task", "task_params.password"),
@@ -360,7 +370,7 @@ SECRET_CASES = [
     ("json-text-task-params",
      [task("1", task_params=json.dumps(SQL | {"parameters": {"token": SECRET}}))],
      [job("1", "1")], [], "mwaa_task", "task_params.parameters.token"),
-    ("uri-in-sql", [task("1", task_params={"conn_id": "c", "sql": f"COPY x FROM 'mysql://u:{SECRET}@h'"})],
+    ("uri-in-sql", [task("1", task_params={"conn_id": "redshift_default", "sql": f"COPY x FROM 'mysql://u:{SECRET}@h'"})],
      [job("1", "1")], [], "mwaa_task", "task_params.sql"),
     ("job-params", [task("1")], [job("1", "1", job_params={"webhook": SECRET})], [],
      "mwaa_job", "job_params.webhook"),

@@ -44,7 +44,7 @@ texts = st.one_of(
             f"postgres://bob:{FILE_SECRET}@db/x",
             f"SELECT 1 -- password={TEXT_SECRET}",
             f"Authorization: Bearer {TEXT_SECRET}",
-            '{"sql": "x", "conn_id": "c"}',
+            '{"sql": "x", "conn_id": "redshift_default"}',
             "[" * 40 + "]" * 40,
         ]
     ),
@@ -124,11 +124,16 @@ json_texts = st.one_of(
     json_values.map(json.dumps),  # floats may be NaN or Infinity: json.dumps writes them
     st.sampled_from(
         [
-            '{"conn_id": "c", "sql": "x", "parameters": [NaN, Infinity, -Infinity]}',
-            '{"conn_id": "c", "sql": "x", "parameters": ' + "[" * 3000 + "]" * 3000 + "}",
-            '{"conn_id": "c", "sql": "x", "parameters": [' + "7" * 4500 + "]}",
-            '{"conn_id": "c", "sql": "x", "parameters": {"v": 1e999}}',
-            '{"conn_id": "c", "sql": "x", "parameters": {"token": "' + FILE_SECRET + '"}}',
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": [NaN, Infinity, -Infinity]}',
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": '
+            + "[" * 3000
+            + "]" * 3000
+            + "}",
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": [' + "7" * 4500 + "]}",
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": {"v": 1e999}}',
+            '{"conn_id": "redshift_default", "sql": "x", "parameters": {"token": "'
+            + FILE_SECRET
+            + '"}}',
             '{"schedule": "@daily", "tags": ["\\ud800"]}',
             '[{"task_id": "1", "pid": ' + "9" * 400 + "}]",
             '{"1": {"conf": {"x": NaN}}}',

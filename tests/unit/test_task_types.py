@@ -10,9 +10,9 @@ from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
 from lambda_compiler.problems import ProblemCode
 from lambda_compiler.snapshot import snapshot_from_json
-from tests.rowkit import job, task
+from tests.rowkit import allow_any, job, task
 
-ALLOWING = CompilerConfig(python_module_prefixes=("etl", "ops.jobs"), allow_bash=True)
+ALLOWING = allow_any(python_module_prefixes=("etl", "ops.jobs"), allow_bash=True)
 ROLE = "arn:aws:iam::123456789012:role/jobs"
 EMR = {"application_id": "app", "execution_role_arn": ROLE, "entry_point": "s3://c/j.py"}
 

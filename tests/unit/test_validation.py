@@ -264,7 +264,7 @@ CASES = [
     ),
     (
         "task-params-schema",
-        [task("1", task_params={"conn_id": "w"})],
+        [task("1", task_params={"conn_id": "redshift_default"})],
         [job("1", "1")],
         [],
         "mwaa_task",
@@ -275,7 +275,7 @@ CASES = [
     ),
     (
         "task-params-unknown-key",
-        [task("1", task_params={"conn_id": "w", "sql": "x", "pasword": "p"})],
+        [task("1", task_params={"conn_id": "redshift_default", "sql": "x", "pasword": "p"})],
         [job("1", "1")],
         [],
         "mwaa_task",
