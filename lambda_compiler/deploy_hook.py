@@ -97,6 +97,7 @@ def summary(report: RebuildReport) -> dict[str, int]:
         "deleted": len(report.deleted),
         "invalid": len(report.invalid),
         "failed": len(report.failed),
+        "crashed": len(report.crashed),
     }
 
 

@@ -66,6 +66,9 @@ class RebuildReport:
     deleted: list[DagId] = field(default_factory=list)
     invalid: dict[DagId, tuple[str, ...]] = field(default_factory=dict)
     failed: dict[DagId, str] = field(default_factory=dict)
+    """DAGs an AWS error kept from being built (retrying may succeed)."""
+    crashed: dict[DagId, str] = field(default_factory=dict)
+    """DAGs whose build raised an unexpected error: recorded as `error`, logged, alerted."""
     foreign_files: list[DagId] = field(default_factory=list)
     """``{dag_id}.py`` files of no DAG that dynadag did not write: left alone."""
     runtime_files_written: list[str] = field(default_factory=list)
@@ -75,7 +78,7 @@ class RebuildReport:
 
     @property
     def ok(self) -> bool:
-        """True when every DAG was written, unchanged, deleted or recorded as invalid."""
+        """True unless an AWS error kept a DAG from being built (crashes are per DAG)."""
         return not self.failed
 
 
@@ -135,6 +138,8 @@ def _count(report: RebuildReport, outcome: DagReport) -> None:
             report.deleted.append(outcome.dag_id)
         case "invalid":
             report.invalid[outcome.dag_id] = outcome.problems
+        case "error" if outcome.crashed:
+            report.crashed[outcome.dag_id] = outcome.error or "unknown error"
         case "error":
             report.failed[outcome.dag_id] = outcome.error or "unknown error"
 

@@ -50,14 +50,14 @@ def rebuild(
         sys.stdout.write(json.dumps(_as_dict(report), indent=2) + "\n")
     else:
         _print(report, f"s3://{aws.settings.bucket}/{aws.settings.dags_prefix}")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.ok and not report.crashed else 1)
 
 
 def _print(report: RebuildReport, dags_uri: str) -> None:
     for dag_id, problems in sorted(report.invalid.items()):
         for problem in problems:
             say(f"{dag_id}: {problem}", style="red")
-    for dag_id, error in sorted(report.failed.items()):
+    for dag_id, error in sorted({**report.failed, **report.crashed}.items()):
         say(f"{dag_id}: could not be built: {error}", style="red")
     for dag_id in report.foreign_files:
         if dag_id in ORIGINAL_DAG_FILES:
@@ -76,10 +76,10 @@ def _print(report: RebuildReport, dags_uri: str) -> None:
     say(
         f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.deleted)} deleted, {len(report.invalid)} invalid, "
-        f"{len(report.failed)} failed; reverse index +{report.index_added} "
+        f"{len(report.failed) + len(report.crashed)} failed; reverse index +{report.index_added} "
         f"-{report.index_removed}; runtime files written: "
         f"{', '.join(report.runtime_files_written) or 'none'}",
-        style="red" if report.failed else None,
+        style="red" if report.failed or report.crashed else None,
     )
 
 
@@ -89,7 +89,7 @@ def _as_dict(report: RebuildReport) -> dict[str, object]:
         "unchanged": report.unchanged,
         "deleted": report.deleted,
         "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
-        "failed": report.failed,
+        "failed": {**report.failed, **report.crashed},
         "foreign_files": [d for d in report.foreign_files if d not in ORIGINAL_DAG_FILES],
         "original_solution_files": [
             f"{d}.py" for d in report.foreign_files if d in ORIGINAL_DAG_FILES

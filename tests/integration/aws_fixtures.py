@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
 from boto3.dynamodb.types import TypeSerializer
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
+from lambda_compiler import compiler
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
@@ -261,3 +263,16 @@ def failing(
         yield failed
     finally:
         each.meta.events.unregister(event, respond)
+
+
+def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None:
+    """Make rendering raise for the DAG ids in `crashing` (a fault hook, in this process)."""
+    render = compiler.render_dag
+
+    def faulty(template: str, context: dict[str, Any], *args: Any) -> str:
+        dag_id = context["dag"]["dag_id"]
+        if dag_id in crashing:
+            raise RuntimeError(f"injected crash while rendering {dag_id}")
+        return render(template, context, *args)
+
+    monkeypatch.setattr(compiler, "render_dag", faulty)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lambda_compiler import deploy_hook
-from tests.integration.aws_fixtures import Stack
+from tests.integration.aws_fixtures import Stack, crash_rendering
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -118,6 +118,7 @@ def test_create_builds_every_dag_and_answers_success(
         "deleted": "0",
         "invalid": "0",
         "failed": "0",
+        "crashed": "0",
     }
     assert answer["RequestId"] == "request-Create"
     assert answer["LogicalResourceId"] == "DagRebuild"
@@ -160,6 +161,22 @@ def test_invalid_rows_are_reported_without_failing_the_deploy(
     assert "1 invalid" in answer["Reason"]
     assert "job-job_12" not in stack.files()
     assert {"job-job_10", "job-job_11"} <= set(stack.files())
+
+
+def test_a_dag_whose_build_crashes_does_not_fail_the_deploy(
+    stack: Stack, cloudformation: CloudFormationStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN one DAG whose rendering raises (a compiler bug some row content triggers)
+    crash_rendering(monkeypatch, {"job-job_11"})
+
+    deploy_hook.handler(request("Create", cloudformation.url), Context())
+
+    # THEN the deploy succeeds: the crash is that DAG's error, the others are built
+    answer = cloudformation.only_answer()
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["crashed"] == "1" and answer["Data"]["failed"] == "0"
+    assert "job-job_11" not in stack.files()
+    assert {"job-job_10", "schedule-sched_100"} <= set(stack.files())
 
 
 def test_delete_keeps_the_dag_files(stack: Stack, cloudformation: CloudFormationStandIn) -> None:

@@ -8,16 +8,14 @@ a fault hook in this process that makes rendering one DAG raise.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from lambda_compiler import compiler
 from lambda_compiler.handler import lambda_handler, sync_for
 from lambda_compiler.limits import utf8_size
 from lambda_compiler.model import DagId
 from lambda_compiler.registry import OutcomeRecord
-from tests.integration.aws_fixtures import Stack, alert_queue, deliver, received
+from tests.integration.aws_fixtures import Stack, alert_queue, crash_rendering, deliver, received
 from tests.rowkit import job, task
 
 pytestmark = pytest.mark.moto
@@ -31,19 +29,6 @@ REGISTRY_ITEM_LIMIT = 400 * 1024
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     sync_for.cache_clear()
     return Stack(moto_endpoint, monkeypatch)
-
-
-def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None:
-    """Make rendering raise for the DAG ids in `crashing` (a fault hook, in this process)."""
-    render = compiler.render_dag
-
-    def faulty(template: str, context: dict[str, Any], *args: Any) -> str:
-        dag_id = context["dag"]["dag_id"]
-        if dag_id in crashing:
-            raise RuntimeError(f"injected crash while rendering {dag_id}")
-        return render(template, context, *args)
-
-    monkeypatch.setattr(compiler, "render_dag", faulty)
 
 
 def emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict]:
