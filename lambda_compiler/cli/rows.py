@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,17 +20,32 @@ from lambda_compiler.cli.output import say
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
 from lambda_compiler.rows_file import read_rows_file, snapshot_of, table_items, to_plain
+from lambda_compiler.rows_yaml import rows_yaml
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError
 
 _BATCH = 25  # BatchWriteItem's limit
 
 
+class RowsFormat(StrEnum):
+    JSON = "json"
+    YAML = "yaml"
+
+
 @aws_command
 def export_rows(
     rows: Annotated[Path, typer.Argument(help="File to write; '-' for standard output.")],
+    output: Annotated[
+        RowsFormat,
+        typer.Option(
+            "--format",
+            help="json: as stored; yaml: JSON attributes expanded, multi-line text as blocks.",
+        ),
+    ] = RowsFormat.JSON,
 ) -> None:
-    """Write every row of the three tables to a rows file (plain JSON, sorted by key).
+    """Write every row of the three tables to a rows file (sorted by key, key attributes first).
 
+    `--format yaml` writes attributes holding JSON text (task_params, job_params, ...) as
+    maps and lists and multi-line SQL as `|` blocks; it compiles to the same DAG files.
     A row that has no plain-JSON form (a binary attribute) is left out and reported; the
     exit code is then 1.
     """
@@ -48,7 +64,10 @@ def export_rows(
                 ref = row_ref(table, key_names, key_values)
                 left_out.append(f"{ref}: {exc}; row left out of the export")
         data[key] = sorted(items, key=_sort)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if output is RowsFormat.YAML:
+        text = rows_yaml(data)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if str(rows) == "-":
         typer.echo(text, nl=False)
     else:
