@@ -17,6 +17,7 @@ YAML that compiles to the same DAG files:
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -56,6 +57,28 @@ def expand_json_attributes(key: str, item: Row) -> Row:
     return {
         name: _expanded(value) if name in holding_json else value for name, value in item.items()
     }
+
+
+def collapse_json_attributes(key: str, edited: Row, original: Row) -> Row:
+    """`edited` (an `expand_json_attributes` of `original`, changed) stored as `original` was:
+    a JSON attribute that was JSON text stays text (the original text when its value did
+    not change), so the tables keep the original solution's shape."""
+    holding_json = JSON_ATTRIBUTES.get(key, frozenset())
+    collapsed = dict(edited)
+    for name in holding_json & edited.keys():
+        before, after = original.get(name), edited[name]
+        if not (isinstance(before, str) and isinstance(after, (dict, list))):
+            continue
+        same = _expanded(before) == after and isinstance(_expanded(before), (dict, list))
+        collapsed[name] = before if same else json.dumps(after, ensure_ascii=False, default=_number)
+    return collapsed
+
+
+def _number(value: Any) -> int | float:
+    """A `Decimal` (as rows files and DynamoDB decode numbers) for `json.dumps`."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _expanded(value: Any) -> Any:

@@ -58,7 +58,7 @@ def export_rows(
         items = []
         for item in _scan(aws.dynamodb, table):
             try:
-                items.append(_ordered(to_plain(item)))
+                items.append(ordered_item(to_plain(item)))
             except RowsFileError as exc:
                 key_values = {k: next(iter(item[k].values())) for k in key_names if k in item}
                 ref = row_ref(table, key_names, key_values)
@@ -133,7 +133,7 @@ _KEY_ORDER = ("task_id", "job_type", "job_id", "schedule_id")
 _KEYS = (TASK_KEY, JOB_KEY, SCHEDULER_KEY)
 
 
-def _ordered(item: dict[str, Any]) -> dict[str, Any]:
+def ordered_item(item: dict[str, Any]) -> dict[str, Any]:
     """Key attributes first, then the others by name: stable, reviewable diffs."""
     keys = [k for k in _KEY_ORDER if k in item]
     return {k: item[k] for k in [*keys, *sorted(set(item) - set(keys))]}
