@@ -201,3 +201,19 @@ def test_rollback_of_a_dag_with_a_single_version_is_refused(
 
     assert result.exit_code == 1
     assert "only one version: nothing to roll back to" in result.stderr
+
+
+def test_a_pinned_dag_whose_rows_are_removed_keeps_its_file_until_released(
+    stack: CliStack,
+) -> None:
+    runner.invoke(app, ["rollback", "job-load"])
+
+    report = stack.apply({**_rows("SELECT 2;"), "mwaa_job": []})
+
+    assert report.pinned == ["job-load"] and report.deleted == []
+    assert "SELECT 1;" in stack.body("job-load")
+    released = runner.invoke(app, ["rollback", "--release", "job-load"])
+    assert released.exit_code == 0, released.output
+    assert "its rows no longer produce it; the file is deleted" in released.stdout
+    assert stack.versions("job-load")[0].get("Size") is None
+    assert stack.registry.get_dag("job-load").outcome == "deleted"  # type: ignore[union-attr]
