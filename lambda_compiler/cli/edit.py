@@ -59,10 +59,9 @@ class EditFormat(StrEnum):
 
 @dataclass(frozen=True)
 class EditCheck:
-    """What saving an edited row would do: the DAGs depending on it, which of them change,
-    and the problems the edit introduces (those already there are left out)."""
+    """What saving an edited row would do: which DAGs depending on it change, and the
+    problems the edit introduces (those already there are left out)."""
 
-    dags: tuple[DagId, ...]
     changed: tuple[DagId, ...]
     problems: tuple[Problem, ...]
 
@@ -111,7 +110,7 @@ def edit(
         edited_text = path.read_text(encoding="utf-8")
         if edited_text == text:
             say(f"no change to {ref}: nothing written", err=True)
-            path.unlink()
+            _remove(path)
             return
         row, errors = _read_edit(path, kind, ref, original)
         if row is not None:
@@ -127,7 +126,7 @@ def edit(
     if _get(aws, ref) != stored:
         fail(f"{ref} changed while you edited it: nothing written; your edit is kept in {path}")
     aws.dynamodb.put_item(TableName=ref.table, Item=to_typed(row))
-    path.unlink()
+    _remove(path)
     for error in errors:
         say(error, style="yellow", err=True)
     dags = ", ".join(check.changed) or "none"
@@ -160,7 +159,7 @@ def check_edit(
         return found.source if found else None
 
     changed = [d for d in dags if source(before_result, d) != source(after_result, d)]
-    return EditCheck(tuple(dags), tuple(changed), tuple(sorted(set(new))))
+    return EditCheck(tuple(changed), tuple(sorted(set(new))))
 
 
 def _compile_around(
@@ -237,6 +236,12 @@ def _read_edit(
     if edited != ref:
         return None, [f"{path}: the key changed ({ref} became {edited}); edit keeps the key"]
     return row, []
+
+
+def _remove(path: Path) -> None:
+    """Delete the edit file and its private folder."""
+    path.unlink()
+    path.parent.rmdir()
 
 
 def _run_editor(editor: list[str], path: Path) -> None:
