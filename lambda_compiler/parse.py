@@ -39,6 +39,7 @@ from lambda_compiler.rows import (
     json_type,
     row_ref,
 )
+from lambda_compiler.snapshot import FILE_KEYS
 from lambda_compiler.task_types import TASK_TYPES
 
 M = TypeVar("M", bound=StrictModel)
@@ -71,6 +72,14 @@ _SCHEDULER_ATTRIBUTES = {
     "schedule_job_configs": True,
     "status": False,
 }
+
+JSON_ATTRIBUTES: dict[str, frozenset[str]] = {
+    key: frozenset(name for name, holds_json in attributes.items() if holds_json)
+    for key, attributes in zip(
+        FILE_KEYS, (_TASK_ATTRIBUTES, _JOB_ATTRIBUTES, _SCHEDULER_ATTRIBUTES), strict=True
+    )
+}
+"""Per rows-file table key, the attributes holding JSON (text is parsed, maps taken as is)."""
 
 
 class _Checker:

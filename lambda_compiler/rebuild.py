@@ -8,8 +8,8 @@ deployment fills the registry). It
 2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and keeps dynadag's
    block in ``{prefix}.airflowignore`` (the user's own lines stay), which keeps that
    folder out of DAG parsing, before any DAG file, since every generated DAG imports it;
-3. publishes each valid DAG whose bytes changed, records invalid DAGs (their last good
-   file stays), and deletes the files directly under the dags prefix of DAGs that no
+3. publishes each valid DAG whose bytes changed, records invalid and pinned DAGs (their
+   files stay), and deletes the files directly under the dags prefix of DAGs that no
    longer exist. Only files dynadag wrote (its `dag-id` metadata) are overwritten or
    deleted: hand-written files, and anything in a sub-folder, are left alone;
 4. rewrites the registry's bookkeeping to match the tables: DAG-id claims, the
@@ -69,6 +69,8 @@ class RebuildReport:
     """DAGs an AWS error kept from being built (retrying may succeed)."""
     crashed: dict[DagId, str] = field(default_factory=dict)
     """DAGs whose build raised an unexpected error: recorded as `error`, logged, alerted."""
+    pinned: list[DagId] = field(default_factory=list)
+    """DAGs a rollback pinned: compiled and recorded, their files left in place."""
     foreign_files: list[DagId] = field(default_factory=list)
     """``{dag_id}.py`` files of no DAG that dynadag did not write: left alone."""
     runtime_files_written: list[str] = field(default_factory=list)
@@ -120,7 +122,13 @@ def run_rebuild(
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
         _rebuild_bookkeeping(sync, snapshot, validated, previous, bookkeeping, report, pool, tick)
-    for names in (report.written, report.unchanged, report.deleted, report.foreign_files):
+    for names in (
+        report.written,
+        report.unchanged,
+        report.deleted,
+        report.pinned,
+        report.foreign_files,
+    ):
         names.sort()
     return report
 
@@ -138,6 +146,8 @@ def _count(report: RebuildReport, outcome: DagReport) -> None:
             report.deleted.append(outcome.dag_id)
         case "invalid":
             report.invalid[outcome.dag_id] = outcome.problems
+        case "pinned":
+            report.pinned.append(outcome.dag_id)
         case "error" if outcome.crashed:
             report.crashed[outcome.dag_id] = outcome.error or "unknown error"
         case "error":

@@ -24,7 +24,8 @@ errors and source rows are capped, saying how many were left out.
 
 **Read API for operators** (stable; `dynadag status` and rollback use it):
 `Registry.list_dags()`, `Registry.get_dag(dag_id)` → `DagRecord`, and
-`Registry.record_rollback(...)`. Everything else is for the compiler.
+`Registry.record_rollback(...)`, `Registry.release_pin(dag_id)`. Everything else is
+for the compiler.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from lambda_compiler.model import DagId
 from lambda_compiler.plan import RowState, parse_row_address, row_address
 from lambda_compiler.rows import RowRef
 
-Outcome = Literal["written", "unchanged", "deleted", "invalid", "error", "rolled-back"]
+Outcome = Literal["written", "unchanged", "deleted", "invalid", "error", "rolled-back", "pinned"]
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
 INDEX_PREFIXES = ("taskref#", "jobref#")
@@ -58,6 +59,7 @@ _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
 _ROW_SK = "row"
+_PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -76,6 +78,12 @@ class DagRecord:
     `error` they still describe the last good file, which stays in place); after a
     delete, `version_id` is the delete marker's. `problems` are plain sentences
     naming table, key, attribute and reason. Timestamps are ISO 8601 UTC.
+
+    A rollback may pin the DAG (`pinned_version`, the restored copy's version id, set
+    `pinned_by` someone at `pinned_at`): builds then leave its file in place, record
+    the outcome ``pinned`` with the problems of its rows and `pending_sha256`, the
+    sha256 their compile would publish (None when invalid or no longer produced),
+    until `release_pin`.
     """
 
     dag_id: DagId
@@ -92,6 +100,15 @@ class DagRecord:
     written_at: str | None
     error: str | None = None
     rolled_back_from: str | None = None
+    pinned_version: str | None = None
+    pinned_by: str | None = None
+    pinned_at: str | None = None
+    pending_sha256: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """True while a rollback holds the DAG's file in place."""
+        return self.pinned_version is not None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
@@ -112,6 +129,10 @@ class DagRecord:
             written_at=data.get("written_at"),
             error=data.get("error"),
             rolled_back_from=data.get("rolled_back_from"),
+            pinned_version=data.get("pinned_version"),
+            pinned_by=data.get("pinned_by"),
+            pinned_at=data.get("pinned_at"),
+            pending_sha256=data.get("pending_sha256"),
         )
 
 
@@ -129,6 +150,8 @@ class OutcomeRecord:
     problems: tuple[str, ...] = ()
     compiler_version: str | None = None
     error: str | None = None
+    pending_sha256: str | None = None
+    """For ``pinned``: the sha256 the rows' compile would publish (None: nothing to)."""
 
 
 @dataclass
@@ -163,26 +186,38 @@ class Registry:
         return DagRecord.from_item(item) if item else None
 
     def record_rollback(
-        self, dag_id: str, *, version_id: str, sha256: str, restored_from: str
+        self,
+        dag_id: str,
+        *,
+        version_id: str,
+        sha256: str,
+        restored_from: str,
+        pin: bool = False,
+        by: str | None = None,
     ) -> None:
         """Record that the DAG's file was restored from S3 version `restored_from`.
 
         `version_id` and `sha256` describe the object now current (the restored copy).
-        The next change to the DAG's rows compiles it again and replaces the rollback.
+        With `pin`, builds leave that file in place until `release_pin` (`by` says who
+        pinned it); without, the next change to the DAG's rows replaces the rollback.
         """
         now = self._clock()
-        self._update(
-            _dag_key(DagId(dag_id)),
-            {
-                "dag_id": dag_id,
-                "outcome": "rolled-back",
-                "version_id": version_id,
-                "sha256": sha256,
-                "rolled_back_from": restored_from,
-                "updated_at": now,
-                "written_at": now,
-            },
-        )
+        values = {
+            "dag_id": dag_id,
+            "outcome": "rolled-back",
+            "version_id": version_id,
+            "sha256": sha256,
+            "rolled_back_from": restored_from,
+            "updated_at": now,
+            "written_at": now,
+        }
+        if pin:
+            values.update(pinned_version=version_id, pinned_by=by, pinned_at=now)
+        self._update(_dag_key(DagId(dag_id)), values, remove=() if pin else _PIN_FIELDS)
+
+    def release_pin(self, dag_id: str) -> None:
+        """Let builds publish the DAG's file again (the next build replaces the rollback)."""
+        self._update(_dag_key(DagId(dag_id)), {"dag_id": dag_id}, remove=_PIN_FIELDS)
 
     # --- compiler API ---------------------------------------------------------------
 
@@ -215,6 +250,12 @@ class Registry:
                 )
             )
         remove = [] if record.error is not None else ["error"]
+        if record.outcome == "pinned":
+            values["pending_sha256"] = record.pending_sha256
+            if record.pending_sha256 is None:
+                remove.append("pending_sha256")
+        if record.outcome in ("written", "unchanged", "deleted"):
+            remove.extend(_PIN_FIELDS)
         if record.outcome in ("written", "unchanged"):
             values.update(version_id=record.version_id, sha256=record.sha256)
             remove.append("rolled_back_from")

@@ -55,6 +55,10 @@ fails the group, which is then retried change by change so unrelated records sti
 succeed; a change that still fails is retried when the error is transient, otherwise
 dropped with the error logged (`dynadag rebuild` settles it once the cause is fixed).
 Invalid rows are not failures.
+
+A DAG pinned by a rollback (`DagRecord.pinned`) keeps its file: its rows are still
+compiled, and their problems and would-be sha256 recorded (outcome ``pinned``), but
+nothing is published or deleted until the pin is released.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ TRANSIENT_CODES = frozenset(
         "TransactionConflictException",
     }
 )
-DagOutcome = Literal["written", "unchanged", "deleted", "invalid", "error"]
+DagOutcome = Literal["written", "unchanged", "deleted", "invalid", "error", "pinned"]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -568,13 +572,15 @@ class DagSync:
     ) -> DagReport:
         """Publish, keep (invalid) or delete (`dag` is None) one DAG's file.
 
-        `head` is the object's current state if already being looked up. Exceptions
-        never escape: a crashed compile or any error while publishing becomes an
-        `error` outcome (`_failed`).
+        `head` is the object's current state if already being looked up. A pinned DAG
+        is only recorded (`_hold`). Exceptions never escape: a crashed compile or any
+        error while publishing becomes an `error` outcome (`_failed`).
         """
         try:
             if isinstance(dag, CompileCrash):
                 return self._failed(dag_id, dag.error, previous, dag.inputs)
+            if previous is not None and previous.pinned:
+                return self._hold(dag_id, dag, previous)
             if dag is not None and not dag.ok:
                 return self._invalid(dag, previous)
             current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
@@ -683,6 +689,30 @@ class DagSync:
         if self.alerter and not (repeated and previous.problems == stored):  # type: ignore[union-attr]
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
         return DagReport(dag.dag_id, "invalid", problems, foreign_file=foreign_file)
+
+    def _hold(self, dag_id: DagId, dag: DagResult | None, previous: DagRecord) -> DagReport:
+        """Record what a pinned DAG's rows compile to (`dag` None: they no longer produce
+        it); its file, the rollback, stays."""
+        problems = tuple(str(problem) for problem in dag.problems) if dag else ()
+        self.registry.record_outcome(
+            OutcomeRecord(
+                dag_id,
+                "pinned",
+                kind=dag.kind if dag else None,
+                sources=tuple(row_address(ref) for ref in dag.inputs) if dag else (),
+                problems=problems,
+                compiler_version=__version__,
+                pending_sha256=dag.sha256 if dag else None,
+            )
+        )
+        self.log.warning(
+            "DAG %s is pinned by a rollback: its file stays; "
+            "`dynadag rollback --release %s` publishes its rows",
+            dag_id,
+            dag_id,
+            extra={"dag_id": dag_id, "pinned_version": previous.pinned_version},
+        )
+        return DagReport(dag_id, "pinned", problems)
 
     def _delete(
         self, dag_id: DagId, previous: DagRecord | None, current: Current | None

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from lambda_compiler.config import CompilerConfig
 from lambda_compiler.params import StrictModel, check_allowed, policy, refuse
@@ -43,7 +50,12 @@ def _sql(value: Any) -> str | list[str]:
     raise ValueError(f"must be a SQL string or a non-empty list of SQL strings (got {got})")
 
 
-Sql = Annotated[str | list[str], PlainValidator(_sql)]
+_SQL_TEXT = {"type": "string", "pattern": r"\S"}
+Sql = Annotated[
+    str | list[str],
+    PlainValidator(_sql),
+    WithJsonSchema({"anyOf": [_SQL_TEXT, {"type": "array", "minItems": 1, "items": _SQL_TEXT}]}),
+]
 _CALLABLE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lambda_compiler.cli.compile import compile_rows, validate_rows
+from lambda_compiler.cli.edit import edit
 from lambda_compiler.cli.files import diff, history, list_files, show
 from lambda_compiler.cli.local import local
 from lambda_compiler.cli.migrate import migrate_check
@@ -33,6 +34,7 @@ app.command("rollback")(rollback)
 app.command("rebuild")(rebuild)
 app.command("export")(export_rows)
 app.command("import")(import_rows)
+app.command("edit")(edit)
 app.command("runs")(runs)
 app.command("migrate-check")(migrate_check)
 

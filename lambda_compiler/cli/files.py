@@ -13,6 +13,7 @@ from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import console, fail
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
+    ROLLED_BACK_FROM,
     Version,
     VersionError,
     current_file,
@@ -24,6 +25,7 @@ from lambda_compiler.cli.versions import (
     source_rows,
     version_metadata,
 )
+from lambda_compiler.registry import Registry
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]
 VersionOption = Annotated[
@@ -84,22 +86,37 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
 
 @aws_command
 def history(dag_id: DagIdArgument) -> None:
-    """A DAG's versions: time, size, sha256 and the rows it came from."""
+    """A DAG's versions: time, size, sha256 and the rows it came from.
+
+    A copy made by `dynadag rollback` says which version it restored, and the file a
+    rollback pinned says so.
+    """
     aws = connect()
     try:
         versions = dag_versions(aws.s3, aws.settings, dag_id)
     except VersionError as exc:
         fail(str(exc))
+    record = Registry(aws.dynamodb, aws.settings.registry_table).get_dag(dag_id)
+    pinned = record.pinned_version if record else None
+    numbers = {v.version_id: v.number for v in versions}
     rows = []
     for version in versions:
         meta = {} if version.deleted else version_metadata(aws.s3, aws.settings, dag_id, version)
+        notes = []
+        if ROLLED_BACK_FROM in meta:
+            restored = numbers.get(meta[ROLLED_BACK_FROM])
+            notes.append(f"rollback of #{restored}" if restored else "rollback")
+        if version.is_latest and not version.deleted:
+            notes.append("current")
+        if version.version_id == pinned:
+            notes.append("pinned")
         sha = "deleted" if version.deleted else (meta.get("sha256") or "")[:12]
         rows.append(
             (
                 str(version.number),
                 _when(version),
                 "" if version.deleted else str(version.size),
-                sha + (" (current)" if version.is_latest and not version.deleted else ""),
+                sha + (f" ({', '.join(notes)})" if notes else ""),
                 version.version_id,
                 "\n".join(source_rows(meta)),
             )

@@ -59,6 +59,12 @@ def _print(report: RebuildReport, dags_uri: str) -> None:
             say(f"{dag_id}: {problem}", style="red")
     for dag_id, error in sorted({**report.failed, **report.crashed}.items()):
         say(f"{dag_id}: could not be built: {error}", style="red")
+    for dag_id in report.pinned:
+        say(
+            f"{dag_id}: pinned by a rollback; its file stays "
+            f"(`dynadag rollback --release {dag_id}` publishes its rows)",
+            style="yellow",
+        )
     for dag_id in report.foreign_files:
         if dag_id in ORIGINAL_DAG_FILES:
             say(
@@ -90,6 +96,7 @@ def _as_dict(report: RebuildReport) -> dict[str, object]:
         "deleted": report.deleted,
         "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
         "failed": {**report.failed, **report.crashed},
+        "pinned": report.pinned,
         "foreign_files": [d for d in report.foreign_files if d not in ORIGINAL_DAG_FILES],
         "original_solution_files": [
             f"{d}.py" for d in report.foreign_files if d in ORIGINAL_DAG_FILES

@@ -1,4 +1,9 @@
-"""`dynadag rollback`: make an older S3 version of a DAG file current again."""
+"""`dynadag rollback`: make an older S3 version of a DAG file current again, and pin it.
+
+A rollback pins the DAG by default: builds (row changes, `dynadag rebuild`, deploys)
+compile its rows and record the result, but leave the restored file in place until
+`dynadag rollback --release DAG`. `--until-next-change` restores without pinning.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from lambda_compiler.cli.aws import aws_command, connect
+from lambda_compiler.cli.aws import Aws, aws_command, connect
 from lambda_compiler.cli.common import fail
 from lambda_compiler.cli.files import DagIdArgument
 from lambda_compiler.cli.output import say
@@ -18,9 +23,13 @@ from lambda_compiler.cli.versions import (
     dag_versions,
     files,
     pick,
+    rollback_metadata,
     version_metadata,
 )
+from lambda_compiler.plan import Change, parse_row_address
+from lambda_compiler.publish import CONTENT_TYPE
 from lambda_compiler.registry import Registry
+from lambda_compiler.sync import DagReport, build_sync
 
 
 @aws_command
@@ -32,13 +41,34 @@ def rollback(
             "--to", help="Version to restore: a number from `dynadag history`, or a version id."
         ),
     ] = None,
+    until_next_change: Annotated[
+        bool,
+        typer.Option(
+            "--until-next-change",
+            help="Do not pin: the next change to the DAG's rows (or a rebuild) replaces it.",
+        ),
+    ] = False,
+    release: Annotated[
+        bool,
+        typer.Option(
+            "--release",
+            help="End a pin: publish what the DAG's rows compile to now.",
+        ),
+    ] = False,
 ) -> None:
-    """Restore an older version as the current file (default: the previous one).
+    """Restore an older version as the current file (default: the previous one) and pin it.
 
-    Works for a deleted DAG too. The old bytes are copied as a new S3 version, so
-    the history keeps everything; the registry records the rollback.
+    Works for a deleted DAG too. The old bytes are copied as a new S3 version, so the
+    history keeps everything; the registry records the rollback. While pinned, builds
+    leave the file in place (`dynadag status` shows what the rows would publish);
+    `--release` ends the pin.
     """
+    if release and (to or until_next_change):
+        fail("--release takes no --to or --until-next-change", code=2)
     aws = connect()
+    if release:
+        _release(aws, dag_id)
+        return
     settings = aws.settings
     try:
         versions = dag_versions(aws.s3, settings, dag_id)
@@ -54,25 +84,82 @@ def rollback(
         Bucket=settings.bucket,
         Key=key,
         CopySource={"Bucket": settings.bucket, "Key": key, "VersionId": target.version_id},
-        MetadataDirective="COPY",
+        MetadataDirective="REPLACE",
+        Metadata=rollback_metadata(metadata, target.version_id),
+        ContentType=CONTENT_TYPE,
     )
-    new_version = copied.get("VersionId") or ""
+    pin = not until_next_change
     Registry(aws.dynamodb, settings.registry_table).record_rollback(
         dag_id,
-        version_id=new_version,
+        version_id=copied.get("VersionId") or "",
         sha256=metadata.get("sha256", ""),
         restored_from=target.version_id,
+        pin=pin,
+        by=_caller(aws) if pin else None,
     )
     say(
         f"rolled back {dag_id}: version #{target.number} "
         f"({target.modified:%Y-%m-%d %H:%M:%S}) is current again as version #{len(versions) + 1}"
     )
-    say(
-        "warning: the next change to this DAG's rows recompiles it and replaces this "
-        "rollback; fix the rows to keep it.",
-        style="yellow",
-        err=True,
-    )
+    if pin:
+        say(
+            f"pinned: row changes and rebuilds leave this file in place until "
+            f"`dynadag rollback --release {dag_id}`",
+            style="yellow",
+            err=True,
+        )
+    else:
+        say(
+            "warning: the next change to this DAG's rows (or a rebuild) recompiles it and "
+            "replaces this rollback; fix the rows to keep it.",
+            style="yellow",
+            err=True,
+        )
+
+
+def _release(aws: Aws, dag_id: str) -> None:
+    """Clear the pin, then build the DAG from its current rows as a row change would."""
+    sync = build_sync(aws.settings, session=aws.session)
+    record = sync.registry.get_dag(dag_id)
+    if record is None or not record.pinned:
+        fail(f"DAG {dag_id!r} is not pinned", hint="`dynadag status` shows pinned DAGs")
+    sync.registry.release_pin(dag_id)
+    owners = sorted(parse_row_address(address) for address in record.claims)
+    if owners:
+        report = sync.apply(
+            [Change(sync.source.kind(ref), ref, frozenset({ref})) for ref in owners]
+        )
+        if report.failed or report.dropped or dag_id not in report.dags:
+            fail(
+                f"released {dag_id}, but its build did not finish",
+                hint="`dynadag rebuild` builds it again",
+            )
+        built = report.dags[dag_id]
+    else:
+        built = sync.settle_dag(dag_id, None, sync.registry.get_dag(dag_id))
+    _say_released(built)
+
+
+def _say_released(built: DagReport) -> None:
+    dag_id = built.dag_id
+    match built.outcome:
+        case "written":
+            say(f"released {dag_id}: published the compile of its current rows")
+        case "unchanged":
+            say(f"released {dag_id}: its current rows compile to the file already in place")
+        case "deleted":
+            say(f"released {dag_id}: its rows no longer produce it; the file is deleted")
+        case "invalid":
+            for problem in built.problems:
+                say(f"{dag_id}: {problem}", style="red", err=True)
+            fail(f"released {dag_id}, but its rows are invalid: the rolled-back file stays")
+        case _:
+            fail(f"released {dag_id}, but its build failed: {built.error}")
+
+
+def _caller(aws: Aws) -> str | None:
+    """Who is rolling back: the caller's ARN (one STS call, which needs no permission)."""
+    return aws.client("sts").get_caller_identity().get("Arn")
 
 
 def _previous(versions: list[Version], dag_id: str) -> Version:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,17 +20,32 @@ from lambda_compiler.cli.output import say
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
 from lambda_compiler.rows_file import read_rows_file, snapshot_of, table_items, to_plain
+from lambda_compiler.rows_yaml import rows_yaml
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError
 
 _BATCH = 25  # BatchWriteItem's limit
 
 
+class RowsFormat(StrEnum):
+    JSON = "json"
+    YAML = "yaml"
+
+
 @aws_command
 def export_rows(
     rows: Annotated[Path, typer.Argument(help="File to write; '-' for standard output.")],
+    output: Annotated[
+        RowsFormat,
+        typer.Option(
+            "--format",
+            help="json: as stored; yaml: JSON attributes expanded, multi-line text as blocks.",
+        ),
+    ] = RowsFormat.JSON,
 ) -> None:
-    """Write every row of the three tables to a rows file (plain JSON, sorted by key).
+    """Write every row of the three tables to a rows file (sorted by key, key attributes first).
 
+    `--format yaml` writes attributes holding JSON text (task_params, job_params, ...) as
+    maps and lists and multi-line SQL as `|` blocks; it compiles to the same DAG files.
     A row that has no plain-JSON form (a binary attribute) is left out and reported; the
     exit code is then 1.
     """
@@ -42,13 +58,16 @@ def export_rows(
         items = []
         for item in _scan(aws.dynamodb, table):
             try:
-                items.append(_ordered(to_plain(item)))
+                items.append(ordered_item(to_plain(item)))
             except RowsFileError as exc:
                 key_values = {k: next(iter(item[k].values())) for k in key_names if k in item}
                 ref = row_ref(table, key_names, key_values)
                 left_out.append(f"{ref}: {exc}; row left out of the export")
         data[key] = sorted(items, key=_sort)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if output is RowsFormat.YAML:
+        text = rows_yaml(data)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if str(rows) == "-":
         typer.echo(text, nl=False)
     else:
@@ -114,7 +133,7 @@ _KEY_ORDER = ("task_id", "job_type", "job_id", "schedule_id")
 _KEYS = (TASK_KEY, JOB_KEY, SCHEDULER_KEY)
 
 
-def _ordered(item: dict[str, Any]) -> dict[str, Any]:
+def ordered_item(item: dict[str, Any]) -> dict[str, Any]:
     """Key attributes first, then the others by name: stable, reviewable diffs."""
     keys = [k for k in _KEY_ORDER if k in item]
     return {k: item[k] for k in [*keys, *sorted(set(item) - set(keys))]}

@@ -14,7 +14,13 @@ from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.registry import DagRecord, Registry
 
 FAILED_OUTCOMES = frozenset({"invalid", "error"})
-_STYLES = {"invalid": "red", "error": "red", "deleted": "dim", "rolled-back": "yellow"}
+_STYLES = {
+    "invalid": "red",
+    "error": "red",
+    "deleted": "dim",
+    "rolled-back": "yellow",
+    "pinned": "yellow",
+}
 
 
 @aws_command
@@ -44,6 +50,8 @@ def _table(records: list[DagRecord]) -> None:
         outcome = record.outcome or "?"
         if record.rolled_back_from:
             outcome += f" (from {record.rolled_back_from[:8]})"
+        if record.pinned:
+            outcome += f", pinned by {record.pinned_by or '?'} at {record.pinned_at}"
         rows.append(
             (
                 record.dag_id,
@@ -68,5 +76,9 @@ def _as_dict(record: DagRecord) -> dict[str, object]:
         "problems": list(record.problems),
         "error": record.error,
         "rolled_back_from": record.rolled_back_from,
+        "pinned_version": record.pinned_version,
+        "pinned_by": record.pinned_by,
+        "pinned_at": record.pinned_at,
+        "pending_sha256": record.pending_sha256,
         "updated_at": record.updated_at,
     }

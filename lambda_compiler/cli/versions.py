@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from lambda_compiler.publish import METADATA_LIMIT
 from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
 
+ROLLED_BACK_FROM = "rolled-back-from"
+"""Metadata of a copy `dynadag rollback` made: the version id it restored."""
 _SOURCE_GROUP = re.compile(r"^(?P<table>[^(]+)\((?P<names>[^)]*)\)=(?P<values>.*)$")
 
 
@@ -148,6 +151,15 @@ def version_metadata(s3: Any, settings: Settings, dag_id: str, version: Version)
         Bucket=settings.bucket, Key=dag_key(settings, dag_id), VersionId=version.version_id
     )
     return head.get("Metadata", {})
+
+
+def rollback_metadata(metadata: dict[str, str], restored_from: str) -> dict[str, str]:
+    """The metadata of a rollback copy: the restored version's, plus `rolled-back-from`
+    (its version id), within S3's 2 KB (the `source-rows` list goes first)."""
+    marked = {**metadata, ROLLED_BACK_FROM: restored_from}
+    if sum(len(k) + len(v) for k, v in marked.items()) > METADATA_LIMIT:
+        marked.pop("source-rows", None)
+    return marked
 
 
 def source_rows(metadata: dict[str, str]) -> list[str]:

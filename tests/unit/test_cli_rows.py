@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import snapshot_from_json
 from tests.cli_stack import CliStack, make_stack
 from tests.conftest import EXAMPLE_ROWS
 from tests.rowkit import job, task
@@ -60,6 +62,41 @@ def test_import_then_export_round_trips_the_examples(stack: CliStack, tmp_path: 
 
 def _sorted(row: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(row.items()))
+
+
+def test_yaml_export_reads_back_to_the_same_dag_files_as_the_json_export(
+    stack: CliStack, tmp_path: Path
+) -> None:
+    # GIVEN the examples, plus rows holding native maps, numbers and multi-line text
+    data = json.loads(EXAMPLE_ROWS.read_text())
+    sql = "SELECT 1\nFROM t\nWHERE day = '{{ ds }}';"
+    data["mwaa_task"].append(task("90", task_params={"conn_id": "crm_postgres", "sql": sql}))
+    data["mwaa_task"].append(
+        task("91", task_params=json.dumps({"sql": sql, "conn_id": "crm_postgres"}))
+    )
+    data["mwaa_job"].append(
+        job("90", "90,91", name="yaml_job", job_params='{"retries": 2, "retry_delay": 1.5}')
+    )
+    assert runner.invoke(app, ["import", str(_write(tmp_path / "in.json", data))]).exit_code == 0
+
+    # WHEN the tables are exported as JSON and as YAML
+    as_json = runner.invoke(app, ["export", "-"])
+    as_yaml = runner.invoke(app, ["export", "-", "--format", "yaml"])
+
+    # THEN the YAML is readable: JSON text expanded, SQL as a literal block
+    assert as_yaml.exit_code == 0, as_yaml.output
+    assert "  task_params:\n    sql: |-\n      SELECT 1\n      FROM t\n" in as_yaml.stdout
+    assert "  job_params:\n    retries: 2\n    retry_delay: 1.5\n" in as_yaml.stdout
+    assert '\\"' not in as_yaml.stdout
+    # AND, read back, it compiles to byte-identical DAG files
+    from_json = compile_dags(snapshot_from_json(json.loads(as_json.stdout)))
+    from_yaml = compile_dags(snapshot_from_json(yaml.safe_load(as_yaml.stdout)))
+    assert from_json.problems == [] and len(from_json.dags) == 6
+    assert {d: r.source for d, r in from_yaml.dags.items()} == {
+        d: r.source for d, r in from_json.dags.items()
+    }
+    # AND the export is deterministic
+    assert runner.invoke(app, ["export", "-", "--format", "yaml"]).stdout == as_yaml.stdout
 
 
 def test_export_orders_rows_by_key_with_key_attributes_first(stack: CliStack) -> None:
