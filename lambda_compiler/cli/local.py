@@ -105,7 +105,8 @@ def local(
         if airflow:
             ui = _local_airflow(stack, port_of_ui)
             _start_airflow(ui, stack)
-        say(f"{READY}: {stack.endpoint} (Ctrl-C to stop)")
+        if not stack.stopping:
+            say(f"{READY}: {stack.endpoint} (Ctrl-C to stop)")
         sys.stdout.flush()
         stack.wait()
     finally:
@@ -176,7 +177,8 @@ def _start_airflow(ui: LocalAirflow, stack: LocalStack) -> None:
     except AirflowError as exc:
         if stack.stopping:
             return
-        fail(str(exc), hint=f"each component's output is in {ui.log_folder}")
+        logs = f"each component's output is in {ui.log_folder}"
+        fail(str(exc), hint=logs if ui.log_folder.exists() else None)
     say(f"airflow UI   {ui.url} (no login: local only, everyone is admin)")
 
 

@@ -136,6 +136,11 @@ class LocalAirflow:
 
     def start(self, timeout: float = 240.0) -> None:
         """Migrate the metadata database, start the components, wait until all are healthy."""
+        if not Path(AIRFLOW).exists():
+            raise AirflowError(
+                f"Airflow is not installed beside this dynadag (no {AIRFLOW}); "
+                "install dynadag's dev extra (make install) or apache-airflow into this environment"
+            )
         self.log_folder.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
         self._run("db-migrate", ["db", "migrate"], deadline)
