@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo bench clean sam-install sam-validate sam-build
+.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build
 .PHONY: airflow-venv airflow-venvs
 
 $(STAMP): pyproject.toml constraints.txt
@@ -47,11 +47,27 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint sam-install
+test: lint sam-install browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 demo: $(STAMP)
 	$(BIN)/python -m lambda_compiler.demo
+
+# The local stack and Airflow on its dags folder: the UI at the address it prints.
+SEED ?= examples/sqlite_demo.json
+airflow: $(STAMP)
+	$(BIN)/dynadag local --airflow --seed $(SEED)
+
+# Headless Chromium (Debian's package) for the Airflow UI test: installed when missing
+# and we are root (as in CI); otherwise says how, and that test is skipped.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get) for the Airflow UI test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "no Chromium: the Airflow UI test will be skipped; install it with: sudo apt-get install chromium"; \
+	fi
 
 # The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
 # bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.

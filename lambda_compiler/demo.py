@@ -6,7 +6,7 @@
 3. edits one row with boto3 and shows the new version arriving (`dynadag diff`);
 4. runs that job DAG with `airflow dags test` against the mirrored dags folder, a
    SQLite database standing in for Redshift (connection `redshift_default`);
-5. stops the local stack.
+5. stops the local stack (`make airflow` then shows the DAGs in the Airflow UI).
 
 Everything lives under `.dynadag/` (or `$DYNADAG_DEMO_DIR`); the demo takes under a
 minute and gives up after `TIME_LIMIT` seconds.
@@ -30,6 +30,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from lambda_compiler.compiler import compile_dags
+from lambda_compiler.local.airflow import airflow_environment
 from lambda_compiler.local.process import LocalProcess, LocalProcessError
 from lambda_compiler.rows_file import rows_files
 from lambda_compiler.snapshot import FILE_KEYS, snapshot_from_json
@@ -42,6 +43,7 @@ DEMO_TASK = "202"
 LOGICAL_DATE = "2024-01-01"
 TIME_LIMIT = 300.0
 PREFIX = "dags/"
+RUN_HISTORY_TABLE = "dynadag_run_history"
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -69,7 +71,8 @@ def main() -> int:
     console.print(
         f"\n[green]Demo done in {time.monotonic() - started:.0f} s.[/green] Try it yourself: "
         "`.venv/bin/dynadag local --seed examples/`, then edit rows with the AWS CLI or boto3 "
-        "(see README, “Try it locally”)."
+        "(see README, “Try it locally”). See the DAGs in the Airflow UI and run them: "
+        "`make airflow`."
     )
     return 0
 
@@ -162,7 +165,13 @@ class Demo:
         warehouse = self.workdir / "warehouse.db"
         warehouse.unlink(missing_ok=True)
         log = home / "dags-test.log"
-        env = self.airflow_env(home, warehouse)
+        env = airflow_environment(
+            home,
+            self.stack.dags_folder,
+            self.stack.env,
+            warehouse=warehouse,
+            run_history_table=RUN_HISTORY_TABLE,
+        )
         for args in (["db", "migrate"], ["dags", "test", DEMO_DAG, LOGICAL_DATE]):
             console.print(f"  $ airflow {' '.join(args)}   [dim](output in {log})[/dim]")
             with log.open("a", encoding="utf-8") as out:
@@ -184,38 +193,13 @@ class Demo:
         if run_state != "success":
             raise DemoError(f"the run of {DEMO_DAG} ended {run_state}; see {log}")
         history = self.stack.client("dynamodb").query(
-            TableName="dynadag_run_history",
+            TableName=RUN_HISTORY_TABLE,
             KeyConditionExpression="dag_id = :d",
             ExpressionAttributeValues={":d": {"S": DEMO_DAG}},
         )
         console.print(f"  task tries recorded in dynadag_run_history: {history['Count']}")
         with contextlib.closing(sqlite3.connect(warehouse)) as db:
             return db.execute("SELECT day, orders FROM daily_orders ORDER BY day").fetchall()
-
-    def airflow_env(self, home: Path, warehouse: Path) -> dict[str, str]:
-        """Airflow with SQLite metadata, the mirrored dags folder, and connections to the
-        SQLite "warehouse" (as `redshift_default`) and to the local stack (`aws_default`)."""
-        env = self.stack.env
-        aws = {
-            "conn_type": "aws",
-            "login": env["AWS_ACCESS_KEY_ID"],
-            "password": env["AWS_SECRET_ACCESS_KEY"],
-            "extra": {"endpoint_url": self.stack.endpoint, "region_name": env["AWS_REGION"]},
-        }
-        return {
-            **os.environ,
-            **env,
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.stack.dags_folder),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "AIRFLOW__DYNADAG__RUN_HISTORY_TABLE": "dynadag_run_history",
-            "AIRFLOW_CONN_REDSHIFT_DEFAULT": json.dumps(
-                {"conn_type": "sqlite", "host": str(warehouse)}
-            ),
-            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws),
-        }
 
 
 def expected_dags() -> set[str]:

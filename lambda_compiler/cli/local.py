@@ -15,6 +15,7 @@ from lambda_compiler.local.report import ChangeLine
 from lambda_compiler.snapshot import RowsFileError
 
 if TYPE_CHECKING:
+    from lambda_compiler.local.airflow import LocalAirflow
     from lambda_compiler.local.stack import LocalStack
 
 READY = "dynadag local is ready"
@@ -39,12 +40,30 @@ def local(
         Path | None,
         typer.Option("--template", help="SAM template with the tables and bucket (default: ours)."),
     ] = None,
+    airflow: Annotated[
+        bool,
+        typer.Option(
+            "--airflow",
+            help="Also run Airflow (UI, scheduler, dag-processor, triggerer) on the dags folder.",
+        ),
+    ] = False,
+    airflow_port: Annotated[
+        int | None,
+        typer.Option(
+            "--airflow-port",
+            min=0,
+            max=65535,
+            help="Port of the Airflow UI on 127.0.0.1 (default: 8080 if free, else any).",
+        ),
+    ] = None,
 ) -> None:
     """Run DynamoDB, S3 and the compiler locally: save an item and the DAG appears.
 
     Starts a moto server on 127.0.0.1, creates the tables and the versioned bucket of
     template.yaml, feeds the tables' streams to the real Lambda handler, and mirrors
-    the DAG files into a local Airflow dags folder. Ctrl-C stops everything.
+    the DAG files into a local Airflow dags folder. With --airflow, an Airflow runs on
+    that folder (state in .dynadag/airflow beside it) and a saved row is a DAG in its UI
+    within seconds. Ctrl-C stops everything.
     """
     # Imported here: the local stack needs the `local` extra (moto, PyYAML), other commands not.
     from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
@@ -59,11 +78,20 @@ def local(
         on_change=_print_change,
         on_error=_print_error,
     )
+    ui: LocalAirflow | None = None
+
+    def request_stop(signum: int, frame: object) -> None:
+        stack.request_stop()
+        if ui is not None:
+            ui.request_stop()
+
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
-        signal.signal(sig, lambda signum, frame: stack.request_stop())
+        signal.signal(sig, request_stop)
     try:
         try:
+            if airflow:
+                port_of_ui = _airflow_port(airflow_port)
             stack.start()
         except (PortInUseError, TemplateError, SettingsError) as exc:
             fail(str(exc))
@@ -74,10 +102,16 @@ def local(
             except RowsFileError as exc:
                 fail(str(exc))
             say(f"seeded {count} row(s) from {seed}")
-        say(f"{READY}: {stack.endpoint} (Ctrl-C to stop)")
+        if airflow:
+            ui = _local_airflow(stack, port_of_ui)
+            _start_airflow(ui, stack)
+        if not stack.stopping:
+            say(f"{READY}: {stack.endpoint} (Ctrl-C to stop)")
         sys.stdout.flush()
         stack.wait()
     finally:
+        if ui is not None:
+            ui.stop()
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -96,6 +130,56 @@ def _print_banner(stack: LocalStack) -> None:
     say("use it from another shell:", style="dim")
     exports = " ".join(f"{name}={value}" for name, value in stack.client_environment().items())
     say(f"  export {exports}", style="dim")
+
+
+def _airflow_port(requested: int | None) -> int:
+    """`requested` if free (else fail), or 8080 if free, or any free port."""
+    from lambda_compiler.local.airflow import DEFAULT_PORT, free_port
+    from lambda_compiler.local.stack import PortInUseError, check_port_free
+
+    if requested:
+        try:
+            check_port_free("127.0.0.1", requested)
+        except PortInUseError:
+            fail(f"127.0.0.1:{requested} is already in use", hint="choose --airflow-port")
+        return requested
+    try:
+        check_port_free("127.0.0.1", DEFAULT_PORT)
+    except PortInUseError:
+        return free_port()
+    return DEFAULT_PORT
+
+
+def _local_airflow(stack: LocalStack, port: int) -> LocalAirflow:
+    """Airflow on the stack's dags folder, its state beside it (`.dynadag/airflow`)."""
+    from lambda_compiler.local.airflow import LocalAirflow, airflow_environment
+
+    workdir = stack.config.dags_folder.parent
+    home = workdir / "airflow"
+    environment = airflow_environment(
+        home,
+        stack.config.dags_folder,
+        stack.config.environment(stack.endpoint, stack.settings),
+        warehouse=workdir / "warehouse.db",
+        run_history_table=stack.settings.run_history_table,
+    )
+    return LocalAirflow(home, environment, port, on_error=_print_error)
+
+
+def _start_airflow(ui: LocalAirflow, stack: LocalStack) -> None:
+    """Start it and print its address; one error line if it does not start (unless stopping)."""
+    from lambda_compiler.local.airflow import AirflowError
+
+    say(f"airflow      starting (state in {ui.home}, logs in {ui.log_folder})")
+    sys.stdout.flush()
+    try:
+        ui.start()
+    except AirflowError as exc:
+        if stack.stopping:
+            return
+        logs = f"each component's output is in {ui.log_folder}"
+        fail(str(exc), hint=logs if ui.log_folder.exists() else None)
+    say(f"airflow UI   {ui.url} (no login: local only, everyone is admin)")
 
 
 def _print_change(line: ChangeLine) -> None:

@@ -108,9 +108,14 @@ def runs(
     table = aws.settings.run_history_table
     items = _history_items(aws.dynamodb, table, dag_id, max_items)
     if not items:
+        where = aws.dynamodb.meta.endpoint_url
         fail(
-            f"no run history for {dag_id!r} in table {table!r}",
-            hint="set DYNADAG_RUN_HISTORY_TABLE, and [dynadag] run_history_table in Airflow",
+            f"no run history for {dag_id!r} in table {table!r} at {where}",
+            hint=f"has {dag_id} run yet (Airflow UI, or `airflow dags list-runs {dag_id}`)? "
+            f"Its tasks record tries in the table Airflow's [dynadag] run_history_table names "
+            f"(AIRFLOW__DYNADAG__RUN_HISTORY_TABLE={table}), through its aws_default "
+            f"connection, which must reach {where}; to read another table here, set "
+            "DYNADAG_RUN_HISTORY_TABLE",
         )
     if run_id is not None:
         _print_tries([i for i in items if i["run_id"] == run_id], run_id, output)

@@ -27,7 +27,7 @@ class LocalProcessError(RuntimeError):
 
 
 class LocalProcess:
-    """Starts `dynadag local --port 0` in `workdir` and waits until it is ready.
+    """Starts `dynadag local --port 0 [options]` in `workdir` and waits until it is ready.
 
     Every printed line is kept in `seen` (and passed to `echo`, if given); `env` holds
     the variables the child printed for other shells (endpoint, region, bucket...).
@@ -38,6 +38,7 @@ class LocalProcess:
         workdir: Path,
         *,
         seed: Path | None = None,
+        options: tuple[str, ...] = (),
         timeout: float = 90.0,
         echo: Callable[[str], None] | None = None,
     ) -> None:
@@ -45,6 +46,7 @@ class LocalProcess:
         args = [DYNADAG, "local", "--port", "0", "--dags-folder", str(workdir / "dags")]
         if seed is not None:
             args += ["--seed", str(seed)]
+        args += options
         self.dags_folder = workdir / "dags"
         self.seen: list[str] = []
         self._lines: queue.Queue[str] = queue.Queue()

@@ -239,6 +239,11 @@ class LocalStack:
         """Ask `wait()` to return (safe from a signal handler)."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested."""
+        return self._stop.is_set()
+
     def wait(self) -> None:
         """Block until `stop()` is called (e.g. from a signal handler)."""
         while not self._stop.wait(0.5):

@@ -76,4 +76,8 @@ def test_an_unknown_dag_is_one_clear_error(aws_for_airflow, monkeypatch):
     monkeypatch.setenv("DYNADAG_RUN_HISTORY_TABLE", aws_for_airflow.history_table)
     result = CliRunner().invoke(app, ["runs", "job-nothing"])
     assert result.exit_code == 1
-    assert "no run history for 'job-nothing' in table 'dynadag_run_history'" in result.output
+    assert "no run history for 'job-nothing' in table 'dynadag_run_history' at " in result.output
+    # the hint says what to check, with the values this command used
+    assert "has job-nothing run yet" in result.output
+    assert "AIRFLOW__DYNADAG__RUN_HISTORY_TABLE=dynadag_run_history" in result.output
+    assert "Traceback" not in result.output
