@@ -7,7 +7,9 @@ expanded as Airflow expands them, the rest is handed to croniter as Airflow's
 
 from __future__ import annotations
 
-from croniter import croniter
+import datetime
+
+from croniter import CroniterBadDateError, croniter
 
 # `airflow.utils.dates.cron_presets`: what Airflow expands before croniter sees it.
 AIRFLOW_CRON_PRESETS = {
@@ -20,6 +22,9 @@ AIRFLOW_CRON_PRESETS = {
 }
 # Schedules Airflow takes by name that are not cron at all.
 NON_CRON_SCHEDULES = frozenset({"@once", "@continuous"})
+
+
+_NEVER_FIRES_FROM = datetime.datetime(2024, 1, 1)
 
 
 class ScheduleError(ValueError):
@@ -45,11 +50,19 @@ def normalize_schedule(value: object, *, nearest_weekday: bool = True) -> str | 
     if text in NON_CRON_SCHEDULES:
         return text
     try:
-        croniter(AIRFLOW_CRON_PRESETS.get(text, text))
+        cron = croniter(AIRFLOW_CRON_PRESETS.get(text, text), _NEVER_FIRES_FROM)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         # croniter's own errors are ValueErrors; a few malformed inputs escape as others.
         raise ScheduleError(
             f"{_excerpt(text)} is not a cron expression Airflow accepts: {exc}"
+        ) from None
+    try:
+        cron.get_next(datetime.datetime)
+    except CroniterBadDateError:
+        # Airflow's validation only parses; the scheduler would then fail on every pass.
+        raise ScheduleError(
+            f"{_excerpt(text)} never fires (no such date, e.g. 31 February); Airflow would "
+            "accept it and then never schedule a run"
         ) from None
     fields = text.split(" ")
     if not nearest_weekday and len(fields) >= 5 and "w" in fields[2].lower():
