@@ -109,7 +109,7 @@ def _target(major: int, minor: int, extra: dict[str, str] | None = None) -> Airf
         minor=minor,
         modules=MappingProxyType({**base, **(extra or {})}),
         asset_class="Dataset" if major == 2 else "Asset",
-        logical_date_argument="execution_date" if major == 2 else "logical_date",
+        logical_date_argument="logical_date",  # 2.10+ too; `execution_date` warns at each parse
         logical_date_source="logical_date" if major == 2 else "(logical_date or dag_run.run_after)",
     )
 
