@@ -22,6 +22,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
 from lambda_compiler.targets import AirflowTarget, target_for
 from tests.airflow.dagbag import write_dags
 from tests.conftest import REPO_ROOT
+from tests.runtime.conftest import aws_for_airflow, slack_stub  # noqa: F401  (fixtures)
 
 TARGETS_VARIABLE = "DYNADAG_AIRFLOW_TARGETS"
 DEFAULT_RELEASES = ("2.11.0", "3.0.6", "3.3.2")
@@ -43,8 +45,10 @@ VENVS = REPO_ROOT / ".venv-airflow"
 PINS = REPO_ROOT / "infra" / "airflow-targets"
 PROBE = Path(__file__).with_name("dagbag_probe.py")
 COMMAND_TIMEOUT = 300.0
-# Variables of the test process that must not reach a target release's Airflow.
-_NOT_INHERITED = ("AIRFLOW", "DYNADAG_", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+# Variables of the test process that must not reach a target release's Python. Airflow
+# variables do (connections and ``[dynadag]`` options the AWS fixtures set); those naming
+# the test process's own home and database are replaced.
+_NOT_INHERITED = ("DYNADAG_", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
 
 
 def selected_releases(value: str | None) -> tuple[str, ...]:
@@ -126,8 +130,8 @@ class TargetAirflowError(AssertionError):
 class TargetAirflow:
     """Airflow of one release, run as subprocesses with their own home and SQLite database.
 
-    `env` holds extra variables (connections, ``[dynadag]`` options) for every command;
-    the test process's own Airflow and dynadag settings are never inherited.
+    `env` holds extra variables (connections, ``[dynadag]`` options) for every command,
+    `python_path` folders to import from besides the dags folder.
     """
 
     release: Release
@@ -139,6 +143,7 @@ class TargetAirflow:
         self.metadata_db = self.home / "airflow.db"
         self.log = self.home / "commands.log"
         self.env: dict[str, str] = {}
+        self.python_path: list[Path] = []
 
     def environment(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
@@ -149,6 +154,9 @@ class TargetAirflow:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.metadata_db}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # The dags folder is importable, as Airflow 3's DAG processor and task runner make
+            # the bundle root; the 3.0 CLI (`dags test`, `tasks test`) does not do it itself.
+            "PYTHONPATH": os.pathsep.join(str(path) for path in [self.dags, *self.python_path]),
             **self.env,
         }
 
@@ -156,9 +164,9 @@ class TargetAirflow:
         """Run the release's Python; fails the test with the output's tail unless it exits 0."""
         self._run([str(self.release.venv / "bin" / "python"), *args], timeout)
 
-    def airflow(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> None:
-        """Run the release's `airflow` CLI; fails the test unless it exits 0."""
-        self._run([str(self.release.venv / "bin" / "airflow"), *args], timeout)
+    def airflow(self, *args: str, timeout: float = COMMAND_TIMEOUT, check: bool = True) -> int:
+        """Run the release's `airflow` CLI; with `check`, fail the test unless it exits 0."""
+        return self._run([str(self.release.venv / "bin" / "airflow"), *args], timeout, check)
 
     def start_airflow(self, *args: str) -> subprocess.Popen[bytes]:
         """Start an `airflow` command without waiting (its output goes to `log`)."""
@@ -172,7 +180,8 @@ class TargetAirflow:
                 start_new_session=True,
             )
 
-    def _run(self, command: list[str], timeout: float) -> None:
+    def _run(self, command: list[str], timeout: float, check: bool = True) -> int:
+        started = time.monotonic()
         with self.log.open("ab") as out:
             out.write(f"\n$ {' '.join(command)}\n".encode())
             out.flush()
@@ -189,8 +198,10 @@ class TargetAirflow:
             except subprocess.TimeoutExpired:
                 what = f"timed out after {timeout}s"
                 raise TargetAirflowError(self._failure(command, what)) from None
-        if done.returncode != 0:
+            out.write(f"(exit {done.returncode} in {time.monotonic() - started:.1f} s)\n".encode())
+        if check and done.returncode != 0:
             raise TargetAirflowError(self._failure(command, f"exit code {done.returncode}"))
+        return done.returncode
 
     def _failure(self, command: list[str], what: str) -> str:
         tail = self.output()[-4000:]

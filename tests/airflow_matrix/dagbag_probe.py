@@ -1,4 +1,4 @@
-"""Run by a target release's Python: fill a DagBag from a dags folder, print it as JSON.
+"""Run by a target release's Python: fill a DagBag from a dags folder, write it as JSON.
 
     .venv-airflow/2.11.0/bin/python tests/airflow_matrix/dagbag_probe.py DAGS_FOLDER OUT.json
 

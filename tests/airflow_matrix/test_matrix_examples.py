@@ -65,7 +65,7 @@ def _deploy_examples(airflow: TargetAirflow, tmp_path) -> set[str]:  # type: ign
     (package / "quality.py").write_text(
         "def check_row_count(table, day, minimum):\n    return table, day, minimum\n"
     )
-    airflow.env["PYTHONPATH"] = str(package.parent)
+    airflow.python_path.append(package.parent)
     written: set[str] = set()
     for name, environ in [
         ("rows.json", {}),
