@@ -1,15 +1,10 @@
 """Generated DAGs on real Airflow releases, each in its own virtualenv, run in subprocesses.
 
-`airflow_release` is parametrised over the releases selected by the environment variable
-``DYNADAG_AIRFLOW_TARGETS``:
-
-- unset or empty: `DEFAULT_RELEASES` (one 2.x and two 3.x, what `make test` runs);
-- ``all``: every release with a pin set in ``infra/airflow-targets/`` (`make test-airflow-matrix`);
-- a comma-separated list of versions, e.g. ``2.10.3,3.1.8``.
-
-A release's virtualenv is ``.venv-airflow/<version>/``, built by ``infra/airflow_venv.sh
-<version>`` (the Makefile targets build the ones they need). Each test gets its own
-``AIRFLOW_HOME`` with a copy of a metadata database migrated once per release.
+`airflow_release` is parametrised over the releases ``DYNADAG_AIRFLOW_TARGETS`` selects
+(see `releases.py`). A release's virtualenv is ``.venv-airflow/<version>/``, built by
+``infra/airflow_venv.sh <version>`` (`make test` and `make test-airflow-matrix` build the
+ones they run). Each test gets its own ``AIRFLOW_HOME`` with a copy of a metadata
+database migrated once per release.
 """
 
 from __future__ import annotations
@@ -36,13 +31,11 @@ from lambda_compiler.rebuild import AIRFLOWIGNORE, RUNTIME_FOLDER, default_runti
 from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
 from lambda_compiler.targets import AirflowTarget, target_for
 from tests.airflow.dagbag import write_dags
+from tests.airflow_matrix.releases import VARIABLE, selected_releases
 from tests.conftest import REPO_ROOT
 from tests.runtime.conftest import aws_for_airflow, slack_stub  # noqa: F401  (fixtures)
 
-TARGETS_VARIABLE = "DYNADAG_AIRFLOW_TARGETS"
-DEFAULT_RELEASES = ("2.11.0", "3.0.6", "3.3.2")
 VENVS = REPO_ROOT / ".venv-airflow"
-PINS = REPO_ROOT / "infra" / "airflow-targets"
 PROBE = Path(__file__).with_name("dagbag_probe.py")
 COMMAND_TIMEOUT = 300.0
 # Variables of the test process that must not reach a target release's Python. Airflow
@@ -51,32 +44,12 @@ COMMAND_TIMEOUT = 300.0
 _NOT_INHERITED = ("DYNADAG_", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
 
 
-def selected_releases(value: str | None) -> tuple[str, ...]:
-    """The releases `DYNADAG_AIRFLOW_TARGETS` selects (see the module docstring)."""
-    value = (value or "").strip()
-    if not value:
-        return DEFAULT_RELEASES
-    if value == "all":
-        releases = tuple(sorted((p.stem for p in PINS.glob("*.txt")), key=_version_key))
-        if not releases:
-            raise pytest.UsageError(f"{TARGETS_VARIABLE}=all: no pin sets in {PINS}")
-        return releases
-    releases = tuple(v.strip() for v in value.split(",") if v.strip())
-    for version in releases:
-        target_for(version)  # a release dynadag cannot compile for is a usage error
-    return releases
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "airflow_release" in metafunc.fixturenames:
         try:
-            releases = selected_releases(os.environ.get(TARGETS_VARIABLE))
+            releases = selected_releases(os.environ.get(VARIABLE))
         except ValueError as exc:
-            raise pytest.UsageError(f"{TARGETS_VARIABLE}: {exc}") from None
+            raise pytest.UsageError(f"{VARIABLE}: {exc}") from None
         metafunc.parametrize("airflow_release", releases, scope="session")
 
 
