@@ -94,6 +94,7 @@ def test_the_sqlite_demo_runs_and_a_failing_job_alerts(
     else:
         assert alert["error"].startswith("OperationalError: no such table: no_such_table")
     assert alert["Subject"] == "[dynadag] job-sqlite_failing.load_totals failed (try 2)"
+    assert "job-sqlite_failing" in alert["log_url"] and "load_totals" in alert["log_url"]
     (post,) = slack_stub.posts
     assert post["path"] == "/services/T0/B0/x"
     assert "job-sqlite_failing.load_totals failed (try 2)" in post["text"]

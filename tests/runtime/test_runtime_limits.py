@@ -114,6 +114,29 @@ def test_a_run_that_times_out_alerts_once_and_task_failures_are_not_repeated(aws
     assert alert["Subject"] == "[dynadag] job-sales run failed"
 
 
+@pytest.mark.parametrize(("map_index", "mapped"), [(-1, ""), (0, "/mapped/0")])
+def test_a_release_without_task_log_urls_gets_one_like_airflow_3_1_builds(
+    map_index, mapped, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from dags_runtime.events import task_event
+
+    # GIVEN a task instance as Airflow 3.0 passes it to callbacks: no log URL
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/")
+    ti = SimpleNamespace(
+        dag_id="job-sales", run_id="manual__2024-05-01T00:00:00+00:00", task_id="load",
+        try_number=2, map_index=map_index, log_url=None,
+    )  # fmt: skip
+
+    event = task_event("failure", "failed", {"ti": ti}, "r", {})
+
+    assert event.log_url == (
+        "https://airflow.example.com/dags/job-sales/runs/manual__2024-05-01T00%3A00%3A00%2B00%3A00"
+        f"/tasks/load{mapped}?try_number=2"
+    )
+
+
 @pytest.fixture
 def runtime_errors() -> Iterator[list[str]]:
     """ERROR lines the callbacks log (Airflow's logging setup may bypass `caplog`)."""
