@@ -11,7 +11,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksu
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
 .PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build
-.PHONY: airflow-venv airflow-venvs
+.PHONY: airflow-venv airflow-venvs test-airflow-matrix airflow-matrix-venvs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,23 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint sam-install browser
+test: lint sam-install browser airflow-matrix-venvs
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# The matrix tests (tests/airflow_matrix, marker airflow_matrix) compile for and run on real
+# Airflow releases, one virtualenv each in .venv-airflow/<version> (infra/airflow_venv.sh).
+# DYNADAG_AIRFLOW_TARGETS selects the releases (tests/airflow_matrix/releases.py): unset,
+# 2.11.0, 3.0.6 and 3.3.2 (what `make test` runs); `all`, every infra/airflow-targets/*.txt
+# (what `make test-airflow-matrix` runs unless the variable is set); or a list such as
+# 2.10.3,3.1.8. Missing virtualenvs of the selected releases are built first (minutes each,
+# once).
+airflow-matrix-venvs: $(STAMP)
+	@releases=$$($(BIN)/python -m tests.airflow_matrix.releases) || exit 1; \
+	for v in $$releases; do PYTHON=$(PYTHON) bash infra/airflow_venv.sh $$v >/dev/null || exit 1; done
+
+test-airflow-matrix: export DYNADAG_AIRFLOW_TARGETS ?= all
+test-airflow-matrix: airflow-matrix-venvs
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m airflow_matrix tests/airflow_matrix
 
 demo: $(STAMP)
 	$(BIN)/python -m lambda_compiler.demo

@@ -105,13 +105,15 @@ def slack_text(event: TaskEvent) -> str:
     return "\n".join(lines)
 
 
+class SlackError(RuntimeError):
+    """A Slack post failed; the message never contains the webhook URL or token."""
+
+
 def post_slack(conn_id: str, event: TaskEvent, timeout: float = 10.0) -> None:
     """Post `event` to the Slack webhook stored in the Airflow connection `conn_id`."""
     import urllib.request
 
-    from airflow.sdk import BaseHook
-
-    connection = BaseHook.get_connection(conn_id)
+    connection = base_hook().get_connection(conn_id)
     url = slack_webhook_url(connection.host, connection.password)
     request = urllib.request.Request(
         url,
@@ -119,5 +121,20 @@ def post_slack(conn_id: str, event: TaskEvent, timeout: float = 10.0) -> None:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except Exception as exc:
+        reason = str(exc).replace(url, "<webhook>")
+        if connection.password:
+            reason = reason.replace(connection.password, "<token>")
+        raise SlackError(f"connection {conn_id!r}: {type(exc).__name__}: {reason}") from None
+
+
+def base_hook() -> Any:
+    """Airflow's `BaseHook` where this release keeps it (`airflow.sdk` from 3.1)."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # Airflow 2.x and 3.0
+        from airflow.hooks.base import BaseHook
+    return BaseHook

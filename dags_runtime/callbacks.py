@@ -5,6 +5,12 @@ successes) publish an alert. Nothing here can fail a task: every error is logged
 and swallowed, one destination at a time, so a missing topic does not stop the
 history write or the Slack message.
 
+An alert that does not reach a destination is never dropped silently: it logs an
+ERROR line starting with ``ALERT_NOT_SENT`` (what failed and why, never a secret),
+which a CloudWatch metric filter can count, and increments the StatsD counter
+``ALERT_FAILURE_METRIC`` (``airflow.dynadag.alert_failures`` with Airflow's default
+prefix) when the environment emits metrics.
+
 Airflow parses a DAG file again at every task start, and parsing only constructs
 `DagCallbacks`; the modules that do the work are imported when a callback runs.
 """
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+ALERT_NOT_SENT = "dynadag: alert not sent"
+ALERT_FAILURE_METRIC = "dynadag.alert_failures"
 
 
 class DagCallbacks:
@@ -73,6 +81,7 @@ class DagCallbacks:
         _guard(
             "alert the DAG failure",
             lambda: self.alert(dag_event("dag_failure", context, self.dag_row)),
+            alert=True,
         )
 
     def _task_ended(self, kind: str, state: str, context: Mapping[str, Any]) -> None:
@@ -80,8 +89,9 @@ class DagCallbacks:
         from dags_runtime.history import record_try
 
         event = _guard(
-            "read the task context",
+            f"read the task context of a {kind} event",
             lambda: task_event(kind, state, context, self.dag_row, self.task_rows),
+            alert=self.alerts.wants(kind),
         )
         if event is None:
             return
@@ -90,7 +100,7 @@ class DagCallbacks:
             days = settings.retention_days()
             _guard("record the try", lambda: record_try(_client("dynamodb"), table, event, days))
         if self.alerts.wants(kind):
-            _guard("alert", lambda: self.alert(event))
+            _guard("alert", lambda: self.alert(event), alert=True)
 
     def history_table(self) -> str | None:
         """The job's own table, else ``[dynadag] run_history_table``."""
@@ -106,13 +116,18 @@ class DagCallbacks:
             return
         body = message(event, last_allowed=count == self.alerts.max_per_run)
         topic = self.alerts.sns_topic_arn or settings.option("alert_topic_arn")
+        where = f"{event.kind} of {event.dag_id} {event.run_id}"
         if topic:
-            _guard("publish to SNS", lambda: publish_sns(_client("sns"), topic, event, body))
+            _guard(
+                f"publish the {where} to SNS",
+                lambda: publish_sns(_client("sns"), topic, event, body),
+                alert=True,
+            )
         if self.alerts.slack_conn_id:
             conn_id = self.alerts.slack_conn_id
-            _guard("post to Slack", lambda: post_slack(conn_id, event))
+            _guard(f"post the {where} to Slack", lambda: post_slack(conn_id, event), alert=True)
         if not topic and not self.alerts.slack_conn_id:
-            log.warning("dynadag: no alert destination: set [dynadag] alert_topic_arn")
+            alert_not_sent(f"the {where}", "no destination: set [dynadag] alert_topic_arn")
 
     def _take_slot(self, event: TaskEvent) -> int | None:
         from dags_runtime.history import take_alert_slot
@@ -142,10 +157,35 @@ def _client(service: str) -> Any:
     return client(service, settings.aws_conn_id())
 
 
-def _guard(action: str, call: Callable[[], T]) -> T | None:
-    """Run `call`; log and swallow any error so that a callback never fails a task."""
+def _guard(action: str, call: Callable[[], T], *, alert: bool = False) -> T | None:
+    """Run `call`; log and swallow any error so that a callback never fails a task.
+
+    With `alert`, the error means an alert was lost: see `alert_not_sent`.
+    """
     try:
         return call()
     except Exception as exc:
-        log.warning("dynadag: could not %s: %s: %s", action, type(exc).__name__, exc)
+        reason = f"{type(exc).__name__}: {exc}"
+        if alert:
+            alert_not_sent(f"could not {action}", reason)
+        else:
+            log.warning("dynadag: could not %s: %s", action, reason)
         return None
+
+
+def alert_not_sent(what: str, reason: str) -> None:
+    """Log a lost alert as an ERROR line starting with `ALERT_NOT_SENT`, and count it."""
+    log.error("%s: %s: %s", ALERT_NOT_SENT, what, reason)
+    try:
+        _stats().incr(ALERT_FAILURE_METRIC)
+    except Exception as exc:  # the log line above is the record that counts
+        log.error("%s: the %s counter failed too: %s", ALERT_NOT_SENT, ALERT_FAILURE_METRIC, exc)
+
+
+def _stats() -> Any:
+    """Airflow's metrics client, where this release keeps it."""
+    try:
+        from airflow.sdk.observability.stats import Stats
+    except ImportError:  # Airflow 2.x, 3.0 and 3.1
+        from airflow.stats import Stats
+    return Stats

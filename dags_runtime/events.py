@@ -111,10 +111,27 @@ def error_text(exception: BaseException | str | None) -> str | None:
 
 
 def _log_url(ti: Any) -> str | None:
+    """The try's log page; Airflow 3.0's task instances have none, so it is built as 3.1 does."""
     try:
-        return str(ti.log_url)
+        url = ti.log_url or _ui_log_url(ti)
     except Exception:  # the URL is a convenience; a missing [api] base_url must not matter
         return None
+    return str(url)
+
+
+def _ui_log_url(ti: Any) -> str:
+    from urllib.parse import quote
+
+    from dags_runtime.settings import airflow_option
+
+    base = airflow_option("api", "base_url", "http://localhost:8080/") or ""
+    index = getattr(ti, "map_index", None)
+    mapped = f"/mapped/{index}" if index is not None and index >= 0 else ""
+    try_number = f"?try_number={ti.try_number}" if ti.try_number else ""
+    return (
+        f"{base.rstrip('/')}/dags/{ti.dag_id}/runs/{quote(ti.run_id)}/tasks/{ti.task_id}"
+        f"{mapped}{try_number}"
+    )
 
 
 def _iso(value: datetime.datetime | None) -> str | None:

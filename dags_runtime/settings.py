@@ -7,11 +7,16 @@ SECTION = "dynadag"
 
 def option(name: str, default: str | None = None) -> str | None:
     """``[dynadag] name`` (env ``AIRFLOW__DYNADAG__NAME``), or `default` when unset or empty."""
+    return airflow_option(SECTION, name, default)
+
+
+def airflow_option(section: str, name: str, default: str | None = None) -> str | None:
+    """Any Airflow option (env ``AIRFLOW__SECTION__NAME``), or `default` when unset or empty."""
     try:
         from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow before the task SDK had its own configuration
+    except ImportError:  # Airflow 2.x to 3.1: the task SDK has no configuration yet
         from airflow.configuration import conf
-    value = conf.get(SECTION, name, fallback=None)
+    value = conf.get(section, name, fallback=None)
     return value.strip() if value and value.strip() else default
 
 

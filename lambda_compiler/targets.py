@@ -115,7 +115,7 @@ def _target(
         minor=minor,
         modules=MappingProxyType({**base, **(extra or {})}),
         asset_class="Dataset" if major == 2 else "Asset",
-        logical_date_argument="execution_date" if major == 2 else "logical_date",
+        logical_date_argument="logical_date",  # 2.10+ too; `execution_date` warns at each parse
         logical_date_source="logical_date" if major == 2 else "(logical_date or dag_run.run_after)",
         cron_nearest_weekday=croniter_7,
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,94 @@ def test_a_run_that_times_out_alerts_once_and_task_failures_are_not_repeated(aws
         "timed_out",
     )
     assert alert["Subject"] == "[dynadag] job-sales run failed"
+
+
+@pytest.mark.parametrize(("map_index", "mapped"), [(-1, ""), (0, "/mapped/0")])
+def test_a_release_without_task_log_urls_gets_one_like_airflow_3_1_builds(
+    map_index, mapped, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from dags_runtime.events import task_event
+
+    # GIVEN a task instance as Airflow 3.0 passes it to callbacks: no log URL
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/")
+    ti = SimpleNamespace(
+        dag_id="job-sales", run_id="manual__2024-05-01T00:00:00+00:00", task_id="load",
+        try_number=2, map_index=map_index, log_url=None,
+    )  # fmt: skip
+
+    event = task_event("failure", "failed", {"ti": ti}, "r", {})
+
+    assert event.log_url == (
+        "https://airflow.example.com/dags/job-sales/runs/manual__2024-05-01T00%3A00%3A00%2B00%3A00"
+        f"/tasks/load{mapped}?try_number=2"
+    )
+
+
+@pytest.fixture
+def runtime_errors() -> Iterator[list[str]]:
+    """ERROR lines the callbacks log (Airflow's logging setup may bypass `caplog`)."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Collect(logging.ERROR)
+    logger = logging.getLogger("dags_runtime.callbacks")
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("T0/B0/secret-token", "SlackError: connection 'slack_down': URLError"),
+        # http.client echoes a malformed path in its error; the token must not reach the log
+        ("T0/B0/secret token", "SlackError: connection 'slack_down': InvalidURL"),
+    ],
+)
+def test_an_alert_that_cannot_be_sent_is_an_error_line_without_the_token(
+    password, reason, monkeypatch, runtime_errors
+):
+    import json
+    import socket
+
+    from dags_runtime.callbacks import ALERT_NOT_SENT, DagCallbacks
+
+    # GIVEN a Slack connection whose webhook host refuses connections, and no SNS topic
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    slack = {"conn_type": "http", "host": f"http://127.0.0.1:{port}/services", "password": password}
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_DOWN", json.dumps(slack))
+    callbacks = DagCallbacks(alerts={"slack_conn_id": "slack_down"}, dag_row="r", task_rows={})
+
+    # WHEN a failure alerts
+    callbacks.alert(_event())
+
+    # THEN one ERROR line says the alert was not sent, where to and why, without the token
+    (line,) = runtime_errors
+    assert line.startswith(
+        f"{ALERT_NOT_SENT}: could not post the failure of job-sales manual__2024-05-01 to Slack: "
+        f"{reason}"
+    )
+    assert "secret" not in line
+
+
+def test_an_alert_without_any_destination_is_an_error_line(runtime_errors):
+    from dags_runtime.callbacks import ALERT_NOT_SENT, DagCallbacks
+
+    DagCallbacks(alerts={}, dag_row="r", task_rows={}).alert(_event())
+
+    assert runtime_errors == [
+        f"{ALERT_NOT_SENT}: the failure of job-sales manual__2024-05-01: "
+        "no destination: set [dynadag] alert_topic_arn"
+    ]
 
 
 @pytest.mark.parametrize(
