@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -142,7 +143,14 @@ class Lineage:
 
     def for_dag(self, dag_id: str) -> list[DagRow]:
         """The rows producing `dag_id` (or that would, when disabled), in key order."""
-        return [row for ref, row in sorted(self.rows.items()) if row.dag_id == dag_id]
+        return self._by_dag.get(dag_id, [])
+
+    @functools.cached_property
+    def _by_dag(self) -> dict[str, list[DagRow]]:
+        by_dag: dict[str, list[DagRow]] = {}
+        for _, row in sorted(self.rows.items()):
+            by_dag.setdefault(row.dag_id, []).append(row)
+        return by_dag
 
 
 def lineage(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Lineage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import sys
 from typing import Annotated, Any
 
@@ -81,7 +82,8 @@ def dag_rows(found: Lineage, target: list[str], aws: Aws) -> tuple[str, list[Dag
         if table_kind(aws.settings.tables, ref.table) == "task":
             fail(
                 f"{ref} is a task row: tasks have no DAG of their own",
-                hint=f"`dynadag uses {ref}` lists the DAGs that run it",
+                hint=f"`dynadag uses {shlex.join([ref.table, *dict(ref.key).values()])}` "
+                "lists the DAGs that run it",
             )
         fail(f"{ref} does not exist in table {ref.table}")
     return row.dag_id, [row]
@@ -153,18 +155,26 @@ def explain(target: TargetArgument, output: FormatOption = OutputFormat.TEXT) ->
             f"unknown DAG {dag_id!r}: no row produces it and the registry never saw it",
             hint="`dynadag status --all` lists every DAG, disabled and deleted ones too",
         )
-    report: dict[str, Any] = {
-        "dag_id": dag_id,
-        "rows": [_row_dict(row, found) for row in rows],
-        "missing": None
+    missing = (
+        None
         if any(row.enabled for row in rows)
-        else missing_reason(dag_id, record.sources if record else (), found),
-        "registry": _record_dict(record) if record else None,
-    }
+        else missing_reason(dag_id, record.sources if record else (), found)
+    )
     if output is OutputFormat.JSON:
+        report = {
+            "dag_id": dag_id,
+            "rows": [_row_dict(row, found) for row in rows],
+            "missing": missing,
+            "registry": _record_dict(record) if record else None,
+        }
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    else:
-        _print_report(report)
+        return
+    say(dag_id, style="bold")
+    if missing:
+        say(f"  not built    {missing}", style="yellow")
+    for row in rows:
+        _print_row(row, found)
+    _print_record(record)
 
 
 def _row_dict(row: DagRow, found: Lineage) -> dict[str, Any]:
@@ -185,12 +195,7 @@ def _row_dict(row: DagRow, found: Lineage) -> dict[str, Any]:
 
 
 def _record_dict(record: DagRecord) -> dict[str, Any]:
-    """What the registry holds; pin fields are included whatever their names."""
-    pins = {
-        f.name: getattr(record, f.name)
-        for f in dataclasses.fields(record)
-        if "pin" in f.name and getattr(record, f.name) not in (None, False, (), "")
-    }
+    """What the registry holds, with its pin fields (`_pins`)."""
     return {
         "outcome": record.outcome,
         "updated_at": record.updated_at,
@@ -199,39 +204,42 @@ def _record_dict(record: DagRecord) -> dict[str, Any]:
         "problems": list(record.problems),
         "error": record.error,
         "rolled_back_from": record.rolled_back_from,
-        **pins,
+        **_pins(record),
     }
 
 
-def _print_report(report: dict[str, Any]) -> None:
-    say(report["dag_id"], style="bold")
-    if report["missing"]:
-        say(f"  not built: {report['missing']}", style="yellow")
-    for row in report["rows"]:
-        state = "enabled" if row["enabled"] else f"disabled by {row['disabled_by']}"
-        say(f"  row          {row['row']} ({row['kind']}, {state})")
-        say(f"  DAG id       {row['dag_id_reason']}")
-        for blocked in row["lists_disabled"]:
-            say(f"  lists        {blocked} (disabled: the DAG cannot be built)", style="red")
-        for problem in row["problems"]:
-            say(
-                f"  problem      {problem['table']}[{problem['key']}]: {problem['field']}: "
-                f"{problem['message']} [{problem['code']}]",
-                style="red",
-            )
-        for trigger in row["triggered_by"]:
-            off = "" if trigger["enabled"] else " (disabled)"
-            say(f"  triggered by {trigger['dag_id']} ({trigger['row']}){off}")
-    record = report["registry"]
+def _pins(record: DagRecord) -> dict[str, Any]:
+    """The record's set pin fields, whatever they are named (rollback pins may add them)."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {
+        name: value
+        for name, value in values.items()
+        if "pin" in name and value not in (None, False, (), "")
+    }
+
+
+def _print_row(row: DagRow, found: Lineage) -> None:
+    say(f"  row          {row.ref} ({row.kind}, {'enabled' if row.enabled else 'disabled'})")
+    say(f"  DAG id       {row.dag_id}, {row.id_reason}")
+    for blocked in row.blocked_by:
+        say(f"  lists        {blocked}: disabled, so this DAG cannot be built", style="red")
+    for problem in row.problems:
+        say(f"  problem      {problem}", style="red")
+    for ref in row.triggered_by:
+        trigger = found.rows[ref]
+        off = "" if trigger.enabled else f", disabled by {trigger.disabled_by}"
+        say(f"  triggered by {trigger.dag_id} ({ref}{off})")
+
+
+def _print_record(record: DagRecord | None) -> None:
     if record is None:
         say("  registry     never built")
         return
-    say(f"  outcome      {record['outcome']} at {record['updated_at']}")
-    say(f"  S3 version   {record['version_id'] or '(none)'} of {record['s3_key'] or '(no key)'}")
-    if record["error"]:
-        say(f"  error        {record['error']}", style="red")
-    if record["rolled_back_from"]:
-        say(f"  rollback     rolled back to version {record['rolled_back_from']}", style="yellow")
-    for name, value in record.items():
-        if "pin" in name:
-            say(f"  {name:<12} {value}", style="yellow")
+    say(f"  outcome      {record.outcome} at {record.updated_at}")
+    say(f"  S3 version   {record.version_id or '(none)'} of {record.s3_key or '(no key)'}")
+    if record.error:
+        say(f"  error        {record.error}", style="red")
+    if record.rolled_back_from:
+        say(f"  rollback     restored from S3 version {record.rolled_back_from}", style="yellow")
+    for name, value in _pins(record).items():
+        say(f"  {name:<12} {value}", style="yellow")

@@ -98,8 +98,13 @@ def test_explain_says_which_row_disables_a_missing_dag(stack: CliStack) -> None:
 
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "not built: disabled by mwaa_job[job_type='etl', job_id='3'] status=0" in out
-    assert "registry     never built" in out
+    assert out.splitlines() == [
+        "job-old",
+        "  not built    disabled by mwaa_job[job_type='etl', job_id='3'] status=0",
+        "  row          mwaa_job[job_type='etl', job_id='3'] (job, disabled)",
+        "  DAG id       job-old, from job_name 'old'",
+        "  registry     never built",
+    ]
 
 
 def test_explain_a_fallback_id_by_row_reference(stack: CliStack) -> None:
@@ -114,6 +119,16 @@ def test_explain_a_fallback_id_by_row_reference(stack: CliStack) -> None:
         "fallback job-{job_type}-{job_id}: job_name 'not a valid id' does not make a valid "
         "DAG id (job-{job_name})"
     )
+
+
+def test_explain_a_task_row_points_to_uses(stack: CliStack) -> None:
+    result = runner.invoke(app, ["explain", "mwaa_task", "1"])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: mwaa_task[task_id='1'] is a task row: tasks have no DAG of their own",
+        "hint: `dynadag uses mwaa_task 1` lists the DAGs that run it",
+    ]
 
 
 def test_explain_an_unknown_dag_fails_with_one_line(stack: CliStack) -> None:
@@ -153,6 +168,12 @@ def test_status_all_lists_disabled_and_deleted_dags_with_their_reason(stack: Cli
         "disabled by mwaa_job[job_type='etl', job_id='3'] status=0"
     )
     assert "state" not in entries["job-load"]
+    shown = runner.invoke(app, ["show", "job-etl-2"])
+    assert shown.exit_code == 1
+    assert shown.stderr.splitlines() == [
+        "error: DAG 'job-etl-2' is disabled: disabled by mwaa_job[job_type='etl', job_id='2'] "
+        "status=0"
+    ]
 
 
 def test_show_a_disabled_dag_says_so(stack: CliStack) -> None:
