@@ -83,7 +83,8 @@ def _grow(tree: Tree, node: Node) -> None:
 
 
 def _label(node: Node) -> Text:
-    text = Text(plain_text(node.title), style="bold")
+    text = Text()
+    text.append(plain_text(node.title), style="bold")
     text.append(f"  {plain_text(node.detail)}", style="dim")
     if node.after:
         text.append(f"  after {plain_text(', '.join(node.after))}", style="cyan")

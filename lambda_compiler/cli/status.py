@@ -36,7 +36,8 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
     aws.s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix=aws.settings.dags_prefix, MaxKeys=1)
     known = Registry(aws.dynamodb, aws.settings.registry_table).list_dags()
     missing = hidden_dags(aws, known) if all_dags else []
-    records = known if all_dags else [r for r in known if r.outcome != "deleted"]
+    live = [r for r in known if r.outcome != "deleted"]
+    records = known if all_dags else live
     failed = [r for r in records if r.outcome in FAILED_OUTCOMES]
     reasons = {m.dag_id: m for m in missing}
     unbuilt = [m for m in missing if m.dag_id not in {r.dag_id for r in known}]
@@ -45,7 +46,7 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
         entries += [{"dag_id": m.dag_id, "kind": m.kind, **_reason(m)} for m in unbuilt]
         entries.sort(key=lambda entry: str(entry["dag_id"]))
         sys.stdout.write(json.dumps(entries, indent=2) + "\n")
-    elif not records and not missing:
+    elif not known and not missing:
         say(f"no DAGs in registry table {aws.settings.registry_table}")
     else:
         _table(records, unbuilt)
@@ -53,12 +54,12 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
             for problem in (*record.problems, *([record.error] if record.error else [])):
                 say(f"{record.dag_id}: {problem}", style="red")
         for gone in missing:
-            say(f"{gone.dag_id}: {gone.state}: {gone.reason}", style="dim")
-        summary = f"{len(records)} DAG(s), {len(failed)} with problems"
+            say(f"{gone.dag_id}: {gone.reason}", style="dim")
+        summary = f"{len(live)} DAG(s), {len(failed)} with problems"
         if all_dags:
             summary += f", {len(missing)} disabled or deleted"
-        elif len(known) > len(records):
-            summary += f" ({len(known) - len(records)} deleted not shown: `dynadag status --all`)"
+        elif len(known) > len(live):
+            summary += f" ({len(known) - len(live)} deleted not shown: `dynadag status --all`)"
         say(summary, style="red" if failed else None)
     raise typer.Exit(1 if failed else 0)
 
