@@ -145,12 +145,23 @@ class Lineage:
         """The rows producing `dag_id` (or that would, when disabled), in key order."""
         return self._by_dag.get(dag_id, [])
 
+    def disabled_reason(self, dag_id: str) -> str | None:
+        """``disabled by ROW status=0`` when only disabled rows produce `dag_id`, else None."""
+        return disabled_reason(self.for_dag(dag_id))
+
     @functools.cached_property
     def _by_dag(self) -> dict[str, list[DagRow]]:
         by_dag: dict[str, list[DagRow]] = {}
         for _, row in sorted(self.rows.items()):
             by_dag.setdefault(row.dag_id, []).append(row)
         return by_dag
+
+
+def disabled_reason(rows: list[DagRow]) -> str | None:
+    """``disabled by ROW status=0, ...`` when `rows` are all disabled, else None."""
+    if rows and not any(row.enabled for row in rows):
+        return "disabled by " + ", ".join(row.disabled_by or "" for row in rows)
+    return None
 
 
 def lineage(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Lineage:
@@ -275,10 +286,10 @@ def missing_reason(dag_id: str, sources: Iterable[str], found: Lineage) -> str:
     Disabled by a row's status; renamed (the row now produces another DAG id); or its
     row was deleted.
     """
-    rows = found.for_dag(dag_id)
-    disabled = [row.disabled_by for row in rows if row.disabled_by]
+    disabled = found.disabled_reason(dag_id)
     if disabled:
-        return f"disabled by {', '.join(disabled)}"
+        return disabled
+    rows = found.for_dag(dag_id)
     if rows:
         return f"produced again by {', '.join(str(row.ref) for row in rows)} (not yet rebuilt)"
     owner_tables = (found.tables.job, found.tables.scheduler)
@@ -353,13 +364,11 @@ def missing_dags(
     missing: dict[str, Missing] = {}
     for dag_id, (kind, outcome, sources) in records.items():
         if outcome == "deleted":
-            disabled = any(row.disabled_by for row in found.for_dag(dag_id))
+            state = "disabled" if found.disabled_reason(dag_id) else "deleted"
             reason = missing_reason(dag_id, sources, found)
-            missing[dag_id] = Missing(dag_id, kind, "disabled" if disabled else "deleted", reason)
+            missing[dag_id] = Missing(dag_id, kind, state, reason)
     for row in found.rows.values():
-        produced = found.for_dag(row.dag_id)
-        if row.dag_id in records or any(other.enabled for other in produced):
-            continue
-        reasons = ", ".join(other.disabled_by or "" for other in produced)
-        missing[row.dag_id] = Missing(row.dag_id, row.kind, "disabled", f"disabled by {reasons}")
+        disabled = found.disabled_reason(row.dag_id)
+        if disabled and row.dag_id not in records:
+            missing[row.dag_id] = Missing(row.dag_id, row.kind, "disabled", disabled)
     return [missing[dag_id] for dag_id in sorted(missing)]

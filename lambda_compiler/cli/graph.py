@@ -17,7 +17,7 @@ from lambda_compiler.cli.compile import compiler_config
 from lambda_compiler.cli.lineage import TargetArgument, dag_rows, read_lineage
 from lambda_compiler.cli.output import say
 from lambda_compiler.diagram import Node, diagram, plain_text, to_dot, to_mermaid
-from lambda_compiler.lineage import lineage
+from lambda_compiler.lineage import disabled_reason, lineage
 from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import RowsFileError
 
@@ -50,13 +50,12 @@ def graph(
         except RowsFileError as exc:
             fail(str(exc), code=2)
     dag_id, producers = dag_rows(found, target, aws)
-    enabled = [row for row in producers if row.enabled]
     if not producers:
         fail(f"unknown DAG {dag_id!r}: no row produces it")
-    if not enabled:
-        reasons = ", ".join(row.disabled_by or "" for row in producers)
-        fail(f"DAG {dag_id!r} is disabled: disabled by {reasons}")
-    row = enabled[0]
+    disabled = disabled_reason(producers)
+    if disabled:
+        fail(f"DAG {dag_id!r} is disabled: {disabled}")
+    row = next(row for row in producers if row.enabled)
     if row.problems:
         say(
             f"warning: DAG {dag_id} has {len(row.problems)} problem(s), so it is not built as "

@@ -91,10 +91,7 @@ def dag_rows(found: Lineage, target: list[str], aws: Aws) -> tuple[str, list[Dag
 
 def disabled_reason(aws: Aws, dag_id: str) -> str | None:
     """``disabled by ...`` when only disabled rows produce `dag_id`, else None."""
-    rows = read_lineage(aws).for_dag(dag_id)
-    if rows and not any(row.enabled for row in rows):
-        return "disabled by " + ", ".join(row.disabled_by or "" for row in rows)
-    return None
+    return read_lineage(aws).disabled_reason(dag_id)
 
 
 def hidden_dags(aws: Aws, records: list[DagRecord]) -> list[Missing]:

@@ -62,6 +62,7 @@ def test_graph_of_a_disabled_or_unknown_dag_is_one_error_line(tmp_path: Path) ->
 
     off = runner.invoke(app, ["graph", "job-off", "--rows", rows])
     unknown = runner.invoke(app, ["graph", "job-nope", "--rows", rows])
+    by_row = runner.invoke(app, ["graph", "mwaa_job", "etl", "5", "--rows", rows])
 
     assert off.exit_code == 1 and unknown.exit_code == 1
     assert off.stderr.splitlines() == [
@@ -69,6 +70,7 @@ def test_graph_of_a_disabled_or_unknown_dag_is_one_error_line(tmp_path: Path) ->
         "status=0"
     ]
     assert unknown.stderr.splitlines() == ["error: unknown DAG 'job-nope': no row produces it"]
+    assert by_row.exit_code == 1 and by_row.stderr == off.stderr
 
 
 def test_graph_of_an_invalid_dag_draws_it_and_warns(tmp_path: Path) -> None:
