@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
-from tests.rowkit import job
+from tests.rowkit import job, task
 from tests.unit.test_diagram import ROWS
 
 runner = CliRunner()
@@ -81,3 +81,14 @@ def test_graph_of_an_invalid_dag_draws_it_and_warns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "has 1 problem(s)" in result.stderr
     assert result.stdout.splitlines()[0] == "job-orders  mwaa_job[job_type='etl', job_id='1']"
+
+
+def test_graph_tree_shows_hostile_names_literally_on_one_line(tmp_path: Path) -> None:
+    rows = {"mwaa_task": [task("1", "[bold]x[/bold]\n└── fake")], "mwaa_job": [job("1", "1")]}
+
+    result = runner.invoke(app, ["graph", "job-job_1", "--rows", _rows(tmp_path, rows)])
+
+    assert result.stdout.splitlines() == [
+        "job-job_1  mwaa_job[job_type='etl', job_id='1']",
+        "└── task-1 ([bold]x[/bold]\\u000a└── fake)  SQL, mwaa_task[task_id='1']",
+    ]

@@ -188,3 +188,22 @@ def test_show_a_disabled_dag_says_so(stack: CliStack) -> None:
         "error: DAG 'job-old' is disabled: disabled by mwaa_job[job_type='etl', job_id='3'] "
         "status=0"
     ]
+
+
+def test_status_all_and_explain_say_a_deleted_dag_was_renamed(stack: CliStack) -> None:
+    stack.apply({**ROWS, "mwaa_job": [job("1", "1,2", name="loader"), *ROWS["mwaa_job"][1:]]})
+
+    everything = runner.invoke(app, ["status", "--all", "--format", "json"])
+    explained = runner.invoke(app, ["explain", "job-load", "--format", "json"])
+
+    entries = {e["dag_id"]: e for e in json.loads(everything.stdout)}
+    renamed = (
+        "renamed: mwaa_job[job_type='etl', job_id='1'] now produces job-loader "
+        "(from job_name 'loader')"
+    )
+    assert entries["job-load"]["state"] == "deleted"
+    assert entries["job-load"]["reason"] == renamed
+    assert explained.exit_code == 0, explained.output
+    report = json.loads(explained.stdout)
+    assert report["rows"] == [] and report["missing"] == renamed
+    assert report["registry"]["outcome"] == "deleted"
