@@ -11,7 +11,6 @@ the rows whose DAGs depend on it: task → jobs listing it → schedulers listin
 from __future__ import annotations
 
 import ast
-import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -182,26 +181,17 @@ def lineage(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Line
             for task_id in job.task_ids
             if task_id in tasks and not tasks[task_id][0].enabled
         ]
-        found[job.ref] = _dag_row(
-            "job", job, row, job.name, (job.job_type, job.job_id), validated.plans, blocked
-        )
         triggered = tuple(sorted(s.ref for s, _ in schedulers if _lists(s, job)))
-        found[job.ref] = dataclasses.replace(found[job.ref], triggered_by=triggered)
+        key = (job.job_type, job.job_id)
+        found[job.ref] = _dag_row("job", job, row, key, validated.plans, blocked, triggered)
     for scheduler, row in schedulers:
         blocked = [
             _status_text(job.ref, job_row)
             for job, job_row in jobs
             if _lists(scheduler, job) and not job.enabled
         ]
-        found[scheduler.ref] = _dag_row(
-            "scheduler",
-            scheduler,
-            row,
-            scheduler.name,
-            (scheduler.schedule_id,),
-            validated.plans,
-            blocked,
-        )
+        key = (scheduler.schedule_id,)
+        found[scheduler.ref] = _dag_row("scheduler", scheduler, row, key, validated.plans, blocked)
     return Lineage(found, validated.plans, tables)
 
 
@@ -232,12 +222,13 @@ def _dag_row(
     kind: DagKind,
     record: Job | Scheduler,
     row: Row,
-    name: str | None,
     key: tuple[str, ...],
     plans: Mapping[RowRef, Plan],
     blocked: list[str],
+    triggered: tuple[RowRef, ...] = (),
 ) -> DagRow:
     prefix, attribute = _PREFIX[kind], _NAME_ATTRIBUTE[kind]
+    name = record.name
     dag_id, display = dag_id_for(prefix, name, *key)
     plan = plans.get(record.ref)
     fallback = name is None or display is not None
@@ -260,6 +251,7 @@ def _dag_row(
         disabled_by=None if record.enabled else _status_text(record.ref, row),
         blocked_by=tuple(blocked),
         problems=tuple(plan.problems) if plan is not None else (),
+        triggered_by=triggered,
     )
 
 
