@@ -7,6 +7,8 @@ import typer
 from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.edit import edit
 from lambda_compiler.cli.files import diff, history, list_files, show
+from lambda_compiler.cli.graph import graph
+from lambda_compiler.cli.lineage import explain, uses_row
 from lambda_compiler.cli.local import local
 from lambda_compiler.cli.migrate import migrate_check
 from lambda_compiler.cli.rebuild import rebuild
@@ -37,6 +39,9 @@ app.command("import")(import_rows)
 app.command("edit")(edit)
 app.command("runs")(runs)
 app.command("migrate-check")(migrate_check)
+app.command("uses")(uses_row)
+app.command("explain")(explain)
+app.command("graph")(graph)
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.syntax import Syntax
 
-from lambda_compiler.cli.aws import aws_command, connect
+from lambda_compiler.cli.aws import Aws, aws_command, connect
 from lambda_compiler.cli.common import console, fail
+from lambda_compiler.cli.lineage import disabled_reason
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
     ROLLED_BACK_FROM,
@@ -69,8 +70,11 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
         versions = dag_versions(aws.s3, aws.settings, dag_id)
         chosen = pick(versions, dag_id, version) if version else current_file(versions)
     except VersionError as exc:
+        if not version:
+            _fail_if_disabled(aws, dag_id)
         fail(str(exc))
     if chosen is None:
+        _fail_if_disabled(aws, dag_id)
         fail(
             f"DAG {dag_id!r} is deleted",
             hint=f"see its old versions with `dynadag history {dag_id}`",
@@ -82,6 +86,13 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
         )
     else:
         sys.stdout.write(source)
+
+
+def _fail_if_disabled(aws: Aws, dag_id: str) -> None:
+    """One line saying which row disables `dag_id`, when only disabled rows produce it."""
+    reason = disabled_reason(aws, dag_id)
+    if reason:
+        fail(f"DAG {dag_id!r} is disabled: {reason}")
 
 
 @aws_command

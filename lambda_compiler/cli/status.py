@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat
+from lambda_compiler.cli.lineage import hidden_dags
 from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.lineage import Missing
 from lambda_compiler.registry import DagRecord, Registry
 
 FAILED_OUTCOMES = frozenset({"invalid", "error"})
@@ -23,29 +26,56 @@ _STYLES = {
 }
 
 
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Also list disabled and deleted DAGs, with the reason.")
+]
+
+
 @aws_command
-def status(output: FormatOption = OutputFormat.TEXT) -> None:
-    """Outcome, problems, S3 version and last change of every DAG; exit 1 if any is invalid."""
+def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False) -> None:
+    """Outcome, problems, S3 version and last change of every DAG; exit 1 if any is invalid.
+
+    Deleted DAGs are left out unless --all, which also lists DAGs of disabled rows.
+    """
     aws = connect()
     # The registry alone would not notice a wrong bucket: look at the dags prefix first.
     aws.s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix=aws.settings.dags_prefix, MaxKeys=1)
-    records = Registry(aws.dynamodb, aws.settings.registry_table).list_dags()
+    known = Registry(aws.dynamodb, aws.settings.registry_table).list_dags()
+    missing = hidden_dags(aws, known) if all_dags else []
+    live = [r for r in known if r.outcome != "deleted"]
+    records = known if all_dags else live
     failed = [r for r in records if r.outcome in FAILED_OUTCOMES]
+    reasons = {m.dag_id: m for m in missing}
+    unbuilt = [m for m in missing if m.dag_id not in {r.dag_id for r in known}]
     if output is OutputFormat.JSON:
-        sys.stdout.write(json.dumps([_as_dict(r) for r in records], indent=2) + "\n")
-    elif not records:
+        entries = [{**_as_dict(r), **_reason(reasons.get(r.dag_id))} for r in records]
+        entries += [{"dag_id": m.dag_id, "kind": m.kind, **_reason(m)} for m in unbuilt]
+        entries.sort(key=lambda entry: str(entry["dag_id"]))
+        sys.stdout.write(json.dumps(entries, indent=2) + "\n")
+    elif not known and not missing:
         say(f"no DAGs in registry table {aws.settings.registry_table}")
     else:
-        _table(records)
+        _table(records, unbuilt)
         for record in records:
             for problem in (*record.problems, *([record.error] if record.error else [])):
                 say(f"{record.dag_id}: {problem}", style="red")
-        say(f"{len(records)} DAG(s), {len(failed)} with problems", style="red" if failed else None)
+        for gone in missing:
+            say(f"{gone.dag_id}: {gone.reason}", style="dim")
+        summary = f"{len(live)} DAG(s), {len(failed)} with problems"
+        if all_dags:
+            summary += f", {len(missing)} disabled or deleted"
+        elif len(known) > len(live):
+            summary += f" ({len(known) - len(live)} deleted not shown: `dynadag status --all`)"
+        say(summary, style="red" if failed else None)
     raise typer.Exit(1 if failed else 0)
 
 
-def _table(records: list[DagRecord]) -> None:
-    rows = []
+def _reason(missing: Missing | None) -> dict[str, object]:
+    return {"state": missing.state, "reason": missing.reason} if missing else {}
+
+
+def _table(records: list[DagRecord], unbuilt: list[Missing]) -> None:
+    rows: list[tuple[str, str, Text, str, str]] = []
     for record in records:
         outcome = record.outcome or "?"
         if record.rolled_back_from:
@@ -61,6 +91,8 @@ def _table(records: list[DagRecord]) -> None:
                 (record.updated_at or "").replace("T", " ").removesuffix("+00:00"),
             )
         )
+    rows += [(m.dag_id, m.kind or "", Text(m.state, style="dim"), "", "") for m in unbuilt]
+    rows.sort(key=lambda row: row[0])
     print_table(("DAG", "kind", "outcome", "S3 version", "last change (UTC)"), rows)
 
 

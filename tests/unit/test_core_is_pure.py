@@ -29,6 +29,8 @@ CORE = [
     "limits",
     "redact",
     "row_jinja",
+    "lineage",
+    "diagram",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 
