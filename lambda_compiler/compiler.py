@@ -286,7 +286,6 @@ def scheduler_context(plan: SchedulerPlan, target: AirflowTarget) -> dict[str, A
         edges=_edge_lines(plan.edges, names),
         poke_interval=params.poke_interval,
         trigger_run_id=f"{run_id_prefix(plan.dag_id)}__{{{{ run_id }}}}",
-        logical_date_argument=target.logical_date_argument,
         job_logical_date=job_logical_date(plan.dag_id, target),
     )
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 _VERSION = re.compile(r"^\s*v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.\d+)?\s*$")
 
@@ -49,12 +48,13 @@ _AIRFLOW_3 = MappingProxyType(
         "CronTriggerTimetable": "airflow.timetables.trigger",
     }
 )
-# Deadline alerts came in 3.1 (outside the `airflow.sdk` namespace there), public in 3.2.
-_DEADLINES_3_1 = dict.fromkeys(
-    ("DeadlineAlert", "DeadlineReference", "AsyncCallback"), "airflow.sdk.definitions.deadline"
-)
-_DEADLINES_3_2 = dict.fromkeys(
-    ("DeadlineAlert", "DeadlineReference", "AsyncCallback"), "airflow.sdk"
+# Deadline alerts came in 3.1, outside the `airflow.sdk` namespace; 3.3 has them (and the
+# timetables) in `airflow.sdk`. 3.2 is not installed by the tests: it gets the paths that
+# work on both 3.1.8 and 3.3.2.
+_DEADLINE_CLASSES = ("DeadlineAlert", "DeadlineReference", "AsyncCallback")
+_DEADLINES_3_1 = dict.fromkeys(_DEADLINE_CLASSES, "airflow.sdk.definitions.deadline")
+_SDK_3_3 = dict.fromkeys(
+    (*_DEADLINE_CLASSES, "CronDataIntervalTimetable", "CronTriggerTimetable"), "airflow.sdk"
 )
 
 
@@ -66,16 +66,14 @@ class AirflowTarget:
     `cron_nearest_weekday` says whether the release's croniter takes ``15W`` (nearest
     weekday) in the day-of-month field: croniter 7 does, the 5.x and 6.x that Airflow
     2.10-3.1 ship reject it, and Airflow then fails to import the DAG.
-    `logical_date_argument` is the `TriggerDagRunOperator` argument that sets the triggered
-    run's logical date, and `logical_date_source` the Jinja expression of the triggering
-    run's logical date (a 3.x run may have none; its `run_after` stands in then).
+    `logical_date_source` is the Jinja expression of the triggering run's logical date
+    (a 3.x run may have none; its `run_after` stands in then).
     """
 
     major: int
     minor: int
     modules: MappingProxyType[str, str] = field(repr=False, compare=False)  # follows the version
     asset_class: str
-    logical_date_argument: str
     logical_date_source: str
     cron_nearest_weekday: bool = False
 
@@ -96,15 +94,6 @@ class AirflowTarget:
         except KeyError:
             raise TargetError(f"Airflow {self.version} has no {name}") from None
 
-    def summary(self) -> dict[str, Any]:
-        """The facts a user may want to see (``dynadag migrate-check``, docs)."""
-        return {
-            "airflow": self.version,
-            "asset_class": self.asset_class,
-            "logical_date_argument": self.logical_date_argument,
-            "deadline_alerts": self.has_deadlines,
-        }
-
 
 def _target(
     major: int, minor: int, extra: dict[str, str] | None = None, *, croniter_7: bool = False
@@ -115,7 +104,6 @@ def _target(
         minor=minor,
         modules=MappingProxyType({**base, **(extra or {})}),
         asset_class="Dataset" if major == 2 else "Asset",
-        logical_date_argument="logical_date",  # 2.10+ too; `execution_date` warns at each parse
         logical_date_source="logical_date" if major == 2 else "(logical_date or dag_run.run_after)",
         cron_nearest_weekday=croniter_7,
     )
@@ -128,8 +116,8 @@ TARGETS: dict[str, AirflowTarget] = {
         _target(2, 11),
         _target(3, 0),
         _target(3, 1, _DEADLINES_3_1),
-        _target(3, 2, _DEADLINES_3_2),
-        _target(3, 3, _DEADLINES_3_2, croniter_7=True),
+        _target(3, 2, _DEADLINES_3_1),
+        _target(3, 3, _SDK_3_3, croniter_7=True),
     )
 }
 DEFAULT_TARGET = TARGETS["3.3"]

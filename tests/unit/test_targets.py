@@ -71,7 +71,9 @@ def test_airflow_2_files_import_only_what_airflow_2_has() -> None:
     assert _imports(scheduler_source)["airflow.operators.trigger_dagrun"] == {
         "TriggerDagRunOperator"
     }
-    assert "execution_date=" in scheduler_source and "logical_date=" not in scheduler_source
+    # `logical_date` (2.10+); `execution_date` would warn at every parse
+    assert 'logical_date="{{ logical_date + macros.timedelta(' in scheduler_source
+    assert "execution_date" not in scheduler_source
     assert 'schedule=[Dataset("s3://lake/x")]' in assets_source
     for source in (job_source, scheduler_source, assets_source):
         assert "airflow.sdk" not in source and "airflow.providers.standard" not in source
@@ -84,7 +86,8 @@ def test_airflow_3_files_use_the_task_sdk_and_the_standard_provider() -> None:
     assert _imports(job_source)["airflow.sdk"] == {"Asset", "DAG", "TaskGroup"}
     assert _imports(job_source)["airflow.providers.standard.operators.bash"] == {"BashOperator"}
     scheduler_source = result.dags["schedule-sched_1"].source
-    assert "logical_date=" in scheduler_source and "execution_date=" not in scheduler_source
+    # a 3.x run may have no logical date (API trigger): its run_after stands in
+    assert 'logical_date="{{ (logical_date or dag_run.run_after) + macros' in scheduler_source
 
 
 def test_one_rows_set_differs_between_releases_only_where_the_releases_differ() -> None:
@@ -92,9 +95,9 @@ def test_one_rows_set_differs_between_releases_only_where_the_releases_differ() 
         # the header names the release, and the inputs hash covers it
         return [line for line in source.splitlines() if not line.startswith("# ")]
 
-    sources = {v: compile_rows(**ROWS, config=_config(v)).dags for v in ("3.0", "3.3")}
+    sources = {v: compile_rows(**ROWS, config=_config(v)).dags for v in ("3.0", "3.1")}
     for dag_id, dag in sources["3.0"].items():
-        newer = sources["3.3"][dag_id].source
+        newer = sources["3.1"][dag_id].source
         assert newer != dag.source and body(newer) == body(dag.source)
 
 
@@ -117,7 +120,11 @@ def test_deadline_alerts_below_3_1_are_a_problem_and_other_dags_still_compile(
 
 @pytest.mark.parametrize(
     ("version", "module"),
-    [("3.1", "airflow.sdk.definitions.deadline"), ("3.2", "airflow.sdk"), ("3.3", "airflow.sdk")],
+    [
+        ("3.1", "airflow.sdk.definitions.deadline"),
+        ("3.2", "airflow.sdk.definitions.deadline"),  # valid on 3.1.8 and 3.3.2 alike
+        ("3.3", "airflow.sdk"),
+    ],
 )
 def test_deadline_classes_come_from_where_each_release_has_them(version: str, module: str) -> None:
     source = (
@@ -194,3 +201,9 @@ def test_nearest_weekday_is_accepted_only_where_airflows_croniter_takes_it(
     assert dag.ok is accepted
     if not accepted:
         assert "needs Airflow 3.3 or newer" in dag.problems[0].message
+
+
+def test_airflow_3_3_takes_its_timetables_from_the_task_sdk() -> None:
+    for version, module in (("3.1", "airflow.timetables.interval"), ("3.3", "airflow.sdk")):
+        source = compile_rows(**ROWS, config=_config(version)).dags["schedule-sched_1"].source
+        assert "CronDataIntervalTimetable" in _imports(source)[module]
