@@ -48,14 +48,13 @@ _AIRFLOW_3 = MappingProxyType(
         "CronTriggerTimetable": "airflow.timetables.trigger",
     }
 )
-# Deadline alerts came in 3.1, outside the `airflow.sdk` namespace; 3.3 has them (and the
-# timetables) in `airflow.sdk`. 3.2 is not installed by the tests: it gets the paths that
-# work on both 3.1.8 and 3.3.2.
+# Deadline alerts came in 3.1, outside the `airflow.sdk` namespace; 3.3 has them in
+# `airflow.sdk`. 3.2 is not installed by the tests: it gets the path that works on both
+# 3.1.8 and 3.3.2. The timetables stay in `airflow.timetables` on every release: 3.3's
+# `airflow.sdk` copies are task-SDK classes the DAG processor converts, with no benefit.
 _DEADLINE_CLASSES = ("DeadlineAlert", "DeadlineReference", "AsyncCallback")
 _DEADLINES_3_1 = dict.fromkeys(_DEADLINE_CLASSES, "airflow.sdk.definitions.deadline")
-_SDK_3_3 = dict.fromkeys(
-    (*_DEADLINE_CLASSES, "CronDataIntervalTimetable", "CronTriggerTimetable"), "airflow.sdk"
-)
+_DEADLINES_3_3 = dict.fromkeys(_DEADLINE_CLASSES, "airflow.sdk")
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ TARGETS: dict[str, AirflowTarget] = {
         _target(3, 0),
         _target(3, 1, _DEADLINES_3_1),
         _target(3, 2, _DEADLINES_3_1),
-        _target(3, 3, _SDK_3_3, croniter_7=True),
+        _target(3, 3, _DEADLINES_3_3, croniter_7=True),
     )
 }
 DEFAULT_TARGET = TARGETS["3.3"]

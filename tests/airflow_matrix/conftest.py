@@ -28,7 +28,8 @@ import pytest
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig
 from lambda_compiler.rebuild import AIRFLOWIGNORE, RUNTIME_FOLDER, default_runtime_dir
-from lambda_compiler.snapshot import load_snapshot, snapshot_from_json
+from lambda_compiler.rows_file import load_snapshot
+from lambda_compiler.snapshot import snapshot_from_json
 from lambda_compiler.targets import AirflowTarget, target_for
 from tests.airflow.dagbag import write_dags
 from tests.airflow_matrix.releases import VARIABLE, selected_releases

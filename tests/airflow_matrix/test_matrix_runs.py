@@ -27,7 +27,7 @@ FAILING_ROWS = {
     "mwaa_job": [
         {"job_type": "demo", "job_id": "301", "job_name": "sqlite_failing", "status": 1,
          "task_list": "301,302", "job_task_dependencies": [{"task_id": "302", "pid": "301"}],
-         "job_params": {"alerts": {"slack_conn_id": "slack_alerts"}},
+         "job_params": {"alerts": {"slack_conn_id": "slack_data_alerts"}},
          "job_task_configs": {"302": {"retries": 1, "retry_delay": 0}}},
     ],
 }  # fmt: skip
@@ -53,7 +53,7 @@ def test_the_sqlite_demo_runs_and_a_failing_job_alerts(
     release = target_airflow.release
     warehouse = _use_sqlite_warehouse(target_airflow, tmp_path)
     slack = {"conn_type": "http", "host": f"{slack_stub.url}/services", "password": "T0/B0/x"}
-    target_airflow.env["AIRFLOW_CONN_SLACK_ALERTS"] = json.dumps(slack)
+    target_airflow.env["AIRFLOW_CONN_SLACK_DATA_ALERTS"] = json.dumps(slack)
     target_airflow.deploy(compile_for(release, REPO_ROOT / "examples" / "sqlite_demo.json"))
     target_airflow.deploy(compile_for(release, FAILING_ROWS))
 

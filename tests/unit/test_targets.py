@@ -201,9 +201,3 @@ def test_nearest_weekday_is_accepted_only_where_airflows_croniter_takes_it(
     assert dag.ok is accepted
     if not accepted:
         assert "needs Airflow 3.3 or newer" in dag.problems[0].message
-
-
-def test_airflow_3_3_takes_its_timetables_from_the_task_sdk() -> None:
-    for version, module in (("3.1", "airflow.timetables.interval"), ("3.3", "airflow.sdk")):
-        source = compile_rows(**ROWS, config=_config(version)).dags["schedule-sched_1"].source
-        assert "CronDataIntervalTimetable" in _imports(source)[module]
