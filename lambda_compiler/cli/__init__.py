@@ -8,6 +8,7 @@ from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.files import diff, history, list_files, show
 from lambda_compiler.cli.local import local
 from lambda_compiler.cli.migrate import migrate_check
+from lambda_compiler.cli.plan import plan
 from lambda_compiler.cli.rebuild import rebuild
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command("compile")(compile_rows)
 app.command("validate")(validate_rows)
+app.command("plan")(plan)
 app.command("local")(local)
 app.command("status")(status)
 app.command("ls")(list_files)

@@ -29,6 +29,7 @@ CORE = [
     "limits",
     "redact",
     "row_jinja",
+    "change_plan",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 
