@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
-from lambda_compiler.compiler import CompileResult, DagResult, Kind, compile_dags
+from lambda_compiler.compiler import CompileResult, DagResult, Kind, compile_dags, sha256_hex
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import DagId
 from lambda_compiler.problems import Problem
@@ -38,15 +38,23 @@ _KEYS = dict(zip(FILE_KEYS, (TASK_KEY, JOB_KEY, SCHEDULER_KEY), strict=True))
 
 
 def comparable(value: Any) -> Any:
-    """A value as DynamoDB would give it back: sets and tuples as lists, floats as decimals."""
+    """A value as DynamoDB gives it back: sets as sorted lists, tuples as lists, floats as
+    decimals (so rows compare equal whatever their spelling)."""
     if isinstance(value, (set, frozenset, tuple, list)):
         items = [comparable(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+        return _sorted(items) if isinstance(value, (set, frozenset)) else items
     if isinstance(value, dict):
         return {k: comparable(v) for k, v in value.items()}
     if isinstance(value, float):
         return Decimal(str(value))
     return value
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=repr)
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def overlay(current: Snapshot, incoming: Mapping[str, list[Row]], *, prune: bool
             else:
                 status = "changed"
             written[ref] = RowChange(ref, key, status, old, row)  # the last one wins, as a put
-            after[ref] = row
+            after[ref] = comparable(row)  # sets as sorted lists, as the stream gives them
         changes.extend(written.values())
         if prune:
             for ref in sorted(set(existing) - set(written)):
@@ -213,6 +221,7 @@ class DagChange:
             "kind": self.kind,
             "status": self.status,
             "row": str(self.row),
+            "sha256": sha256_hex(self.source.encode()) if self.source is not None else None,
             "diff": self.diff,
             "problems": [p.to_dict() for p in self.problems],
             "problems_introduced": [p.to_dict() for p in self.introduced],
@@ -269,6 +278,22 @@ class CompiledChange:
         """The affected DAGs, before and after."""
         return set(self.old.dags) | set(self.new.dags)
 
+    @property
+    def row_problems(self) -> set[Problem]:
+        """Problems of rows that build no DAG (unused tasks, rows without a usable key)
+        that the change introduces or that sit in a row it writes."""
+        old, new = _row_problems(self.old), _row_problems(self.new)
+        return (new - old) | {p for p in new if p.ref in self.change.changed}
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem the change leaves in what it touches, sorted: those of the
+        affected DAGs after the change, and `row_problems`."""
+        found = set(self.row_problems)
+        for dag in self.new.dags.values():
+            found.update(dag.problems)
+        return sorted(found)
+
 
 def compile_change(
     current: Snapshot,
@@ -312,7 +337,6 @@ def compare(
             )
         )
     by_id = {dag.dag_id: dag for dag in dags}
-    old_rows, new_rows = _row_problems(old), _row_problems(new)
     touched = change.changed
     warnings = [
         *_gone_job_warnings(old_valid, by_id),
@@ -331,10 +355,8 @@ def compare(
     return ChangePlan(
         rows=change.rows,
         dags=tuple(dags),
-        row_problems=tuple(
-            sorted((new_rows - old_rows) | {p for p in new_rows if p.ref in touched})
-        ),
-        row_problems_cleared=tuple(sorted(old_rows - new_rows)),
+        row_problems=tuple(sorted(compiled.row_problems)),
+        row_problems_cleared=tuple(sorted(_row_problems(old) - _row_problems(new))),
         warnings=tuple(warnings),
     )
 

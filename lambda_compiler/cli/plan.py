@@ -53,12 +53,12 @@ _STATUS_STYLES = {
 }
 
 
-def read_rows(path: Path) -> dict[str, list[Row]]:
-    """The rows of a file or folder; a bad file is one red line and exit 2."""
+def read_rows(path: Path, *, code: int = 2) -> dict[str, list[Row]]:
+    """The rows of a file or folder; a bad file is one red line and exit `code`."""
     try:
         return read_rows_file(path)
     except RowsFileError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc), code=code)
 
 
 def plan_live(
