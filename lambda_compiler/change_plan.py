@@ -17,6 +17,7 @@ Pure: no boto3, no clock, no environment. Three steps, each a function:
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -50,6 +51,26 @@ def comparable(value: Any) -> Any:
     return value
 
 
+def same_value(old: Any, new: Any) -> bool:
+    """True when two attribute values mean the same: equal as DynamoDB gives them back, or
+    a JSON text and the map or list it spells (rows accept both for JSON attributes)."""
+    old, new = comparable(old), comparable(new)
+    if old == new:
+        return True
+    for text, value in ((old, new), (new, old)):
+        if isinstance(text, str) and isinstance(value, (dict, list)):
+            try:
+                return comparable(json.loads(text, parse_float=Decimal, parse_int=Decimal)) == value
+            except ValueError:
+                return False
+    return False
+
+
+def same_row(old: Row, new: Row) -> bool:
+    """True when writing `new` over `old` would change nothing a compile reads."""
+    return set(old) == set(new) and all(same_value(old[name], new[name]) for name in old)
+
+
 def _sorted(items: list[Any]) -> list[Any]:
     try:
         return sorted(items)
@@ -73,7 +94,7 @@ class RowChange:
         return [
             (name, old.get(name), new.get(name))
             for name in sorted(set(old) | set(new))
-            if comparable(old.get(name)) != comparable(new.get(name))
+            if not same_value(old.get(name), new.get(name))
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,12 +152,13 @@ def overlay(current: Snapshot, incoming: Mapping[str, list[Row]], *, prune: bool
             old = existing.get(ref)
             if old is None:
                 status: RowStatus = "new"
-            elif comparable(old) == comparable(row):
+            elif same_row(old, row):
                 status = "unchanged"
             else:
                 status = "changed"
             written[ref] = RowChange(ref, key, status, old, row)  # the last one wins, as a put
-            after[ref] = comparable(row)  # sets as sorted lists, as the stream gives them
+            # An unchanged row is not written: the table keeps its own spelling of it.
+            after[ref] = old if old is not None and status == "unchanged" else comparable(row)
         changes.extend(written.values())
         if prune:
             for ref in sorted(set(existing) - set(written)):

@@ -67,6 +67,21 @@ def test_unchanged_rows_are_recognised_whatever_their_number_and_set_spelling() 
     assert change.changed == frozenset()
 
 
+def test_a_json_attribute_written_as_a_map_means_the_same_row() -> None:
+    live = _live()
+    live["mwaa_job"][0]["job_params"] = '{"retries": 2, "tags": ["a"]}'
+    as_map = dict(live["mwaa_job"][0], job_params={"tags": ["a"], "retries": Decimal("2")})
+    other = dict(live["mwaa_job"][0], job_params={"tags": ["a"], "retries": 3})
+
+    change = overlay(snapshot_from_json(live), {"mwaa_job": [as_map]}, prune=False)
+    changed = overlay(snapshot_from_json(live), {"mwaa_job": [other]}, prune=False)
+
+    assert [r.status for r in change.rows] == ["unchanged"]
+    assert change.snapshot.jobs[0]["job_params"] == '{"retries": 2, "tags": ["a"]}'  # kept
+    assert [r.status for r in changed.rows] == ["changed"]
+    assert [name for name, _, _ in changed.rows[0].differences()] == ["job_params"]
+
+
 def test_prune_deletes_only_rows_of_the_tables_the_file_names() -> None:
     change = overlay(snapshot_from_json(_live()), {"mwaa_task": [task("1"), task("2")]}, prune=True)
 
