@@ -92,16 +92,22 @@ class DagResult:
 
 @dataclass(frozen=True)
 class CompileResult:
-    """Every DAG of a snapshot, plus the rows that produce no DAG."""
+    """Every DAG of a snapshot, plus the rows that produce no DAG.
+
+    `unused`: task rows no enabled job lists, with their own problems (`validate.py`).
+    """
 
     dags: dict[DagId, DagResult]
     disabled: tuple[RowRef, ...]
     unparsable: tuple[Problem, ...]
+    unused: dict[RowRef, tuple[Problem, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def problems(self) -> list[Problem]:
         """Every problem, sorted by row and attribute."""
         found = set(self.unparsable)
+        for problems in self.unused.values():
+            found.update(problems)
         for result in self.dags.values():
             found.update(result.problems)
         return sorted(found)
@@ -121,7 +127,9 @@ def compile_dags(
     if validated is None:
         validated = validate(snapshot, config)
     dags = {dag.dag_id: dag for dag in compile_each(validated, only, config)}
-    return CompileResult(dags, tuple(validated.disabled), tuple(validated.unparsable))
+    return CompileResult(
+        dags, tuple(validated.disabled), tuple(validated.unparsable), validated.unused
+    )
 
 
 def compile_each(

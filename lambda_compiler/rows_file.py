@@ -1,13 +1,18 @@
-"""Rows files (what `dynadag compile/validate/import` and `local --seed` read) to and from items.
+"""Rows files (what `compile`, `validate`, `plan`, `import` and `local --seed` read) and items.
 
 A rows file is ``{"mwaa_task": [...], "mwaa_job": [...], "mwaa_scheduler": [...]}`` in UTF-8,
-with items as plain JSON or as DynamoDB-typed JSON (``{"S": "x"}``, as ``aws dynamodb scan``
-prints). `read_rows_file` is the one reader: it refuses, with one message naming the file
-(and the item and attribute where there is one), anything DynamoDB would not store or that
-a later step would choke on: other encodings, duplicate keys, malformed typed JSON, binary
-values, items over DynamoDB's 400 KB, nesting deeper than DynamoDB's 32 levels. Items are
-written to the tables as they are (a JSON string attribute stays a string), so the tables
-look like the original solution's.
+as JSON (``*.json``) or YAML (``*.yaml``/``*.yml``), with items as plain values or as
+DynamoDB-typed JSON (``{"S": "x"}``, as ``aws dynamodb scan`` prints); a folder of such
+files is read as one (files in name order, a row in two files refused). In YAML a JSON
+attribute can be written as a map and multi-line SQL as a block scalar (``sql: |``); the
+YAML is read as plain data, like JSON: numbers only in JSON's notation (``1:30`` or
+``0x1F`` stay text), booleans only ``true``/``false``, dates stay text, and tags, anchors
+and aliases are refused. `read_rows_file` is the one reader: it refuses, with one message
+naming the file (and the item and attribute where there is one), anything DynamoDB would
+not store or that a later step would choke on: other encodings, duplicate keys, malformed
+typed JSON, binary values, items over DynamoDB's 400 KB, nesting deeper than DynamoDB's
+32 levels. Items are written to the tables as they are (a JSON string attribute stays a
+string, a map stays a map), so the tables look like the original solution's.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal, DecimalException
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import yaml
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, Binary, TypeDeserializer, TypeSerializer
 
 from lambda_compiler.limits import MAX_DEPTH
-from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row
+from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
 from lambda_compiler.snapshot import (
     FILE_KEYS,
     RowsFileError,
@@ -43,6 +49,8 @@ _OTHER_ENCODINGS = {
     codecs.BOM_UTF16_LE: "UTF-16",
     codecs.BOM_UTF16_BE: "UTF-16",
 }
+_YAML_SUFFIXES = (".yaml", ".yml")
+_SUFFIXES = (".json", *_YAML_SUFFIXES)
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -62,12 +70,14 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
 
 
 def rows_files(path: Path) -> list[Path]:
-    """`path` itself, or the `*.json` files of a directory in name order."""
+    """`path` itself, or the ``*.json``/``*.yaml``/``*.yml`` files of a directory in name order."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(path.glob("*.json"))
+        files = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
         if not files:
-            raise RowsFileError(f"{path}: no *.json rows files in this directory")
+            raise RowsFileError(
+                f"{path}: is a directory with no *.json, *.yaml or *.yml rows files"
+            )
         return files
     if not path.exists():
         raise RowsFileError(f"{path}: no such file or directory")
@@ -75,19 +85,37 @@ def rows_files(path: Path) -> list[Path]:
 
 
 def read_rows_file(path: Path) -> dict[str, list[Row]]:
-    """The items of one rows file per table key, decoded (numbers as `Decimal`).
+    """The items of a rows file (or of a folder of them) per table key, decoded.
 
+    Numbers are `Decimal`. Only the tables the file(s) name are keys of the answer, so a
+    caller can tell "no rows of this table" from "this table is not in the file".
     `RowsFileError` names the file, and the item and attribute where there is one.
     """
-    path = Path(path)
+    merged: dict[str, list[Row]] = {}
+    seen: dict[RowRef, Path] = {}
+    for file in rows_files(path):
+        for key, items in _read_one(file).items():
+            for item in items:
+                ref = row_ref(key, _KEYS[key], item)
+                if ref in seen and seen[ref] != file:
+                    raise RowsFileError(f"{file}: {ref} is also in {seen[ref]}; keep each row once")
+                seen[ref] = file
+            merged.setdefault(key, []).extend(items)
+    return merged
+
+
+def _read_one(path: Path) -> dict[str, list[Row]]:
     try:
-        return {key: _decode_items(key, items) for key, items in file_items(_parse(path)).items()}
+        data = _parse(path)
+        return {
+            key: _decode_items(key, items) for key, items in file_items(data).items() if key in data
+        }
     except RowsFileError as exc:
         raise RowsFileError(f"{path}: {exc}") from None
 
 
 def load_snapshot(path: Path, tables: TableNames = _TABLES) -> Snapshot:
-    """Read a rows file as a snapshot; `RowsFileError` names the file on any problem."""
+    """Read a rows file or folder as a snapshot; `RowsFileError` names the file on any problem."""
     return snapshot_of(read_rows_file(path), tables)
 
 
@@ -98,23 +126,9 @@ def snapshot_of(rows: dict[str, list[Row]], tables: TableNames = _TABLES) -> Sna
 
 
 def _parse(path: Path) -> Any:
-    if path.is_dir():
-        raise RowsFileError("is a directory, not a rows file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RowsFileError(f"cannot read: {exc.strerror}") from None
-    for bom, encoding in _OTHER_ENCODINGS.items():
-        if raw.startswith(bom):
-            raise RowsFileError(f"is {encoding}-encoded; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RowsFileError(
-            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise RowsFileError('is empty; expected {"mwaa_task": [...], "mwaa_job": [...], ...}')
+    text = _text(path)
+    if path.suffix in _YAML_SUFFIXES:
+        return _parse_yaml(text)
     try:
         data = json.loads(
             text,
@@ -133,6 +147,100 @@ def _parse(path: Path) -> Any:
     if duplicate:
         where, key = duplicate
         raise RowsFileError(f"key {key!r} appears twice in the same object, at {where}")
+    return data
+
+
+def _text(path: Path) -> str:
+    """The file's text, refused unless it is non-empty UTF-8."""
+    if path.is_dir():
+        raise RowsFileError("is a directory, not a rows file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RowsFileError(f"cannot read: {exc.strerror}") from None
+    for bom, encoding in _OTHER_ENCODINGS.items():
+        if raw.startswith(bom):
+            raise RowsFileError(f"is {encoding}-encoded; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RowsFileError(
+            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise RowsFileError('is empty; expected {"mwaa_task": [...], "mwaa_job": [...], ...}')
+    return text
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """YAML read as JSON would be: plain scalars, `Decimal` numbers, text keys, no aliases."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            raise RowsFileError(
+                f"anchors and aliases (&, *) are not supported, at line {_line(self.peek_event())}"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise RowsFileError(f"expected a mapping at line {_line(node)}")
+        found: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise RowsFileError(f"a key at line {_line(key_node)} is not text")
+            key = key_node.value
+            if key in found:
+                raise RowsFileError(
+                    f"key {key!r} appears twice in the same mapping, at line {_line(key_node)}"
+                )
+            found[key] = self.construct_object(value_node, deep=deep)
+        return found
+
+
+def _line(node: Any) -> int:
+    return node.start_mark.line + 1
+
+
+def _yaml_number(loader: _YamlLoader, node: Any) -> Decimal:
+    return Decimal(loader.construct_scalar(node))
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+    list("-0123456789"),
+)
+_YamlLoader.add_constructor("tag:yaml.org,2002:int", _yaml_number)
+_YamlLoader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
+_PLAIN_TYPES = (dict, list, str, Decimal, bool, type(None))
+
+
+def _parse_yaml(text: str) -> Any:
+    try:
+        data = yaml.load(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise RowsFileError(f"not valid YAML: {exc.problem or exc.context}{where}") from None
+    except yaml.YAMLError as exc:
+        raise RowsFileError(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise RowsFileError(f"nested too deeply (DynamoDB allows {MAX_DEPTH} levels)") from None
+    for where, value in _walk(data):
+        if not isinstance(value, _PLAIN_TYPES):
+            raise RowsFileError(
+                f"{type(value).__name__} value at {_where(where)} has no JSON form; "
+                "quote it to keep it as text"
+            )
     return data
 
 

@@ -2,7 +2,9 @@
 
 `validate` turns parsed rows into plans (what each DAG will contain) and collects
 every problem. A problem belongs to exactly one DAG: a broken job never affects
-another job, only the schedulers that trigger it.
+another job, only the schedulers that trigger it. A task row no enabled job lists
+belongs to no DAG: it is still checked on its own (type, params, policy), and its
+problems are reported as the row's, never making a DAG invalid (`Validated.unused`).
 """
 
 from __future__ import annotations
@@ -69,6 +71,13 @@ class Validated:
     plans: dict[RowRef, Plan]
     disabled: list[RowRef]
     unparsable: list[Problem]
+    unused: dict[RowRef, tuple[Problem, ...]] = field(default_factory=dict)
+    """Task rows no enabled job lists, each with its own problems (often none)."""
+
+
+def unused_warning(ref: RowRef) -> str:
+    """What to tell people about a task row no enabled job lists."""
+    return f"{ref}: no enabled job lists this task; it is checked but builds nothing"
 
 
 def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Validated:
@@ -108,7 +117,13 @@ def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Val
             )
             plans[scheduler.ref] = plan
     _check_duplicate_dag_ids(plans)
-    return Validated(plans, sorted(disabled), unparsable)
+    used = {task_id for plan in job_plans.values() for task_id in plan.job.task_ids}
+    unused = {
+        task.ref: tuple(sorted(set(task_problems.get(task_id, []))))
+        for task_id, task in sorted(tasks.items())
+        if task_id not in used
+    }
+    return Validated(plans, sorted(disabled), unparsable, unused)
 
 
 def _target_problems(

@@ -11,6 +11,7 @@ from lambda_compiler.cli.graph import graph
 from lambda_compiler.cli.lineage import explain, uses_row
 from lambda_compiler.cli.local import local
 from lambda_compiler.cli.migrate import migrate_check
+from lambda_compiler.cli.plan import plan
 from lambda_compiler.cli.rebuild import rebuild
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command("compile")(compile_rows)
 app.command("validate")(validate_rows)
+app.command("plan")(plan)
 app.command("local")(local)
 app.command("status")(status)
 app.command("ls")(list_files)

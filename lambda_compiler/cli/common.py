@@ -35,6 +35,13 @@ def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """One yellow ``warning:`` line on stderr: worth reading, never a failure."""
+    err_console.print(
+        f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True
+    )
+
+
 def report_problems(problems: list[Problem], output: OutputFormat) -> None:
     """Problems one per line on stderr, or as a JSON list on stdout for tools."""
     if output is OutputFormat.JSON:

@@ -15,17 +15,20 @@ from lambda_compiler.cli.common import (
     err_console,
     fail,
     report_problems,
+    warn,
 )
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
 from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import RowsFileError
 from lambda_compiler.targets import TargetError, target_for
+from lambda_compiler.validate import unused_warning
 
 RowsArgument = Annotated[
     Path,
     typer.Argument(
-        help='JSON file: {"mwaa_task": [...], "mwaa_job": [...], "mwaa_scheduler": [...]}'
+        help='Rows file (JSON or YAML: {"mwaa_task": [...], "mwaa_job": [...], '
+        '"mwaa_scheduler": [...]}) or a folder of them.'
     ),
 ]
 AirflowVersionOption = Annotated[
@@ -54,12 +57,16 @@ def compiler_config(
     return config
 
 
-def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
+def _compile(rows: Path, airflow_version: str | None, output: OutputFormat) -> CompileResult:
     config = compiler_config(airflow_version)
     try:
-        return compile_dags(load_snapshot(rows), config=config)
+        result = compile_dags(load_snapshot(rows), config=config)
     except RowsFileError as exc:
         fail(str(exc), code=2)
+    if output is OutputFormat.TEXT:
+        for ref in result.unused:
+            warn(unused_warning(ref))
+    return result
 
 
 def compile_rows(
@@ -69,7 +76,7 @@ def compile_rows(
     airflow_version: AirflowVersionOption = None,
 ) -> None:
     """Write one DAG file per valid DAG; exit 1 if any DAG had problems."""
-    result = _compile(rows, airflow_version)
+    result = _compile(rows, airflow_version, output)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for dag_id, dag in result.dags.items():
@@ -91,7 +98,7 @@ def validate_rows(
     airflow_version: AirflowVersionOption = None,
 ) -> None:
     """Check the rows without writing anything; exit 1 if any DAG had problems."""
-    result = _compile(rows, airflow_version)
+    result = _compile(rows, airflow_version, output)
     problems = result.problems
     report_problems(problems, output)
     if output is OutputFormat.TEXT:

@@ -28,7 +28,7 @@ def local(
     ] = 5000,
     seed: Annotated[
         Path | None,
-        typer.Option("--seed", help="Rows file, or folder of *.json rows files, to load."),
+        typer.Option("--seed", help="Rows file, or folder of rows files (JSON or YAML), to load."),
     ] = None,
     dags_folder: Annotated[
         Path, typer.Option("--dags-folder", help="Where the dags prefix is mirrored.")

@@ -28,7 +28,7 @@ from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, re
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
 from lambda_compiler.registry import Registry
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
-from lambda_compiler.rows_file import put_rows, read_rows_file, rows_files
+from lambda_compiler.rows_file import put_rows, read_rows_file
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import TableNames
 
@@ -211,10 +211,7 @@ class LocalStack:
     def seed(self, path: Path) -> int:
         """Put every row of the rows file(s) at `path`; returns how many rows."""
         dynamodb = self.client("dynamodb")
-        return sum(
-            put_rows(dynamodb, read_rows_file(file), self.settings.tables)
-            for file in rows_files(path)
-        )
+        return put_rows(dynamodb, read_rows_file(path), self.settings.tables)
 
     @property
     def handler_log(self) -> Path:

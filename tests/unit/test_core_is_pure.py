@@ -31,6 +31,7 @@ CORE = [
     "row_jinja",
     "lineage",
     "diagram",
+    "change_plan",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 

@@ -35,8 +35,8 @@ CORPUS: dict[str, tuple[bytes | str, str]] = {
     "json-string": (b'"rows"', "must hold a JSON object keyed by table name"),
     "bad-utf8": (b'{"mwaa_task": [{"task_id": "\xff"}]}', "is not UTF-8 (byte 0xff at offset"),
     "utf16-bom": ('{"mwaa_task": []}'.encode("utf-16"), "is UTF-16-encoded; save it as UTF-8"),
-    "directory": ("directory", "is a directory"),
-    "missing": ("missing", "cannot read: No such file or directory"),
+    "directory": ("directory", "is a directory with no *.json, *.yaml or *.yml rows files"),
+    "missing": ("missing", "no such file or directory"),
     "duplicate-attribute": (
         b'{"mwaa_task": [{"task_id": "1"}, {"task_id": "2", "task_name": "a", "task_name": "b"}]}',
         "key 'task_name' appears twice in the same object, at mwaa_task item 2",
