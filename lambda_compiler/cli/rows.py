@@ -215,11 +215,14 @@ def _settled(record: DagRecord | None, expected: DagResult | None, started: str)
     A valid DAG is settled once its record names the file's sha256; an invalid one once it
     is recorded invalid with these problems, or recorded since the import began; a DAG the
     rows no longer produce once it is recorded deleted (or was never recorded). An `error`
-    recorded since the import began settles it too: waiting would not change it.
+    recorded since the import began settles it too: waiting would not change it. So does a
+    pinned DAG (a rollback holds its file) once its record says what the rows would publish.
     """
     fresh = record is not None and (record.updated_at or "") >= started
     if record is not None and record.outcome == "error" and fresh:
         return True
+    if record is not None and record.outcome == "pinned":
+        return expected is None or record.pending_sha256 == expected.sha256 or fresh
     if expected is None:
         return record is None or record.outcome == "deleted"
     if record is None:
