@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -15,6 +19,27 @@ from lambda_compiler.problems import Problem
 
 console = Console()
 err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+OFFLINE_PANEL = "Offline (a rows file, no AWS)"
+OPERATE_PANEL = "Operate a deployment (the tables and the bucket)"
+LOCAL_PANEL = "Local stack"
+
+
+@dataclass
+class GlobalOptions:
+    """The options given before the command (`dynadag --stack prod status`)."""
+
+    stack: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    debug: bool = False
+
+
+OPTIONS = GlobalOptions()
 
 
 class OutputFormat(StrEnum):
@@ -35,10 +60,57 @@ def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     raise typer.Exit(code)
 
 
+def describe_failure(exc: BaseException) -> tuple[str, str | None]:
+    """One line (and an optional hint) for an exception no command handled itself."""
+    if isinstance(exc, OSError) and exc.strerror:
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        where = f"{' -> '.join(names)}: " if names else ""
+        return f"{where}{exc.strerror}", None
+    from lambda_compiler.cli.aws import describe_error, is_aws_error
+
+    if is_aws_error(exc):
+        return describe_error(exc)
+    text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text}", "run again with --debug for the traceback"
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Run `command`, turning any unexpected exception into one red line and exit 1.
+
+    `dynadag --debug ...` lets the exception (and its traceback) through.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        except Exception as exc:
+            if OPTIONS.debug:
+                raise
+            message, hint = describe_failure(exc)
+            fail(message, hint=hint)
+
+    return wrapper
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict[str, str | None]]:
+    """Problems in the one JSON shape every command uses (`Problem.to_dict()`)."""
+    return [p.to_dict() for p in problems]
+
+
+def write_json(data: object) -> None:
+    """`data` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 def report_problems(problems: list[Problem], output: OutputFormat) -> None:
     """Problems one per line on stderr, or as a JSON list on stdout for tools."""
     if output is OutputFormat.JSON:
-        sys.stdout.write(json.dumps([p.to_dict() for p in problems], indent=2) + "\n")
+        write_json(problem_dicts(problems))
         return
     for problem in problems:
         sys.stderr.write(f"{problem}\n")

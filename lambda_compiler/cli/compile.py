@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,11 +16,12 @@ from lambda_compiler.cli.common import (
     fail,
     report_problems,
 )
-from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
-from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import RowsFileError
 from lambda_compiler.targets import TargetError, target_for
+
+if TYPE_CHECKING:
+    from lambda_compiler.compiler import CompileResult
 
 RowsArgument = Annotated[
     Path,
@@ -55,6 +56,9 @@ def compiler_config(
 
 
 def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
+    from lambda_compiler.compiler import compile_dags
+    from lambda_compiler.rows_file import load_snapshot
+
     config = compiler_config(airflow_version)
     try:
         return compile_dags(load_snapshot(rows), config=config)

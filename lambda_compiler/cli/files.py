@@ -7,7 +7,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.syntax import Syntax
 
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import console, fail
@@ -75,6 +74,8 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
         )
     source = read_version(aws.s3, aws.settings, dag_id, chosen)
     if console.is_terminal:
+        from rich.syntax import Syntax
+
         console.print(
             Syntax(source.rstrip("\n"), "python", background_color="default"), soft_wrap=True
         )
@@ -153,6 +154,8 @@ def diff(
     if not text:
         say(f"versions #{before.number} and #{after.number} are identical")
     elif console.is_terminal:
+        from rich.syntax import Syntax
+
         console.print(Syntax(text, "diff", background_color="default"), soft_wrap=True)
     else:
         sys.stdout.write(text)

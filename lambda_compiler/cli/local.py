@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lambda_compiler.cli.common import fail
+from lambda_compiler.cli.discovery import remove_local_record, write_local_record
 from lambda_compiler.cli.output import say
-from lambda_compiler.local.report import ChangeLine
 from lambda_compiler.snapshot import RowsFileError
 
 if TYPE_CHECKING:
+    from lambda_compiler.local.report import ChangeLine
     from lambda_compiler.local.stack import LocalStack
 
 READY = "dynadag local is ready"
@@ -59,6 +60,7 @@ def local(
         on_change=_print_change,
         on_error=_print_error,
     )
+    record = config.dags_folder.parent / "local.json"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, lambda signum, frame: stack.request_stop())
@@ -68,6 +70,7 @@ def local(
         except (PortInUseError, TemplateError, SettingsError) as exc:
             fail(str(exc))
         _print_banner(stack)
+        _record(stack)
         if seed is not None:
             try:
                 count = stack.seed(seed)
@@ -79,6 +82,7 @@ def local(
         stack.wait()
     finally:
         stack.stop()
+        remove_local_record(record)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         say("stopped")
@@ -96,6 +100,16 @@ def _print_banner(stack: LocalStack) -> None:
     say("use it from another shell:", style="dim")
     exports = " ".join(f"{name}={value}" for name, value in stack.client_environment().items())
     say(f"  export {exports}", style="dim")
+
+
+def _record(stack: LocalStack) -> None:
+    """Write `.dynadag/local.json`: shells in this folder then find the stack by themselves."""
+    write_local_record(
+        stack.config.dags_folder.parent,
+        stack.endpoint,
+        stack.config.environment(stack.endpoint, stack.settings),
+        stack.client_environment(),
+    )
 
 
 def _print_change(line: ChangeLine) -> None:

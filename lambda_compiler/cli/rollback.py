@@ -20,7 +20,6 @@ from lambda_compiler.cli.versions import (
     pick,
     version_metadata,
 )
-from lambda_compiler.registry import Registry
 
 
 @aws_command
@@ -38,6 +37,8 @@ def rollback(
     Works for a deleted DAG too. The old bytes are copied as a new S3 version, so
     the history keeps everything; the registry records the rollback.
     """
+    from lambda_compiler.registry import Registry
+
     aws = connect()
     settings = aws.settings
     try:

@@ -16,9 +16,7 @@ import typer
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import fail
 from lambda_compiler.cli.output import say
-from lambda_compiler.compiler import compile_dags
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
-from lambda_compiler.rows_file import read_rows_file, snapshot_of, table_items, to_plain
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError
 
 _BATCH = 25  # BatchWriteItem's limit
@@ -33,6 +31,8 @@ def export_rows(
     A row that has no plain-JSON form (a binary attribute) is left out and reported; the
     exit code is then 1.
     """
+    from lambda_compiler.rows_file import to_plain
+
     aws = connect(needs_bucket=False)
     tables = aws.settings.tables
     data: dict[str, list[dict[str, Any]]] = {}
@@ -72,6 +72,9 @@ def import_rows(
 
     Nothing is written when any row is invalid, unless --force.
     """
+    from lambda_compiler.compiler import compile_dags
+    from lambda_compiler.rows_file import read_rows_file, snapshot_of, table_items
+
     aws = connect(needs_bucket=False)
     try:
         items = read_rows_file(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
@@ -11,7 +12,9 @@ from rich.text import Text
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat
 from lambda_compiler.cli.output import print_table, say
-from lambda_compiler.registry import DagRecord, Registry
+
+if TYPE_CHECKING:
+    from lambda_compiler.registry import DagRecord
 
 FAILED_OUTCOMES = frozenset({"invalid", "error"})
 _STYLES = {"invalid": "red", "error": "red", "deleted": "dim", "rolled-back": "yellow"}
@@ -20,6 +23,8 @@ _STYLES = {"invalid": "red", "error": "red", "deleted": "dim", "rolled-back": "y
 @aws_command
 def status(output: FormatOption = OutputFormat.TEXT) -> None:
     """Outcome, problems, S3 version and last change of every DAG; exit 1 if any is invalid."""
+    from lambda_compiler.registry import Registry
+
     aws = connect()
     # The registry alone would not notice a wrong bucket: look at the dags prefix first.
     aws.s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix=aws.settings.dags_prefix, MaxKeys=1)
