@@ -63,7 +63,7 @@ def _compile(rows: Path, airflow_version: str | None) -> CompileResult:
     try:
         return compile_dags(load_snapshot(rows), config=config)
     except RowsFileError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc))
 
 
 def compile_rows(
@@ -73,6 +73,8 @@ def compile_rows(
     airflow_version: AirflowVersionOption = None,
 ) -> None:
     """Write one DAG file per valid DAG; exit 1 if any DAG had problems."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder", code=2)
     result = _compile(rows, airflow_version)
     out.mkdir(parents=True, exist_ok=True)
     written = 0

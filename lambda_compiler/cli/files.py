@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import console, fail
+from lambda_compiler.cli.common import FormatOption, OutputFormat, console, fail, write_json
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
     Version,
@@ -25,9 +25,11 @@ from lambda_compiler.cli.versions import (
 )
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]
-VersionOption = Annotated[
+S3VersionOption = Annotated[
     str | None,
-    typer.Option("--version", "-v", help="A number from `dynadag history`, or an S3 version id."),
+    typer.Option(
+        "--s3-version", "-v", help="A number from `dynadag history`, or an S3 version id."
+    ),
 ]
 
 
@@ -36,31 +38,42 @@ def _when(version: Version) -> str:
 
 
 @aws_command
-def list_files() -> None:
+def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
     """The files under the dags prefix, with their version counts."""
     aws = connect()
     prefix = aws.settings.dags_prefix
-    rows = []
-    for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items():
-        latest = versions[-1]
-        rows.append(
-            (
-                key[len(prefix) :],
-                str(len(files(versions))),
-                "" if latest.deleted else str(latest.size),
-                _when(latest),
-                "deleted" if latest.deleted else "current",
-            )
-        )
-    if not rows:
-        say(f"no files under s3://{aws.settings.bucket}/{prefix}")
+    entries = [
+        {
+            "file": key[len(prefix) :],
+            "versions": len(files(versions)),
+            "size": None if versions[-1].deleted else versions[-1].size,
+            "last_change": versions[-1].modified.isoformat(),
+            "state": "deleted" if versions[-1].deleted else "current",
+        }
+        for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items()
+    ]
+    if output is OutputFormat.JSON:
+        write_json(entries)
         return
+    if not entries:
+        say(f"no files under s3://{aws.settings.bucket}/{prefix}", err=True)
+        return
+    rows = [
+        (
+            e["file"],
+            str(e["versions"]),
+            "" if e["size"] is None else str(e["size"]),
+            e["last_change"][:19].replace("T", " "),
+            e["state"],
+        )
+        for e in entries
+    ]
     print_table(("file", "versions", "size", "last change (UTC)", "state"), rows)
 
 
 @aws_command
-def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
-    """Print a DAG file as stored (the current version unless --version)."""
+def show(dag_id: DagIdArgument, version: S3VersionOption = None) -> None:
+    """Print a DAG file as stored (the current version unless --s3-version)."""
     aws = connect()
     try:
         versions = dag_versions(aws.s3, aws.settings, dag_id)
@@ -84,7 +97,7 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
 
 
 @aws_command
-def history(dag_id: DagIdArgument) -> None:
+def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> None:
     """A DAG's versions: time, size, sha256 and the rows it came from."""
     aws = connect()
     try:
@@ -92,8 +105,21 @@ def history(dag_id: DagIdArgument) -> None:
     except VersionError as exc:
         fail(str(exc))
     rows = []
+    entries = []
     for version in versions:
         meta = {} if version.deleted else version_metadata(aws.s3, aws.settings, dag_id, version)
+        entries.append(
+            {
+                "number": version.number,
+                "time": version.modified.isoformat(),
+                "size": None if version.deleted else version.size,
+                "sha256": meta.get("sha256"),
+                "deleted": version.deleted,
+                "current": version.is_latest and not version.deleted,
+                "version_id": version.version_id,
+                "source_rows": source_rows(meta),
+            }
+        )
         sha = "deleted" if version.deleted else (meta.get("sha256") or "")[:12]
         rows.append(
             (
@@ -105,7 +131,9 @@ def history(dag_id: DagIdArgument) -> None:
                 "\n".join(source_rows(meta)),
             )
         )
-    if console.is_terminal:
+    if output is OutputFormat.JSON:
+        write_json(entries)
+    elif console.is_terminal:
         _print_history_blocks(rows)
     else:
         print_table(("#", "time (UTC)", "size", "sha256", "version id", "source rows"), rows)

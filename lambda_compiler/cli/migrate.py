@@ -67,7 +67,7 @@ def _snapshot(rows: Path | None) -> Snapshot:
         try:
             return load_snapshot(rows)
         except RowsFileError as exc:
-            fail(str(exc), code=2)
+            fail(str(exc))
     aws = connect(needs_bucket=False)
     return RowSource(aws.dynamodb, aws.settings.tables, None).scan_all()
 

@@ -11,6 +11,7 @@ import typer
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console
 from lambda_compiler.cli.output import say
+from lambda_compiler.problems import problem_dict
 
 if TYPE_CHECKING:
     from lambda_compiler.rebuild import RebuildReport
@@ -63,7 +64,7 @@ def rebuild(
         sys.stdout.write(json.dumps(_as_dict(report), indent=2) + "\n")
     else:
         _print(report, f"s3://{aws.settings.bucket}/{aws.settings.dags_prefix}")
-    raise typer.Exit(0 if report.ok and not report.crashed else 1)
+    raise typer.Exit(0 if report.ok and not report.crashed and not report.invalid else 1)
 
 
 def _print(report: RebuildReport, dags_uri: str) -> None:
@@ -105,7 +106,10 @@ def _as_dict(report: RebuildReport) -> dict[str, object]:
         "written": report.written,
         "unchanged": report.unchanged,
         "deleted": report.deleted,
-        "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
+        "invalid": {
+            dag_id: [problem_dict(problem) for problem in problems]
+            for dag_id, problems in report.invalid.items()
+        },
         "failed": {**report.failed, **report.crashed},
         "foreign_files": [d for d in report.foreign_files if d not in ORIGINAL_DAG_FILES],
         "original_solution_files": [

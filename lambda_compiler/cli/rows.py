@@ -14,7 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import fail
+from lambda_compiler.cli.common import (
+    FormatOption,
+    OutputFormat,
+    fail,
+    problem_dicts,
+    write_json,
+)
 from lambda_compiler.cli.output import say
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError
@@ -67,6 +73,7 @@ def import_rows(
     force: Annotated[
         bool, typer.Option("--force", help="Write the rows even if some are invalid.")
     ] = False,
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Validate a rows file, then write its rows to the three tables (put: insert or replace).
 
@@ -83,14 +90,20 @@ def import_rows(
         ).problems
     except RowsFileError as exc:
         fail(str(exc))
-    for problem in problems:
-        say(str(problem), style="red", err=True)
+    if output is OutputFormat.TEXT:
+        for problem in problems:
+            say(str(problem), style="red", err=True)
+    written = 0
+    if force or not problems:
+        pending = list(table_items(items, aws.settings.tables))
+        for start in range(0, len(pending), _BATCH):
+            _write_batch(aws.dynamodb, pending[start : start + _BATCH])
+        written = len(pending)
+    if output is OutputFormat.JSON:
+        write_json({"file": str(rows), "imported": written, "problems": problem_dicts(problems)})
     if problems and not force:
         fail(f"{len(problems)} problem(s) in {rows}: nothing written", hint="fix them or --force")
-    pending = list(table_items(items, aws.settings.tables))
-    for start in range(0, len(pending), _BATCH):
-        _write_batch(aws.dynamodb, pending[start : start + _BATCH])
-    say(f"imported {len(pending)} row(s) from {rows}", err=True)
+    say(f"imported {written} row(s) from {rows}", err=True)
 
 
 def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:

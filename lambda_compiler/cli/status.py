@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import FormatOption, OutputFormat
+from lambda_compiler.cli.common import FormatOption, OutputFormat, write_json
 from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.problems import problem_dict
 
 if TYPE_CHECKING:
     from lambda_compiler.registry import DagRecord
@@ -31,15 +30,19 @@ def status(output: FormatOption = OutputFormat.TEXT) -> None:
     records = Registry(aws.dynamodb, aws.settings.registry_table).list_dags()
     failed = [r for r in records if r.outcome in FAILED_OUTCOMES]
     if output is OutputFormat.JSON:
-        sys.stdout.write(json.dumps([_as_dict(r) for r in records], indent=2) + "\n")
+        write_json([_as_dict(r) for r in records])
     elif not records:
-        say(f"no DAGs in registry table {aws.settings.registry_table}")
+        say(f"no DAGs in registry table {aws.settings.registry_table}", err=True)
     else:
         _table(records)
         for record in records:
             for problem in (*record.problems, *([record.error] if record.error else [])):
-                say(f"{record.dag_id}: {problem}", style="red")
-        say(f"{len(records)} DAG(s), {len(failed)} with problems", style="red" if failed else None)
+                say(f"{record.dag_id}: {problem}", style="red", err=True)
+        say(
+            f"{len(records)} DAG(s), {len(failed)} with problems",
+            style="red" if failed else None,
+            err=True,
+        )
     raise typer.Exit(1 if failed else 0)
 
 
@@ -61,6 +64,14 @@ def _table(records: list[DagRecord]) -> None:
     print_table(("DAG", "kind", "outcome", "S3 version", "last change (UTC)"), rows)
 
 
+def _row_text(address: str) -> str:
+    """A stored row address (`mwaa_task/task_id=4`) as users read it: `mwaa_task[task_id='4']`."""
+    from lambda_compiler.plan import parse_row_address
+
+    ref = parse_row_address(address)
+    return str(ref) if ref.key else address  # e.g. "... and 3 more" when the list was capped
+
+
 def _as_dict(record: DagRecord) -> dict[str, object]:
     return {
         "dag_id": record.dag_id,
@@ -69,8 +80,8 @@ def _as_dict(record: DagRecord) -> dict[str, object]:
         "s3_key": record.s3_key,
         "version_id": record.version_id,
         "sha256": record.sha256,
-        "sources": list(record.sources),
-        "problems": list(record.problems),
+        "sources": [_row_text(address) for address in record.sources],
+        "problems": [problem_dict(problem) for problem in record.problems],
         "error": record.error,
         "rolled_back_from": record.rolled_back_from,
         "updated_at": record.updated_at,

@@ -69,7 +69,7 @@ def test_show_prints_the_current_file_exactly_when_piped(stack: CliStack) -> Non
 
 
 def test_show_version_one_is_the_oldest_file(stack: CliStack) -> None:
-    result = runner.invoke(app, ["show", "job-load", "--version", "1"])
+    result = runner.invoke(app, ["show", "job-load", "--s3-version", "1"])
 
     assert result.exit_code == 0, result.output
     assert "SELECT 1;" in result.stdout
@@ -79,7 +79,7 @@ def test_show_version_one_is_the_oldest_file(stack: CliStack) -> None:
 def test_show_accepts_an_s3_version_id(stack: CliStack) -> None:
     oldest = stack.versions("job-load")[-1]["VersionId"]
 
-    result = runner.invoke(app, ["show", "job-load", "--version", oldest])
+    result = runner.invoke(app, ["show", "job-load", "--s3-version", oldest])
 
     assert result.exit_code == 0, result.output
     assert "SELECT 1;" in result.stdout
@@ -150,7 +150,7 @@ def test_unknown_dag_is_one_clear_error(stack: CliStack, command: list[str]) -> 
 
 @pytest.mark.parametrize(
     "args",
-    [["show", "job-load", "--version", "7"], ["diff", "job-load", "1", "zzzz"]],
+    [["show", "job-load", "--s3-version", "7"], ["diff", "job-load", "1", "zzzz"]],
 )
 def test_unknown_version_is_one_clear_error(stack: CliStack, args: list[str]) -> None:
     result = runner.invoke(app, args)
