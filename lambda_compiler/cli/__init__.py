@@ -7,6 +7,7 @@ need when they run, so `dynadag --help` and shell completion start fast.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, get_type_hints
 
@@ -19,6 +20,8 @@ from lambda_compiler.cli.common import (
     OPERATE_PANEL,
     OPTIONS,
     guarded,
+    is_usage_error,
+    print_error,
 )
 from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.discovery import local_env
@@ -204,5 +207,18 @@ app.add_typer(local_app, name="local", rich_help_panel=LOCAL_PANEL)
 
 
 def main() -> None:
-    """Entry point of the `dynadag` script."""
-    app()
+    """Entry point of the `dynadag` script: usage errors are one `error:` line too, exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(1)
+    except Exception as exc:
+        if not is_usage_error(exc):
+            raise
+        if type(exc).__name__ != "NoArgsIsHelpError":  # the help is already printed
+            ctx = getattr(exc, "ctx", None)
+            hint = f"see `{ctx.command_path} --help`" if ctx is not None else None
+            print_error(exc.format_message(), hint=hint)  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    sys.exit(code or 0)

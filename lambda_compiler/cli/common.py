@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -54,10 +53,15 @@ FormatOption = Annotated[
 
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> NoReturn:
     """Print one red line (and an optional hint) to stderr and exit with `code`."""
+    print_error(message, hint=hint)
+    raise typer.Exit(code)
+
+
+def print_error(message: str, *, hint: str | None = None) -> None:
+    """One red `error:` line, and an optional `hint:` line, on stderr."""
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
         err_console.print(f"[dim]hint: {escape(hint)}[/dim]", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def describe_failure(exc: BaseException) -> tuple[str, str | None]:
@@ -84,17 +88,22 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
             fail("interrupted", code=130)
         except Exception as exc:
-            if OPTIONS.debug:
+            if OPTIONS.debug or is_usage_error(exc):
                 raise
             message, hint = describe_failure(exc)
             fail(message, hint=hint)
 
     return wrapper
+
+
+def is_usage_error(exc: BaseException) -> bool:
+    """True for click's errors (bad option, missing argument...), whichever click typer uses."""
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
 def problem_dicts(problems: list[Problem]) -> list[dict[str, str | None]]:
