@@ -1,4 +1,4 @@
-"""CLI conventions: version, completion, grouped help with examples and variables, a light import."""
+"""CLI conventions: version, completion, grouped help with examples and variables, light import."""
 
 from __future__ import annotations
 
