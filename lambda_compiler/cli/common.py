@@ -70,6 +70,12 @@ def describe_failure(exc: BaseException) -> tuple[str, str | None]:
         names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
         where = f"{' -> '.join(names)}: " if names else ""
         return f"{where}{exc.strerror}", None
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        package = exc.name.split(".")[0]
+        return f"the Python package {package!r} is not installed", (
+            'install the extra the command needs: pip install "dynadag[local]" for '
+            '`dynadag local`, "dynadag[cli]" for the others'
+        )
     from lambda_compiler.cli.aws import describe_error, is_aws_error
 
     if is_aws_error(exc):

@@ -69,3 +69,18 @@ def test_show_s3_version_does_not_clash_with_version() -> None:
     show = typer.main.get_command(app).commands["show"]  # type: ignore[attr-defined]
     options = {o for p in show.params for o in p.opts}
     assert "--s3-version" in options and "--version" not in options
+
+
+def test_a_missing_extra_is_named_with_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lambda_compiler.local.stack as stack
+
+    def start_without_moto(self: object) -> None:
+        raise ModuleNotFoundError("No module named 'yaml'", name="yaml")
+
+    monkeypatch.setattr(stack.LocalStack, "start", start_without_moto)
+    result = runner.invoke(app, ["local", "--port", "0"])
+
+    assert result.exit_code == 1
+    error, hint = result.stderr.splitlines()[:2]
+    assert error == "error: the Python package 'yaml' is not installed"
+    assert 'pip install "dynadag[local]"' in hint
