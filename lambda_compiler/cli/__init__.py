@@ -6,10 +6,8 @@ need when they run, so `dynadag --help` and shell completion start fast.
 
 from __future__ import annotations
 
-import inspect
-import sys
 from collections.abc import Callable
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any
 
 import typer
 
@@ -19,9 +17,9 @@ from lambda_compiler.cli.common import (
     OFFLINE_PANEL,
     OPERATE_PANEL,
     OPTIONS,
+    group_callback,
     guarded,
-    is_usage_error,
-    print_error,
+    run,
 )
 from lambda_compiler.cli.compile import compile_rows, validate_rows
 from lambda_compiler.cli.discovery import local_env
@@ -167,39 +165,13 @@ for _name, _function, _panel, _example, _environment in COMMANDS:
     )
 
 
-def _local_group(run: Callable[..., None]) -> Callable[..., None]:
-    """`run` as the callback of the `local` group: it runs unless a subcommand was named.
-
-    The signature is `run`'s plus the context, so `dynadag local` keeps every option
-    `cli/local.py` declares.
-    """
-    signature = inspect.signature(run, eval_str=True)
-    context = inspect.Parameter(
-        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
-    )
-
-    def callback(ctx: typer.Context, **options: Any) -> None:
-        if ctx.invoked_subcommand is None:
-            guarded(run)(**options)
-
-    callback.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[context, *signature.parameters.values()]
-    )
-    callback.__annotations__ = {
-        "ctx": typer.Context,
-        **get_type_hints(run, include_extras=True),
-    }
-    callback.__doc__ = run.__doc__
-    return callback
-
-
 local_app = typer.Typer(
     epilog=epilog(
         "dynadag local --seed examples/rows.json  (then, in another shell here: dynadag status)",
         LOCAL_ENV,
     ),
 )
-local_app.callback(invoke_without_command=True)(_local_group(local))
+local_app.callback(invoke_without_command=True)(group_callback(local))
 local_app.command("env", epilog=epilog('eval "$(dynadag local env)"; aws s3 ls', "none"))(
     guarded(local_env)
 )
@@ -207,18 +179,5 @@ app.add_typer(local_app, name="local", rich_help_panel=LOCAL_PANEL)
 
 
 def main() -> None:
-    """Entry point of the `dynadag` script: usage errors are one `error:` line too, exit 2."""
-    try:
-        code = app(standalone_mode=False)
-    except typer.Abort:
-        print_error("aborted")
-        sys.exit(1)
-    except Exception as exc:
-        if not is_usage_error(exc):
-            raise
-        if type(exc).__name__ != "NoArgsIsHelpError":  # the help is already printed
-            ctx = getattr(exc, "ctx", None)
-            hint = f"see `{ctx.command_path} --help`" if ctx is not None else None
-            print_error(exc.format_message(), hint=hint)  # type: ignore[attr-defined]
-        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-    sys.exit(code or 0)
+    """Entry point of the `dynadag` script."""
+    run(app)

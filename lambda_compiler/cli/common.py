@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar, get_type_hints
 
 import typer
 from rich.console import Console
@@ -129,3 +130,45 @@ def report_problems(problems: list[Problem], output: OutputFormat) -> None:
         return
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
+
+
+def group_callback(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` as the callback of a group (`dynadag local`): it runs unless a subcommand
+    (`dynadag local env`) was named. The signature is `command`'s plus the context, so the
+    group keeps every option `command` declares."""
+    signature = inspect.signature(command, eval_str=True)
+    context = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+
+    def callback(ctx: typer.Context, **options: Any) -> None:
+        if ctx.invoked_subcommand is None:
+            guarded(command)(**options)
+
+    callback.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[context, *signature.parameters.values()]
+    )
+    callback.__annotations__ = {
+        "ctx": typer.Context,
+        **get_type_hints(command, include_extras=True),
+    }
+    callback.__doc__ = command.__doc__
+    return callback
+
+
+def run(app: typer.Typer) -> NoReturn:
+    """Run `app`; a usage error is one `error:` line and a hint naming the `--help`, exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(1)
+    except Exception as exc:
+        if not is_usage_error(exc):
+            raise
+        if type(exc).__name__ != "NoArgsIsHelpError":  # the help is already printed
+            ctx = getattr(exc, "ctx", None)
+            hint = f"see `{ctx.command_path} --help`" if ctx is not None else None
+            print_error(exc.format_message(), hint=hint)  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    sys.exit(code or 0)
