@@ -72,7 +72,11 @@ def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
 
 
 @aws_command
-def show(dag_id: DagIdArgument, version: S3VersionOption = None) -> None:
+def show(
+    dag_id: DagIdArgument,
+    version: S3VersionOption = None,
+    output: FormatOption = OutputFormat.TEXT,
+) -> None:
     """Print a DAG file as stored (the current version unless --s3-version)."""
     aws = connect()
     try:
@@ -86,7 +90,18 @@ def show(dag_id: DagIdArgument, version: S3VersionOption = None) -> None:
             hint=f"see its old versions with `dynadag history {dag_id}`",
         )
     source = read_version(aws.s3, aws.settings, dag_id, chosen)
-    if console.is_terminal:
+    if output is OutputFormat.JSON:
+        write_json(
+            {
+                "dag_id": dag_id,
+                "number": chosen.number,
+                "version_id": chosen.version_id,
+                "time": chosen.modified.isoformat(),
+                "current": chosen.is_latest,
+                "source": source,
+            }
+        )
+    elif console.is_terminal:
         from rich.syntax import Syntax
 
         console.print(

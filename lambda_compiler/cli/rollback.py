@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import fail
+from lambda_compiler.cli.common import FormatOption, OutputFormat, fail, write_json
 from lambda_compiler.cli.files import DagIdArgument
 from lambda_compiler.cli.output import say
 from lambda_compiler.cli.versions import (
@@ -31,6 +31,7 @@ def rollback(
             "--to", help="Version to restore: a number from `dynadag history`, or a version id."
         ),
     ] = None,
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Restore an older version as the current file (default: the previous one).
 
@@ -64,10 +65,20 @@ def rollback(
         sha256=metadata.get("sha256", ""),
         restored_from=target.version_id,
     )
-    say(
-        f"rolled back {dag_id}: version #{target.number} "
-        f"({target.modified:%Y-%m-%d %H:%M:%S}) is current again as version #{len(versions) + 1}"
-    )
+    number = len(versions) + 1
+    if output is OutputFormat.JSON:
+        write_json(
+            {
+                "dag_id": dag_id,
+                "restored": {"number": target.number, "version_id": target.version_id},
+                "current": {"number": number, "version_id": new_version},
+            }
+        )
+    else:
+        say(
+            f"rolled back {dag_id}: version #{target.number} "
+            f"({target.modified:%Y-%m-%d %H:%M:%S}) is current again as version #{number}"
+        )
     say(
         "warning: the next change to this DAG's rows recompiles it and replaces this "
         "rollback; fix the rows to keep it.",
