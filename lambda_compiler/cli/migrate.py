@@ -23,11 +23,7 @@ if TYPE_CHECKING:
 def migrate_check(
     rows: Annotated[
         Path | None,
-        typer.Argument(
-            help="A rows file (`dynadag export`); default: the live tables.",
-            exists=True,
-            dir_okay=False,
-        ),
+        typer.Argument(help="A rows file (`dynadag export`); default: the live tables."),
     ] = None,
     airflow_version: AirflowVersionOption = None,
     output: FormatOption = OutputFormat.TEXT,

@@ -95,7 +95,8 @@ def cases(w: World) -> list[Case]:
         Case(("import", str(t / "invalid-rows.json")), 1),
         Case(("import", str(t / "missing.json")), 1),
         Case(("migrate-check", str(t / "garbage.json")), 1),
-        Case(("migrate-check", str(t / "missing.json")), 2),
+        Case(("migrate-check", str(t / "missing.json")), 1),
+        Case(("migrate-check", str(t / "a-folder")), 1),
         # the local stack
         Case(("local", "--port", "99999"), 1),
         Case(("local", "--port", "0", "--seed", str(t / "garbage.json")), 1),
