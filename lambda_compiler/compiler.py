@@ -23,7 +23,6 @@ from lambda_compiler.literals import RESERVED_NAMES, variable_names
 from lambda_compiler.model import DagId, Edge, TaskId
 from lambda_compiler.params import AlertSettings, DagSettings
 from lambda_compiler.problems import Problem, ProblemCode
-from lambda_compiler.render import RenderError, render_dag
 from lambda_compiler.rows import RowRef
 from lambda_compiler.safety import UnsafeSourceError
 from lambda_compiler.snapshot import Snapshot
@@ -158,6 +157,8 @@ def _result(plans: list[Plan], config: CompilerConfig) -> DagResult:
             context = job_context(plan, target)
         else:
             context = scheduler_context(plan, target)
+        from lambda_compiler.render import RenderError, render_dag  # black: only to render
+
         try:
             source = render_dag(f"{kind}.py.j2", context, config.python_module_prefixes)
         except (RenderError, UnsafeSourceError) as exc:

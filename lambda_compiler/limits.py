@@ -130,3 +130,7 @@ LIMITS = {
 def over_limit(name: str, unit: str) -> str:
     """``over the limit of 32 levels (MAX_DEPTH)``: how a message names a value limit."""
     return f"over the limit of {LIMITS[name]:,} {unit} ({name})"
+
+
+METADATA_LIMIT = 2048
+"""Bytes of user-defined metadata S3 keeps on an object (keys and values)."""

@@ -23,7 +23,6 @@ from lambda_compiler.params import (
 )
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.redact import excerpt
-from lambda_compiler.row_jinja import string_refusals
 from lambda_compiler.rows import (
     JOB_KEY,
     SCHEDULER_KEY,
@@ -189,6 +188,8 @@ class _Checker:
         """A problem for each string in `value` whose Jinja could read secrets, unless allowed."""
         if config.allow_secrets_jinja:
             return
+        from lambda_compiler.row_jinja import string_refusals  # jinja2 only when rows have text
+
         for path, reason in string_refusals(value, field):
             self.add(path, ProblemCode.NOT_ALLOWED, reason)
 

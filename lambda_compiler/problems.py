@@ -7,6 +7,7 @@ to `MAX_MESSAGE_CHARS` / `MAX_FIELD_CHARS` and pass through `redact`, so every c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -73,3 +74,19 @@ class Problem:
             "code": str(self.code),
             "message": self.message,
         }
+
+
+_PROBLEM_TEXT = re.compile(
+    r"^(?P<table>[^\[\s]+)\[(?P<key>.*?)\]: (?P<field>[^:]*): "
+    r"(?P<message>.*) \[(?P<code>[a-z-]+)\]$",
+    re.DOTALL,
+)
+
+
+def problem_dict(text: str) -> dict[str, str | None]:
+    """The `Problem.to_dict()` shape of a problem stored as text (`str(Problem)`, as the
+    registry keeps it); text of another form is all `message`, the other keys None."""
+    match = _PROBLEM_TEXT.match(text)
+    if match is None:
+        return {"table": None, "key": None, "field": None, "code": None, "message": text}
+    return {name: match[name] for name in ("table", "key", "field", "code", "message")}

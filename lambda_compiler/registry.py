@@ -35,8 +35,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from lambda_compiler.batch_get import batch_get
 from lambda_compiler.limits import (
     PARTITION_KEY_BYTES,
@@ -61,8 +59,18 @@ _INDEX_KEY = "index_key"
 _ROW_SK = "row"
 _PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
-_serialize = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer  # imported on use: the CLI starts without boto3
+
+    return TypeSerializer().serialize(value)
+
+
+def _deserialize(value: dict[str, Any]) -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer().deserialize(value)
 
 
 def utc_now() -> str:

@@ -18,15 +18,13 @@ string, a map stays a map), so the tables look like the original solution's.
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal, DecimalException
 from pathlib import Path
-from typing import Any, ClassVar
-
-import yaml
-from boto3.dynamodb.types import DYNAMODB_CONTEXT, Binary, TypeDeserializer, TypeSerializer
+from typing import Any
 
 from lambda_compiler.limits import MAX_DEPTH
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
@@ -51,8 +49,14 @@ _OTHER_ENCODINGS = {
 }
 _YAML_SUFFIXES = (".yaml", ".yml")
 _SUFFIXES = (".json", *_YAML_SUFFIXES)
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
+
+
+@functools.cache
+def _boto3_types() -> Any:
+    """boto3's DynamoDB type module, imported on first use (the CLI starts without boto3)."""
+    from boto3.dynamodb import types
+
+    return types
 
 
 class _Object(dict[str, Any]):
@@ -128,7 +132,16 @@ def snapshot_of(rows: dict[str, list[Row]], tables: TableNames = _TABLES) -> Sna
 def _parse(path: Path) -> Any:
     text = _text(path)
     if path.suffix in _YAML_SUFFIXES:
-        return _parse_yaml(text)
+        from lambda_compiler.rows_file_yaml import parse_yaml
+
+        data = parse_yaml(text)
+        for where, value in _walk(data):
+            if not isinstance(value, _PLAIN_TYPES):
+                raise RowsFileError(
+                    f"{type(value).__name__} value at {_where(where)} has no JSON form; "
+                    "quote it to keep it as text"
+                )
+        return data
     try:
         data = json.loads(
             text,
@@ -172,76 +185,7 @@ def _text(path: Path) -> str:
     return text
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """YAML read as JSON would be: plain scalars, `Decimal` numbers, text keys, no aliases."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
-            raise RowsFileError(
-                f"anchors and aliases (&, *) are not supported, at line {_line(self.peek_event())}"
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise RowsFileError(f"expected a mapping at line {_line(node)}")
-        found: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise RowsFileError(f"a key at line {_line(key_node)} is not text")
-            key = key_node.value
-            if key in found:
-                raise RowsFileError(
-                    f"key {key!r} appears twice in the same mapping, at line {_line(key_node)}"
-                )
-            found[key] = self.construct_object(value_node, deep=deep)
-        return found
-
-
-def _line(node: Any) -> int:
-    return node.start_mark.line + 1
-
-
-def _yaml_number(loader: _YamlLoader, node: Any) -> Decimal:
-    return Decimal(loader.construct_scalar(node))
-
-
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
-    list("-0123456789"),
-)
-_YamlLoader.add_constructor("tag:yaml.org,2002:int", _yaml_number)
-_YamlLoader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
 _PLAIN_TYPES = (dict, list, str, Decimal, bool, type(None))
-
-
-def _parse_yaml(text: str) -> Any:
-    try:
-        data = yaml.load(text, Loader=_YamlLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise RowsFileError(f"not valid YAML: {exc.problem or exc.context}{where}") from None
-    except yaml.YAMLError as exc:
-        raise RowsFileError(f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise RowsFileError(f"nested too deeply (DynamoDB allows {MAX_DEPTH} levels)") from None
-    for where, value in _walk(data):
-        if not isinstance(value, _PLAIN_TYPES):
-            raise RowsFileError(
-                f"{type(value).__name__} value at {_where(where)} has no JSON form; "
-                "quote it to keep it as text"
-            )
-    return data
 
 
 def _no_constant(name: str) -> Any:
@@ -316,7 +260,7 @@ def _decode_item(item: Row) -> Row:
     for name, value in item.items():
         if typed:
             _check_typed(value, name)
-            decoded[name] = _DESERIALIZER.deserialize(value)
+            decoded[name] = _boto3_types().TypeDeserializer().deserialize(value)
         else:
             _check_depth(value, name)
             decoded[name] = value
@@ -395,7 +339,7 @@ def _is_number(text: Any) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        return DYNAMODB_CONTEXT.create_decimal(text).is_finite()
+        return _boto3_types().DYNAMODB_CONTEXT.create_decimal(text).is_finite()
     except DecimalException:
         return False
 
@@ -412,7 +356,7 @@ def _sets_as_lists(value: Any) -> Any:
 
 def to_typed(item: Row) -> Row:
     """A decoded item as DynamoDB-typed JSON, ready for `PutItem`."""
-    return {name: _SERIALIZER.serialize(value) for name, value in item.items()}
+    return {name: _boto3_types().TypeSerializer().serialize(value) for name, value in item.items()}
 
 
 def to_plain(item: Row) -> Row:
@@ -423,14 +367,14 @@ def to_plain(item: Row) -> Row:
     plain = {}
     for name, value in item.items():
         try:
-            plain[name] = _plain(_DESERIALIZER.deserialize(value))
+            plain[name] = _plain(_boto3_types().TypeDeserializer().deserialize(value))
         except RowsFileError as exc:
             raise RowsFileError(f"attribute {name!r}: {exc}") from None
     return plain
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Binary):
+    if isinstance(value, _boto3_types().Binary):
         raise RowsFileError("binary values have no plain-JSON form; rows never need them")
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,12 +17,12 @@ from lambda_compiler.cli.common import (
     report_problems,
     warn,
 )
-from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig, ConfigError
-from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import RowsFileError
 from lambda_compiler.targets import TargetError, target_for
-from lambda_compiler.validate import unused_warning
+
+if TYPE_CHECKING:
+    from lambda_compiler.compiler import CompileResult
 
 RowsArgument = Annotated[
     Path,
@@ -58,12 +58,17 @@ def compiler_config(
 
 
 def _compile(rows: Path, airflow_version: str | None, output: OutputFormat) -> CompileResult:
+    from lambda_compiler.compiler import compile_dags
+    from lambda_compiler.rows_file import load_snapshot
+
     config = compiler_config(airflow_version)
     try:
         result = compile_dags(load_snapshot(rows), config=config)
     except RowsFileError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc))
     if output is OutputFormat.TEXT:
+        from lambda_compiler.validate import unused_warning
+
         for ref in result.unused:
             warn(unused_warning(ref))
     return result
@@ -76,6 +81,8 @@ def compile_rows(
     airflow_version: AirflowVersionOption = None,
 ) -> None:
     """Write one DAG file per valid DAG; exit 1 if any DAG had problems."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder", code=2)
     result = _compile(rows, airflow_version, output)
     out.mkdir(parents=True, exist_ok=True)
     written = 0

@@ -36,7 +36,6 @@ from lambda_compiler.plan import TableKind
 from lambda_compiler.problems import Problem
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
 from lambda_compiler.rows_file import read_rows_file, to_plain, to_typed
-from lambda_compiler.rows_yaml import collapse_json_attributes, expand_json_attributes, rows_yaml
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, Snapshot
 from lambda_compiler.source import RowSource
 from lambda_compiler.validate import validate
@@ -213,8 +212,12 @@ def _file_text(kind: TableKind, row: Row, file_format: EditFormat) -> str:
     """A one-row rows file, JSON attributes expanded."""
     file_key = _FILE_KEY[kind]
     if file_format is EditFormat.JSON:
+        from lambda_compiler.rows_yaml import expand_json_attributes
+
         expanded = {file_key: [expand_json_attributes(file_key, row)]}
         return json.dumps(expanded, indent=2, ensure_ascii=False) + "\n"
+    from lambda_compiler.rows_yaml import rows_yaml
+
     return rows_yaml({file_key: [row]})
 
 
@@ -231,6 +234,8 @@ def _read_edit(
     extra = [key for key, listed in items.items() if listed and key != file_key]
     if len(rows) != 1 or extra:
         return None, [f"{path}: expected exactly one {file_key} item, the row being edited"]
+    from lambda_compiler.rows_yaml import collapse_json_attributes
+
     row = collapse_json_attributes(file_key, rows[0], original)
     edited = row_ref(ref.table, _KEY_NAMES[kind], row)
     if edited != ref:

@@ -7,10 +7,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.syntax import Syntax
 
 from lambda_compiler.cli.aws import Aws, aws_command, connect
-from lambda_compiler.cli.common import console, fail
+from lambda_compiler.cli.common import FormatOption, OutputFormat, console, fail, write_json
 from lambda_compiler.cli.lineage import disabled_reason
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
@@ -29,9 +28,11 @@ from lambda_compiler.cli.versions import (
 from lambda_compiler.registry import Registry
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]
-VersionOption = Annotated[
+S3VersionOption = Annotated[
     str | None,
-    typer.Option("--version", "-v", help="A number from `dynadag history`, or an S3 version id."),
+    typer.Option(
+        "--s3-version", "-v", help="A number from `dynadag history`, or an S3 version id."
+    ),
 ]
 
 
@@ -40,31 +41,46 @@ def _when(version: Version) -> str:
 
 
 @aws_command
-def list_files() -> None:
+def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
     """The files under the dags prefix, with their version counts."""
     aws = connect()
     prefix = aws.settings.dags_prefix
-    rows = []
-    for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items():
-        latest = versions[-1]
-        rows.append(
-            (
-                key[len(prefix) :],
-                str(len(files(versions))),
-                "" if latest.deleted else str(latest.size),
-                _when(latest),
-                "deleted" if latest.deleted else "current",
-            )
-        )
-    if not rows:
-        say(f"no files under s3://{aws.settings.bucket}/{prefix}")
+    entries = [
+        {
+            "file": key[len(prefix) :],
+            "versions": len(files(versions)),
+            "size": None if versions[-1].deleted else versions[-1].size,
+            "last_change": versions[-1].modified.isoformat(),
+            "state": "deleted" if versions[-1].deleted else "current",
+        }
+        for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items()
+    ]
+    if output is OutputFormat.JSON:
+        write_json(entries)
         return
+    if not entries:
+        say(f"no files under s3://{aws.settings.bucket}/{prefix}", err=True)
+        return
+    rows = [
+        (
+            e["file"],
+            str(e["versions"]),
+            "" if e["size"] is None else str(e["size"]),
+            e["last_change"][:19].replace("T", " "),
+            e["state"],
+        )
+        for e in entries
+    ]
     print_table(("file", "versions", "size", "last change (UTC)", "state"), rows)
 
 
 @aws_command
-def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
-    """Print a DAG file as stored (the current version unless --version)."""
+def show(
+    dag_id: DagIdArgument,
+    version: S3VersionOption = None,
+    output: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Print a DAG file as stored (the current version unless --s3-version)."""
     aws = connect()
     try:
         versions = dag_versions(aws.s3, aws.settings, dag_id)
@@ -80,7 +96,20 @@ def show(dag_id: DagIdArgument, version: VersionOption = None) -> None:
             hint=f"see its old versions with `dynadag history {dag_id}`",
         )
     source = read_version(aws.s3, aws.settings, dag_id, chosen)
-    if console.is_terminal:
+    if output is OutputFormat.JSON:
+        write_json(
+            {
+                "dag_id": dag_id,
+                "number": chosen.number,
+                "version_id": chosen.version_id,
+                "time": chosen.modified.isoformat(),
+                "current": chosen.is_latest,
+                "source": source,
+            }
+        )
+    elif console.is_terminal:
+        from rich.syntax import Syntax
+
         console.print(
             Syntax(source.rstrip("\n"), "python", background_color="default"), soft_wrap=True
         )
@@ -96,7 +125,7 @@ def _fail_if_disabled(aws: Aws, dag_id: str) -> None:
 
 
 @aws_command
-def history(dag_id: DagIdArgument) -> None:
+def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> None:
     """A DAG's versions: time, size, sha256 and the rows it came from.
 
     A copy made by `dynadag rollback` says which version it restored, and the file a
@@ -111,6 +140,7 @@ def history(dag_id: DagIdArgument) -> None:
     pinned = record.pinned_version if record else None
     numbers = {v.version_id: v.number for v in versions}
     rows = []
+    entries = []
     for version in versions:
         meta = {} if version.deleted else version_metadata(aws.s3, aws.settings, dag_id, version)
         notes = []
@@ -121,6 +151,22 @@ def history(dag_id: DagIdArgument) -> None:
             notes.append("current")
         if version.version_id == pinned:
             notes.append("pinned")
+        entries.append(
+            {
+                "number": version.number,
+                "time": version.modified.isoformat(),
+                "size": None if version.deleted else version.size,
+                "sha256": meta.get("sha256"),
+                "deleted": version.deleted,
+                "current": version.is_latest and not version.deleted,
+                "pinned": version.version_id == pinned,
+                "rollback_of": numbers.get(meta[ROLLED_BACK_FROM])
+                if ROLLED_BACK_FROM in meta
+                else None,
+                "version_id": version.version_id,
+                "source_rows": source_rows(meta),
+            }
+        )
         sha = "deleted" if version.deleted else (meta.get("sha256") or "")[:12]
         rows.append(
             (
@@ -132,7 +178,9 @@ def history(dag_id: DagIdArgument) -> None:
                 "\n".join(source_rows(meta)),
             )
         )
-    if console.is_terminal:
+    if output is OutputFormat.JSON:
+        write_json(entries)
+    elif console.is_terminal:
         _print_history_blocks(rows)
     else:
         print_table(("#", "time (UTC)", "size", "sha256", "version id", "source rows"), rows)
@@ -181,6 +229,8 @@ def diff(
     if not text:
         say(f"versions #{before.number} and #{after.number} are identical")
     elif console.is_terminal:
+        from rich.syntax import Syntax
+
         console.print(Syntax(text, "diff", background_color="default"), soft_wrap=True)
     else:
         sys.stdout.write(text)

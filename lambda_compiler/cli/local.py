@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lambda_compiler.cli.common import fail
+from lambda_compiler.cli.discovery import remove_local_record, write_local_record
 from lambda_compiler.cli.output import say
-from lambda_compiler.local.report import ChangeLine
 from lambda_compiler.snapshot import RowsFileError
 
 if TYPE_CHECKING:
     from lambda_compiler.local.airflow import LocalAirflow
+    from lambda_compiler.local.report import ChangeLine
     from lambda_compiler.local.stack import LocalStack
 
 READY = "dynadag local is ready"
@@ -24,7 +25,13 @@ READY = "dynadag local is ready"
 def local(
     port: Annotated[
         int,
-        typer.Option("--port", envvar="DYNADAG_LOCAL_PORT", help="Port on 127.0.0.1 (0: any)."),
+        typer.Option(
+            "--port",
+            envvar="DYNADAG_LOCAL_PORT",
+            min=0,
+            max=65535,
+            help="Port on 127.0.0.1 (0: any).",
+        ),
     ] = 5000,
     seed: Annotated[
         Path | None,
@@ -85,6 +92,7 @@ def local(
         if ui is not None:
             ui.request_stop()
 
+    record = config.dags_folder.parent / "local.json"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, request_stop)
@@ -96,6 +104,7 @@ def local(
         except (PortInUseError, TemplateError, SettingsError) as exc:
             fail(str(exc))
         _print_banner(stack)
+        _record(stack)
         if seed is not None:
             try:
                 count = stack.seed(seed)
@@ -113,6 +122,7 @@ def local(
         if ui is not None:
             ui.stop()
         stack.stop()
+        remove_local_record(record)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         say("stopped")
@@ -127,7 +137,10 @@ def _print_banner(stack: LocalStack) -> None:
     say(f"bucket       s3://{settings.bucket}/{settings.dags_prefix} (versioned)")
     say(f"dags folder  {stack.config.dags_folder}")
     say(f"lambda logs  {stack.handler_log}")
-    say("use it from another shell:", style="dim")
+    say(
+        "other shells in this folder need no variables (`dynadag local env`); elsewhere:",
+        style="dim",
+    )
     exports = " ".join(f"{name}={value}" for name, value in stack.client_environment().items())
     say(f"  export {exports}", style="dim")
 
@@ -180,6 +193,16 @@ def _start_airflow(ui: LocalAirflow, stack: LocalStack) -> None:
         logs = f"each component's output is in {ui.log_folder}"
         fail(str(exc), hint=logs if ui.log_folder.exists() else None)
     say(f"airflow UI   {ui.url} (no login: local only, everyone is admin)")
+
+
+def _record(stack: LocalStack) -> None:
+    """Write `.dynadag/local.json`: shells in this folder then find the stack by themselves."""
+    write_local_record(
+        stack.config.dags_folder.parent,
+        stack.endpoint,
+        stack.config.environment(stack.endpoint, stack.settings),
+        stack.client_environment(),
+    )
 
 
 def _print_change(line: ChangeLine) -> None:

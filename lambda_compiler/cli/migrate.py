@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,21 +13,17 @@ from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, fail
 from lambda_compiler.cli.compile import AirflowVersionOption, compiler_config
 from lambda_compiler.cli.output import say
-from lambda_compiler.migration import DagMigration, migration_report
-from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import RowsFileError, Snapshot
-from lambda_compiler.source import RowSource
+
+if TYPE_CHECKING:
+    from lambda_compiler.migration import DagMigration
 
 
 @aws_command
 def migrate_check(
     rows: Annotated[
         Path | None,
-        typer.Argument(
-            help="A rows file (`dynadag export`); default: the live tables.",
-            exists=True,
-            dir_okay=False,
-        ),
+        typer.Argument(help="A rows file (`dynadag export`); default: the live tables."),
     ] = None,
     airflow_version: AirflowVersionOption = None,
     output: FormatOption = OutputFormat.TEXT,
@@ -37,6 +33,8 @@ def migrate_check(
     Per DAG: compiles or not, DAG id kept, task ids that change, connections to create,
     what the schedule's `{{ ds }}` means, and the Airflow release compiled for.
     """
+    from lambda_compiler.migration import migration_report
+
     config = compiler_config(airflow_version)
     report = migration_report(_snapshot(rows), config)
     if output is OutputFormat.JSON:
@@ -58,11 +56,14 @@ def migrate_check(
 
 
 def _snapshot(rows: Path | None) -> Snapshot:
+    from lambda_compiler.rows_file import load_snapshot
+    from lambda_compiler.source import RowSource
+
     if rows is not None:
         try:
             return load_snapshot(rows)
         except RowsFileError as exc:
-            fail(str(exc), code=2)
+            fail(str(exc))
     aws = connect(needs_bucket=False)
     return RowSource(aws.dynamodb, aws.settings.tables, None).scan_all()
 

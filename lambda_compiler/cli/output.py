@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from rich.table import Table
-from rich.text import Text
+from rich.text import Text  # loaded by rich.console anyway
 
 from lambda_compiler.cli.common import console, err_console
 
@@ -16,6 +15,8 @@ Cell = str | Text
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
     """A rich table on a terminal; otherwise a header line and one tab-separated line per row."""
     if console.is_terminal:
+        from rich.table import Table
+
         table = Table(box=None)
         for header in headers:
             table.add_column(header, overflow="fold")  # never cut an id short

@@ -21,7 +21,6 @@ from lambda_compiler.cli.compile import AirflowVersionOption, RowsArgument, comp
 from lambda_compiler.cli.output import say
 from lambda_compiler.config import CompilerConfig
 from lambda_compiler.model import DagId
-from lambda_compiler.publish import DagPublisher
 from lambda_compiler.rows import Row
 from lambda_compiler.rows_file import load_snapshot, read_rows_file
 from lambda_compiler.snapshot import RowsFileError
@@ -68,6 +67,8 @@ def plan_live(
     settings = aws.settings
     current = RowSource(aws.dynamodb, settings.tables, settings.job_id_index).scan_all()
     compiled = compile_change(current, incoming, prune=prune, config=config)
+    from lambda_compiler.publish import DagPublisher
+
     publisher = DagPublisher(aws.s3, settings.bucket, settings.dags_prefix)
     files: dict[DagId, str | None] = {}
     foreign: set[DagId] = set()

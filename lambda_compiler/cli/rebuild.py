@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console
 from lambda_compiler.cli.output import say
-from lambda_compiler.migration import ORIGINAL_DAG_FILES, ORIGINAL_HELPER_FOLDERS
-from lambda_compiler.rebuild import RebuildReport, run_rebuild
-from lambda_compiler.sync import build_sync
+from lambda_compiler.problems import problem_dict
+
+if TYPE_CHECKING:
+    from lambda_compiler.rebuild import RebuildReport
 
 
 @aws_command
@@ -24,9 +24,23 @@ def rebuild(
         int, typer.Option(min=1, max=64, help="Parallel S3 and registry requests.")
     ] = 8,
 ) -> None:
-    """Recompile every DAG, write what changed, delete DAGs that no longer exist, and
-    rebuild the registry's index. Exit 1 if a DAG could not be built (AWS errors);
-    invalid DAGs keep their last good file and are listed."""
+    """Recompile every DAG from the tables, writing only what changed.
+
+    Also deletes DAGs that no longer exist and rebuilds the registry's index. Exit 1
+    if a DAG could not be built (AWS errors) or is invalid; invalid DAGs keep their
+    last good file, if they had one, and are listed.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from lambda_compiler.rebuild import run_rebuild
+    from lambda_compiler.sync import build_sync
+
     aws = connect()
     sync = build_sync(aws.settings, session=aws.session)
     with Progress(
@@ -50,10 +64,12 @@ def rebuild(
         sys.stdout.write(json.dumps(_as_dict(report), indent=2) + "\n")
     else:
         _print(report, f"s3://{aws.settings.bucket}/{aws.settings.dags_prefix}")
-    raise typer.Exit(0 if report.ok and not report.crashed else 1)
+    raise typer.Exit(0 if report.ok and not report.crashed and not report.invalid else 1)
 
 
 def _print(report: RebuildReport, dags_uri: str) -> None:
+    from lambda_compiler.migration import ORIGINAL_DAG_FILES, ORIGINAL_HELPER_FOLDERS
+
     for dag_id, problems in sorted(report.invalid.items()):
         for problem in problems:
             say(f"{dag_id}: {problem}", style="red")
@@ -90,11 +106,16 @@ def _print(report: RebuildReport, dags_uri: str) -> None:
 
 
 def _as_dict(report: RebuildReport) -> dict[str, object]:
+    from lambda_compiler.migration import ORIGINAL_DAG_FILES
+
     return {
         "written": report.written,
         "unchanged": report.unchanged,
         "deleted": report.deleted,
-        "invalid": {dag_id: list(problems) for dag_id, problems in report.invalid.items()},
+        "invalid": {
+            dag_id: [problem_dict(problem) for problem in problems]
+            for dag_id, problems in report.invalid.items()
+        },
         "failed": {**report.failed, **report.crashed},
         "pinned": report.pinned,
         "foreign_files": [d for d in report.foreign_files if d not in ORIGINAL_DAG_FILES],

@@ -7,12 +7,12 @@ compile its rows and record the result, but leave the restored file in place unt
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lambda_compiler.cli.aws import Aws, aws_command, connect
-from lambda_compiler.cli.common import fail
+from lambda_compiler.cli.common import FormatOption, OutputFormat, fail, write_json
 from lambda_compiler.cli.files import DagIdArgument
 from lambda_compiler.cli.output import say
 from lambda_compiler.cli.versions import (
@@ -26,10 +26,9 @@ from lambda_compiler.cli.versions import (
     rollback_metadata,
     version_metadata,
 )
-from lambda_compiler.plan import Change, parse_row_address
-from lambda_compiler.publish import CONTENT_TYPE
-from lambda_compiler.registry import Registry
-from lambda_compiler.sync import DagReport, build_sync
+
+if TYPE_CHECKING:
+    from lambda_compiler.sync import DagReport
 
 
 @aws_command
@@ -55,6 +54,7 @@ def rollback(
             help="End a pin: publish what the DAG's rows compile to now.",
         ),
     ] = False,
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Restore an older version as the current file (default: the previous one) and pin it.
 
@@ -63,6 +63,9 @@ def rollback(
     leave the file in place (`dynadag status` shows what the rows would publish);
     `--release` ends the pin.
     """
+    from lambda_compiler.publish import CONTENT_TYPE
+    from lambda_compiler.registry import Registry
+
     if release and (to or until_next_change):
         fail("--release takes no --to or --until-next-change", code=2)
     aws = connect()
@@ -97,10 +100,21 @@ def rollback(
         pin=pin,
         by=_caller(aws) if pin else None,
     )
-    say(
-        f"rolled back {dag_id}: version #{target.number} "
-        f"({target.modified:%Y-%m-%d %H:%M:%S}) is current again as version #{len(versions) + 1}"
-    )
+    number = len(versions) + 1
+    if output is OutputFormat.JSON:
+        write_json(
+            {
+                "dag_id": dag_id,
+                "restored": {"number": target.number, "version_id": target.version_id},
+                "current": {"number": number, "version_id": copied.get("VersionId")},
+                "pinned": pin,
+            }
+        )
+    else:
+        say(
+            f"rolled back {dag_id}: version #{target.number} "
+            f"({target.modified:%Y-%m-%d %H:%M:%S}) is current again as version #{number}"
+        )
     if pin:
         say(
             f"pinned: row changes and rebuilds leave this file in place until "
@@ -119,6 +133,9 @@ def rollback(
 
 def _release(aws: Aws, dag_id: str) -> None:
     """Clear the pin, then build the DAG from its current rows as a row change would."""
+    from lambda_compiler.plan import Change, parse_row_address
+    from lambda_compiler.sync import build_sync
+
     sync = build_sync(aws.settings, session=aws.session)
     record = sync.registry.get_dag(dag_id)
     if record is None or not record.pinned:

@@ -13,25 +13,33 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lambda_compiler.change_plan import RowChange, compile_change
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console, fail
+from lambda_compiler.cli.common import (
+    FormatOption,
+    OutputFormat,
+    err_console,
+    fail,
+    problem_dicts,
+    write_json,
+)
 from lambda_compiler.cli.compile import RowsArgument
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.plan import PruneOption, plan_live, print_plan, read_rows
 from lambda_compiler.compiler import DagResult
 from lambda_compiler.model import DagId
-from lambda_compiler.registry import DagRecord, Registry, utc_now
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, row_ref
 from lambda_compiler.rows_file import to_plain, to_typed
-from lambda_compiler.rows_yaml import rows_yaml
 from lambda_compiler.snapshot import FILE_KEYS, RowsFileError, TableNames
 from lambda_compiler.source import RowSource
+
+if TYPE_CHECKING:
+    from lambda_compiler.registry import DagRecord, Registry
 
 _BATCH = 25  # BatchWriteItem's limit
 
@@ -59,6 +67,7 @@ def export_rows(
     A row that has no plain-JSON form (a binary attribute) is left out and reported; the
     exit code is then 1.
     """
+
     aws = connect(needs_bucket=False)
     tables = aws.settings.tables
     data: dict[str, list[dict[str, Any]]] = {}
@@ -75,6 +84,8 @@ def export_rows(
                 left_out.append(f"{ref}: {exc}; row left out of the export")
         data[key] = sorted(items, key=_sort)
     if output is RowsFormat.YAML:
+        from lambda_compiler.rows_yaml import rows_yaml
+
         text = rows_yaml(data)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -132,14 +143,19 @@ def import_rows(
     current = RowSource(aws.dynamodb, settings.tables, settings.job_id_index).scan_all()
     compiled = compile_change(current, incoming, prune=prune, config=settings.compiler)
     problems = compiled.problems
-    for problem in problems:
-        say(str(problem), style="red", err=True)
+    if output is OutputFormat.JSON and problems and not force:
+        write_json({"file": str(rows), "imported": 0, "problems": problem_dicts(problems)})
+    elif output is OutputFormat.TEXT:
+        for problem in problems:
+            say(str(problem), style="red", err=True)
     if problems and not force:
         fail(f"{len(problems)} problem(s) in {rows}: nothing written", hint="fix them or --force")
     change = compiled.change
     deleted = change.with_status("deleted")
     if deleted:
         _confirm_prune(deleted, yes)
+    from lambda_compiler.registry import Registry, utc_now
+
     started = utc_now()
     pending = [
         (table, {"PutRequest": {"Item": to_typed(row.new)}})

@@ -150,7 +150,7 @@ def _print_tries(items: list[dict[str, Any]], run_id: str, output: OutputFormat)
             for item in items
         ],
     )
-    say(f"{len(items)} tries in run {run_id}")
+    say(f"{len(items)} tries in run {run_id}", err=True)
 
 
 def _plain(value: Any) -> Any:

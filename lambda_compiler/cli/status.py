@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import FormatOption, OutputFormat
-from lambda_compiler.cli.lineage import hidden_dags
+from lambda_compiler.cli.common import FormatOption, OutputFormat, write_json
 from lambda_compiler.cli.output import print_table, say
-from lambda_compiler.lineage import Missing
-from lambda_compiler.registry import DagRecord, Registry
+from lambda_compiler.problems import problem_dict
+
+if TYPE_CHECKING:
+    from lambda_compiler.lineage import Missing
+    from lambda_compiler.registry import DagRecord
 
 FAILED_OUTCOMES = frozenset({"invalid", "error"})
 _STYLES = {
@@ -37,6 +37,9 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
 
     Deleted DAGs are left out unless --all, which also lists DAGs of disabled rows.
     """
+    from lambda_compiler.cli.lineage import hidden_dags
+    from lambda_compiler.registry import Registry
+
     aws = connect()
     # The registry alone would not notice a wrong bucket: look at the dags prefix first.
     aws.s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix=aws.settings.dags_prefix, MaxKeys=1)
@@ -51,22 +54,22 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
         entries = [{**_as_dict(r), **_reason(reasons.get(r.dag_id))} for r in records]
         entries += [{"dag_id": m.dag_id, "kind": m.kind, **_reason(m)} for m in unbuilt]
         entries.sort(key=lambda entry: str(entry["dag_id"]))
-        sys.stdout.write(json.dumps(entries, indent=2) + "\n")
+        write_json(entries)
     elif not known and not missing:
-        say(f"no DAGs in registry table {aws.settings.registry_table}")
+        say(f"no DAGs in registry table {aws.settings.registry_table}", err=True)
     else:
         _table(records, unbuilt)
         for record in records:
             for problem in (*record.problems, *([record.error] if record.error else [])):
-                say(f"{record.dag_id}: {problem}", style="red")
+                say(f"{record.dag_id}: {problem}", style="red", err=True)
         for gone in missing:
-            say(f"{gone.dag_id}: {gone.reason}", style="dim")
+            say(f"{gone.dag_id}: {gone.reason}", style="dim", err=True)
         summary = f"{len(live)} DAG(s), {len(failed)} with problems"
         if all_dags:
             summary += f", {len(missing)} disabled or deleted"
         elif len(known) > len(live):
             summary += f" ({len(known) - len(live)} deleted not shown: `dynadag status --all`)"
-        say(summary, style="red" if failed else None)
+        say(summary, style="red" if failed else None, err=True)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -96,6 +99,14 @@ def _table(records: list[DagRecord], unbuilt: list[Missing]) -> None:
     print_table(("DAG", "kind", "outcome", "S3 version", "last change (UTC)"), rows)
 
 
+def _row_text(address: str) -> str:
+    """A stored row address (`mwaa_task/task_id=4`) as users read it: `mwaa_task[task_id='4']`."""
+    from lambda_compiler.plan import parse_row_address
+
+    ref = parse_row_address(address)
+    return str(ref) if ref.key else address  # e.g. "... and 3 more" when the list was capped
+
+
 def _as_dict(record: DagRecord) -> dict[str, object]:
     return {
         "dag_id": record.dag_id,
@@ -104,8 +115,8 @@ def _as_dict(record: DagRecord) -> dict[str, object]:
         "s3_key": record.s3_key,
         "version_id": record.version_id,
         "sha256": record.sha256,
-        "sources": list(record.sources),
-        "problems": list(record.problems),
+        "sources": [_row_text(address) for address in record.sources],
+        "problems": [problem_dict(problem) for problem in record.problems],
         "error": record.error,
         "rolled_back_from": record.rolled_back_from,
         "pinned_version": record.pinned_version,

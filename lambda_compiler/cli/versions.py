@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from lambda_compiler.publish import METADATA_LIMIT
+from lambda_compiler.limits import METADATA_LIMIT
 from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
 

@@ -20,7 +20,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from lambda_compiler import compiler
+from lambda_compiler import render as render_module
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
@@ -267,7 +267,7 @@ def failing(
 
 def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None:
     """Make rendering raise for the DAG ids in `crashing` (a fault hook, in this process)."""
-    render = compiler.render_dag
+    render = render_module.render_dag
 
     def faulty(template: str, context: dict[str, Any], *args: Any) -> str:
         dag_id = context["dag"]["dag_id"]
@@ -275,4 +275,4 @@ def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None
             raise RuntimeError(f"injected crash while rendering {dag_id}")
         return render(template, context, *args)
 
-    monkeypatch.setattr(compiler, "render_dag", faulty)
+    monkeypatch.setattr(render_module, "render_dag", faulty)

@@ -79,7 +79,7 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
 
 def test_rebuild_and_status_report_every_bad_value_without_a_traceback(stack: CliStack) -> None:
     rebuild = runner.invoke(app, ["rebuild"])
-    assert rebuild.exit_code == 0, rebuild.output  # invalid rows fail no deploy
+    assert rebuild.exit_code == 1, rebuild.output  # invalid DAGs: exit 1, as status
     assert rebuild.exception is None or isinstance(rebuild.exception, SystemExit)
     assert "Traceback" not in rebuild.output
     assert "1 written" in rebuild.output  # the healthy job, whatever its neighbours hold
@@ -93,6 +93,6 @@ def test_rebuild_and_status_report_every_bad_value_without_a_traceback(stack: Cl
         record = records[f"job-job{task_id}"]
         assert record["outcome"] == "invalid", record
         assert record["problems"], record
-        assert all(len(problem) <= 1_000 for problem in record["problems"])
-        assert any(f"task_id='{task_id}'" in problem for problem in record["problems"])
+        assert all(len(problem["message"]) <= 1_000 for problem in record["problems"])
+        assert any(f"task_id='{task_id}'" == problem["key"] for problem in record["problems"])
     assert SECRET not in status.stdout and SECRET not in rebuild.output

@@ -119,11 +119,11 @@ def test_rebuild_repairs_the_reverse_index_so_the_next_change_reaches_the_right_
 def test_the_rebuild_command_reports_what_it_did(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     rows(stack)
     result = CliRunner().invoke(app, ["rebuild", "--format", "json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # job_c is invalid
     summary = json.loads(result.stdout)
     assert summary["written"] == ["job-job_a", "job-job_b", "schedule-sched_s"]
     assert list(summary["invalid"]) == ["job-job_c"]
     text = CliRunner().invoke(app, ["rebuild"])
-    assert text.exit_code == 0
+    assert text.exit_code == 1
     assert "0 written, 3 unchanged, 0 deleted, 1 invalid, 0 failed" in text.stdout
     assert "job-job_c: mwaa_job[job_type='etl', job_id='c']: task_list:" in text.stdout

@@ -64,11 +64,11 @@ def test_validate_writes_nothing_and_exits_zero_for_valid_rows(tmp_path):
     assert "5 DAG(s) checked, 0 problem(s)" in result.stderr
 
 
-def test_usage_errors_exit_two(tmp_path):
+def test_usage_errors_exit_two_and_bad_files_one(tmp_path):
     assert runner.invoke(app, ["compile", str(EXAMPLE_ROWS)]).exit_code == 2  # no --out
-    assert runner.invoke(app, ["validate", str(tmp_path / "missing.json")]).exit_code == 2
+    assert runner.invoke(app, ["validate", str(tmp_path / "missing.json")]).exit_code == 1
     bad = tmp_path / "bad.json"
     bad.write_text('{"mwaa_tasks": []}')
     result = runner.invoke(app, ["validate", str(bad)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # as `import` of the same file
     assert "unknown tables ['mwaa_tasks']" in result.stderr

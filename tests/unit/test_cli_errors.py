@@ -70,7 +70,7 @@ def test_an_unknown_profile_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert result.exit_code == 1
     assert "The config profile (nope) could not be found" in result.stderr
-    assert "hint: check AWS_PROFILE" in result.stderr
+    assert "hint: check --profile / AWS_PROFILE" in result.stderr
 
 
 def test_local_on_a_busy_port_says_so() -> None:

@@ -69,7 +69,7 @@ def test_show_prints_the_current_file_exactly_when_piped(stack: CliStack) -> Non
 
 
 def test_show_version_one_is_the_oldest_file(stack: CliStack) -> None:
-    result = runner.invoke(app, ["show", "job-load", "--version", "1"])
+    result = runner.invoke(app, ["show", "job-load", "--s3-version", "1"])
 
     assert result.exit_code == 0, result.output
     assert "SELECT 1;" in result.stdout
@@ -79,7 +79,7 @@ def test_show_version_one_is_the_oldest_file(stack: CliStack) -> None:
 def test_show_accepts_an_s3_version_id(stack: CliStack) -> None:
     oldest = stack.versions("job-load")[-1]["VersionId"]
 
-    result = runner.invoke(app, ["show", "job-load", "--version", oldest])
+    result = runner.invoke(app, ["show", "job-load", "--s3-version", oldest])
 
     assert result.exit_code == 0, result.output
     assert "SELECT 1;" in result.stdout
@@ -150,7 +150,7 @@ def test_unknown_dag_is_one_clear_error(stack: CliStack, command: list[str]) -> 
 
 @pytest.mark.parametrize(
     "args",
-    [["show", "job-load", "--version", "7"], ["diff", "job-load", "1", "zzzz"]],
+    [["show", "job-load", "--s3-version", "7"], ["diff", "job-load", "1", "zzzz"]],
 )
 def test_unknown_version_is_one_clear_error(stack: CliStack, args: list[str]) -> None:
     result = runner.invoke(app, args)
@@ -199,3 +199,33 @@ def test_a_short_number_is_a_history_number_never_an_id_prefix() -> None:
     for wanted in ("7", "9"):
         with pytest.raises(VersionError, match=r"does not exist: use 1\.\.2"):
             pick(versions, "job-load", wanted)
+
+
+def test_ls_history_show_and_rollback_print_json_for_tools(stack: CliStack) -> None:
+    import json
+
+    current = stack.body("job-load").encode()
+    listing = json.loads(runner.invoke(app, ["ls", "--format", "json"]).stdout)
+    history = json.loads(runner.invoke(app, ["history", "job-load", "--format", "json"]).stdout)
+    oldest = json.loads(
+        runner.invoke(app, ["show", "job-load", "-v", "1", "--format", "json"]).stdout
+    )
+    rolled = runner.invoke(app, ["rollback", "job-load", "--format", "json"])
+
+    load = next(entry for entry in listing if entry["file"] == "job-load.py")
+    assert (load["versions"], load["state"]) == (2, "current")
+    assert [v["number"] for v in history] == [1, 2]
+    assert history[1]["current"] and not history[0]["current"]
+    assert history[1]["sha256"] == hashlib.sha256(current).hexdigest()
+    assert history[1]["source_rows"] == [
+        "mwaa_job[job_type='etl', job_id='1']",
+        "mwaa_task[task_id='1']",
+    ]
+    assert oldest["number"] == 1 and "SELECT 1;" in oldest["source"]
+    assert rolled.exit_code == 0, rolled.output
+    assert json.loads(rolled.stdout) == {
+        "dag_id": "job-load",
+        "restored": {"number": 1, "version_id": history[0]["version_id"]},
+        "current": {"number": 3, "version_id": stack.versions("job-load")[0]["VersionId"]},
+        "pinned": True,
+    }

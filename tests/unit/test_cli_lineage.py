@@ -156,7 +156,8 @@ def test_status_all_lists_disabled_and_deleted_dags_with_their_reason(stack: Cli
 
     assert plain.exit_code == 0, plain.output
     assert "job-etl-2" not in plain.stdout
-    assert plain.stdout.splitlines()[-1].endswith("(1 deleted not shown: `dynadag status --all`)")
+    # the summary goes to stderr, so piped tables stay clean TSV
+    assert plain.stderr.splitlines()[-1].endswith("(1 deleted not shown: `dynadag status --all`)")
     assert everything.exit_code == 0, everything.output
     entries = {e["dag_id"]: e for e in json.loads(everything.stdout)}
     assert entries["job-etl-2"]["outcome"] == "deleted"
@@ -168,9 +169,10 @@ def test_status_all_lists_disabled_and_deleted_dags_with_their_reason(stack: Cli
         "disabled by mwaa_job[job_type='etl', job_id='3'] status=0"
     )
     assert "state" not in entries["job-load"]
-    text = runner.invoke(app, ["status", "--all"]).stdout.splitlines()
-    assert "job-old\tjob\tdisabled\t\t" in text
-    assert "job-old: disabled by mwaa_job[job_type='etl', job_id='3'] status=0" in text
+    listed = runner.invoke(app, ["status", "--all"])
+    assert "job-old\tjob\tdisabled\t\t" in listed.stdout.splitlines()
+    reason = "job-old: disabled by mwaa_job[job_type='etl', job_id='3'] status=0"
+    assert reason in listed.stderr.splitlines()
     assert text[-1] == "3 DAG(s), 0 with problems, 2 disabled or deleted"
     shown = runner.invoke(app, ["show", "job-etl-2"])
     assert shown.exit_code == 1

@@ -26,7 +26,8 @@ def test_status_lists_outcome_version_and_last_change_and_exits_zero(
     result = runner.invoke(app, ["status"])
 
     assert result.exit_code == 0, result.output
-    header, row, summary = result.stdout.splitlines()
+    header, row = result.stdout.splitlines()  # a clean TSV table; the summary on stderr
+    summary = result.stderr.strip()
     assert header.split("\t") == ["DAG", "kind", "outcome", "S3 version", "last change (UTC)"]
     cells = row.split("\t")
     assert cells[:3] == ["job-load", "job", "written"]
@@ -48,9 +49,11 @@ def test_status_exits_one_and_names_the_problem_when_a_dag_is_invalid(
     lines = result.stdout.splitlines()
     assert lines[1].split("\t")[:3] == ["job-broken", "job", "invalid"]
     assert lines[2].split("\t")[:3] == ["job-load", "job", "unchanged"]
-    problem = next(line for line in lines if line.startswith("job-broken: "))
+    assert len(lines) == 3  # header and two rows: problems go to stderr
+    errors = result.stderr.splitlines()
+    problem = next(line for line in errors if line.startswith("job-broken: "))
     assert "mwaa_job[job_type='etl', job_id='2']" in problem and "'5'" in problem
-    assert lines[-1] == "2 DAG(s), 1 with problems"
+    assert errors[-1] == "2 DAG(s), 1 with problems"
 
 
 def test_status_json_is_machine_readable(
@@ -74,7 +77,8 @@ def test_status_of_an_empty_registry(moto_endpoint: str, monkeypatch: pytest.Mon
     result = runner.invoke(app, ["status"])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "no DAGs in registry table dynadag_registry"
+    assert result.stdout == ""
+    assert result.stderr.strip() == "no DAGs in registry table dynadag_registry"
 
 
 def test_aws_region_picks_the_region_the_commands_use(

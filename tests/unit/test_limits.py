@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_compiler import compiler
+from lambda_compiler import render as render_module
 from lambda_compiler.alerts import MESSAGE_BYTES, alert_text, failure_text
 from lambda_compiler.isolation import CompileCrash, compile_isolated
 from lambda_compiler.limits import (
@@ -77,14 +77,14 @@ def test_a_crash_in_one_dag_is_that_dags_result_and_the_others_compile(monkeypat
             "mwaa_scheduler": [],
         }
     )
-    render = compiler.render_dag
+    render = render_module.render_dag
 
     def faulty(template, context, *args):  # type: ignore[no-untyped-def]
         if context["dag"]["dag_id"] == "job-b":
             raise ZeroDivisionError("injected")
         return render(template, context, *args)
 
-    monkeypatch.setattr(compiler, "render_dag", faulty)
+    monkeypatch.setattr(render_module, "render_dag", faulty)
     results = list(compile_isolated(validate(snapshot)))
     assert [r.dag_id for r in results] == ["job-a", "job-b", "job-c"]
     crash = results[1]
