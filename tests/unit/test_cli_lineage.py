@@ -173,7 +173,7 @@ def test_status_all_lists_disabled_and_deleted_dags_with_their_reason(stack: Cli
     assert "job-old\tjob\tdisabled\t\t" in listed.stdout.splitlines()
     reason = "job-old: disabled by mwaa_job[job_type='etl', job_id='3'] status=0"
     assert reason in listed.stderr.splitlines()
-    assert text[-1] == "3 DAG(s), 0 with problems, 2 disabled or deleted"
+    assert listed.stderr.splitlines()[-1] == "3 DAG(s), 0 with problems, 2 disabled or deleted"
     shown = runner.invoke(app, ["show", "job-etl-2"])
     assert shown.exit_code == 1
     assert shown.stderr.splitlines() == [
