@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo bench clean sam-install sam-validate sam-build
+.PHONY: install test lint format demo bench clean sam-install sam-validate sam-build readme
 .PHONY: airflow-venv airflow-venvs
 
 $(STAMP): pyproject.toml constraints.txt
@@ -52,6 +52,10 @@ test: lint sam-install
 
 demo: $(STAMP)
 	$(BIN)/python -m lambda_compiler.demo
+
+# Regenerate README's environment-variables table from lambda_compiler/settings.py.
+readme: $(STAMP)
+	$(BIN)/python -m lambda_compiler.settings --readme README.md
 
 # The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
 # bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.

@@ -72,8 +72,8 @@ def main() -> int:
             stack.stop()
     console.print(
         f"\n[green]Demo done in {time.monotonic() - started:.0f} s.[/green] Try it yourself: "
-        f"`.venv/bin/dynadag local --seed {_shown(FIRST_SEED)}`, then edit rows with the AWS CLI "
-        "or boto3 "
+        f"`source .venv/bin/activate`, `dynadag local --seed {_shown(FIRST_SEED)}`, then edit "
+        "rows with the AWS CLI or boto3 "
         "(see README, “Try it locally”)."
     )
     return 0
