@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build
+.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build readme
 .PHONY: airflow-venv airflow-venvs test-airflow-matrix airflow-matrix-venvs
 
 $(STAMP): pyproject.toml constraints.txt
@@ -83,6 +83,10 @@ browser:
 	else \
 		echo "no Chromium: the Airflow UI test will be skipped; install it with: sudo apt-get install chromium"; \
 	fi
+
+# Regenerate README's environment-variables table from lambda_compiler/settings.py.
+readme: $(STAMP)
+	$(BIN)/python -m lambda_compiler.settings --readme README.md
 
 # The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
 # bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.

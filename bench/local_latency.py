@@ -80,7 +80,7 @@ def main() -> None:
         stack = LocalProcess(Path(tmp) / ".dynadag", seed=EXAMPLES)
         try:
             s3 = stack.client("s3")
-            expected = example_dags()
+            expected = example_dags(EXAMPLES)
             while not expected <= dag_files(s3, stack.env["DYNADAG_BUCKET"], "dags/"):
                 time.sleep(0.1)
             time.sleep(1.0)  # let the seeding batches finish

@@ -1,8 +1,10 @@
 """`make demo`: save a DynamoDB item and the Airflow DAG appears, on this machine.
 
-1. starts `dynadag local --seed examples/` (DynamoDB, Streams and S3 on 127.0.0.1, the
-   real Lambda handler, the dags mirror) and waits for the example DAGs;
-2. lists them (`dynadag ls`) and shows one (`dynadag show`);
+1. starts `dynadag local --seed examples/rows.json` (DynamoDB, Streams and S3 on
+   127.0.0.1, the real Lambda handler, the dags mirror), the README's first run, and
+   waits for the example DAGs;
+2. saves the rows of `examples/sqlite_demo.json` with boto3 and waits for their DAG,
+   then lists the files (`dynadag ls`) and shows it (`dynadag show`);
 3. edits one row with boto3 and shows the new version arriving (`dynadag diff`);
 4. runs that job DAG with `airflow dags test` against the mirrored dags folder, a
    SQLite database standing in for Redshift (connection `redshift_default`);
@@ -32,11 +34,13 @@ from rich.text import Text
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.local.airflow import airflow_environment
 from lambda_compiler.local.process import LocalProcess, LocalProcessError
-from lambda_compiler.rows_file import rows_files
-from lambda_compiler.snapshot import FILE_KEYS, snapshot_from_json
+from lambda_compiler.rows_file import put_rows, read_rows_file, rows_files
+from lambda_compiler.snapshot import FILE_KEYS, TableNames, snapshot_from_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+FIRST_SEED = EXAMPLES / "rows.json"  # the README's first run: every row compiles cleanly
+DEMO_ROWS = EXAMPLES / "sqlite_demo.json"
 BIN = Path(sys.executable).parent
 DEMO_DAG = "job-sqlite_orders"
 DEMO_TASK = "202"
@@ -58,8 +62,8 @@ def main() -> int:
     started = time.monotonic()
     stack: LocalProcess | None = None
     try:
-        _step("1. Start the local stack and load the example rows")
-        stack = LocalProcess(workdir, seed=EXAMPLES, timeout=TIME_LIMIT, echo=_echo_local)
+        _step(f"1. Start the local stack with the example rows (--seed {_shown(FIRST_SEED)})")
+        stack = LocalProcess(workdir, seed=FIRST_SEED, timeout=TIME_LIMIT, echo=_echo_local)
         Demo(stack, workdir, started + TIME_LIMIT).run()
     except (DemoError, LocalProcessError) as exc:
         console.print(f"[red]demo failed:[/red] {escape(str(exc))}")
@@ -70,9 +74,9 @@ def main() -> int:
             stack.stop()
     console.print(
         f"\n[green]Demo done in {time.monotonic() - started:.0f} s.[/green] Try it yourself: "
-        "`.venv/bin/dynadag local --seed examples/`, then edit rows with the AWS CLI or boto3 "
-        "(see README, “Try it locally”). See the DAGs in the Airflow UI and run them: "
-        "`make airflow`."
+        f"`source .venv/bin/activate`, `dynadag local --seed {_shown(FIRST_SEED)}`, then edit "
+        "rows with the AWS CLI or boto3 (see README, “Try it locally”). See the DAGs in the "
+        "Airflow UI and run them: `make airflow`."
     )
     return 0
 
@@ -88,12 +92,20 @@ class Demo:
         self.s3 = stack.client("s3")
 
     def run(self) -> None:
-        expected = expected_dags()
+        expected = expected_dags(FIRST_SEED)
         self.wait(
-            f"the {len(expected)} valid example DAGs in S3",
+            f"the {len(expected)} example DAGs in S3",
             lambda: expected <= dag_files(self.s3, self.bucket, PREFIX),
         )
-        _step("2. The DAG files in S3, and one of them as Airflow will parse it")
+        _step(f"2. Save the rows of {_shown(DEMO_ROWS)} with boto3: their DAG appears")
+        sent = time.monotonic()
+        count = put_rows(self.stack.client("dynamodb"), read_rows_file(DEMO_ROWS), TableNames())
+        self.wait(
+            f"{DEMO_DAG}.py in S3", lambda: DEMO_DAG in dag_files(self.s3, self.bucket, PREFIX)
+        )
+        console.print(
+            f"  PutItem x {count} → {DEMO_DAG}.py in S3 in {time.monotonic() - sent:.2f} s"
+        )
         self.cli("ls")
         self.cli("show", DEMO_DAG)
 
@@ -202,11 +214,11 @@ class Demo:
             return db.execute("SELECT day, orders FROM daily_orders ORDER BY day").fetchall()
 
 
-def expected_dags() -> set[str]:
-    """The DAG ids the example rows compile to without problems."""
+def expected_dags(path: Path) -> set[str]:
+    """The DAG ids the rows file(s) at `path` compile to without problems."""
     merged: dict[str, list[Any]] = {key: [] for key in FILE_KEYS}
-    for path in rows_files(EXAMPLES):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for file in rows_files(path):
+        data = json.loads(file.read_text(encoding="utf-8"))
         for key in FILE_KEYS:
             merged[key].extend(data.get(key, []))
     result = compile_dags(snapshot_from_json(merged))
@@ -231,6 +243,11 @@ def _last_run(metadata_db: Path) -> tuple[str, list[tuple[str, str]]]:
             (DEMO_DAG,),
         ).fetchall()
     return run_state, tasks
+
+
+def _shown(path: Path) -> str:
+    """`path` as the README writes it, relative to the repository."""
+    return str(path.relative_to(ROOT))
 
 
 def _echo_local(line: str) -> None:

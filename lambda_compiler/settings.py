@@ -1,49 +1,120 @@
 """Deployment settings, parsed once from environment variables by the entry points.
 
-| variable | default | meaning |
-| --- | --- | --- |
-| `DYNADAG_TASK_TABLE` | `mwaa_task` | task table |
-| `DYNADAG_JOB_TABLE` | `mwaa_job` | job table |
-| `DYNADAG_SCHEDULER_TABLE` | `mwaa_scheduler` | scheduler table |
-| `DYNADAG_JOB_ID_INDEX` | `job_id-index` | GSI of the job table on `job_id`; empty: scan instead |
-| `DYNADAG_REGISTRY_TABLE` | `dynadag_registry` | one item per DAG, plus the reverse index |
-| `DYNADAG_RUN_HISTORY_TABLE` | `dynadag_run_history` | task tries recorded by `dags_runtime` |
-| `DYNADAG_BUCKET` | (required) | the MWAA dags bucket |
-| `DYNADAG_DAGS_PREFIX` | `dags/` | where DAG files go in the bucket |
-| `DYNADAG_ALERT_TOPIC_ARN` | (none) | SNS topic for compile alerts |
-| `DYNADAG_PYTHON_MODULE_PREFIXES` | (none) | modules `PYTHON` tasks may call (`etl,ops.jobs`) |
-| `DYNADAG_ALLOW_BASH` | `false` | `true` lets `BASH` tasks run shell commands |
-| `DYNADAG_AIRFLOW_VERSION` | `3.3` | the MWAA environment's Airflow release the DAG files are for |
-| `DYNADAG_ALLOW_SQL_SECRETS_JINJA` | `false` | `true` lets row Jinja read `conn`, `var`, `ti`... |
-| `DYNADAG_ALLOWED_CONN_IDS` | (1) | `conn_id`, `aws_conn_id` (also when left to the default) |
-| `DYNADAG_ALLOWED_SLACK_CONN_IDS` | `slack_data_alerts` | `alerts.slack_conn_id` |
-| `DYNADAG_ALLOWED_IAM_ROLE_ARNS` | (2) | EMR `execution_role_arn` |
-| `DYNADAG_ALLOWED_S3_CODE_PREFIXES` | `s3://analytics-code/spark/` | EMR/Glue scripts and code |
-| `DYNADAG_ALLOWED_GLUE_JOBS` | `clickstream-raw-to-parquet` | Glue `job_name` |
-| `DYNADAG_ALLOWED_REDSHIFT_SECRET_ARNS` | (3) | Redshift Data API `secret_arn` |
+`VARIABLES` lists every ``DYNADAG_*`` variable with its default and meaning; the
+defaults below are read from it, the table at the end of this docstring and the
+README's "Environment variables" are generated from it (`python -m
+lambda_compiler.settings --readme README.md` rewrites the README's table).
 
-(1) `redshift_default,aws_default,crm_postgres,reporting_postgres`;
-(2) `arn:aws:iam::123456789012:role/emr-serverless-jobs`;
-(3) `arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-etl-*`.
-
-`DYNADAG_AIRFLOW_VERSION` and the last nine are the `CompilerConfig`
-(``lambda_compiler/config.py``): the Airflow release compiled for and the deployment's
-policy for what rows may reach. The `ALLOWED` lists are comma-separated ``fnmatch``
-patterns (S3 entries are prefixes ending in ``/``); unset or empty means the default,
-``*`` means any. The defaults are Airflow's default connections plus the names the
-bundled examples use, so set them for production. Rows outside the policy get a
-``not-allowed`` problem naming the variable. See ``docs/task-types.md`` and the
-README's "Security policy" for why.
+`DYNADAG_AIRFLOW_VERSION` and the policy variables are the `CompilerConfig`
+(``lambda_compiler/config.py``, whose allowlists hold their defaults): the Airflow
+release compiled for and the deployment's policy for what rows may reach. The
+`ALLOWED` lists are comma-separated ``fnmatch`` patterns (S3 entries are prefixes
+ending in ``/``); unset or empty means the default, ``*`` means any. The defaults are
+Airflow's default connections plus the names the bundled examples use, so set them
+for production. Rows outside the policy get a ``not-allowed`` problem naming the
+variable. See ``docs/task-types.md`` and the README's "Security policy" for why.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig, ConfigError
+from lambda_compiler.config import (
+    CONN_IDS,
+    DEFAULT_CONFIG,
+    GLUE_JOBS,
+    IAM_ROLE_ARNS,
+    REDSHIFT_SECRET_ARNS,
+    S3_CODE_PREFIXES,
+    SLACK_CONN_IDS,
+    Allowlist,
+    CompilerConfig,
+    ConfigError,
+)
 from lambda_compiler.snapshot import TableNames
+from lambda_compiler.targets import DEFAULT_TARGET
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One ``DYNADAG_*`` environment variable.
+
+    `default` is the value used when the variable is unset; None means there is none
+    (`required`: the entry points refuse to start without it).
+    """
+
+    name: str
+    default: str | None
+    meaning: str
+    required: bool = False
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the tables show it."""
+        if self.required:
+            return "(required)"
+        return f"`{self.default}`" if self.default else "(none)"
+
+
+def _policy(allowlist: Allowlist, meaning: str) -> Variable:
+    return Variable(allowlist.variable, ",".join(allowlist.patterns), meaning)
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DYNADAG_BUCKET", None, "the MWAA dags bucket", required=True),
+    Variable("DYNADAG_DAGS_PREFIX", "dags/", "where DAG files go in the bucket"),
+    Variable("DYNADAG_TASK_TABLE", "mwaa_task", "task table"),
+    Variable("DYNADAG_JOB_TABLE", "mwaa_job", "job table"),
+    Variable("DYNADAG_SCHEDULER_TABLE", "mwaa_scheduler", "scheduler table"),
+    Variable(
+        "DYNADAG_JOB_ID_INDEX",
+        "job_id-index",
+        "GSI of the job table on `job_id`; empty: scan instead",
+    ),
+    Variable(
+        "DYNADAG_REGISTRY_TABLE", "dynadag_registry", "one item per DAG, plus the reverse index"
+    ),
+    Variable(
+        "DYNADAG_RUN_HISTORY_TABLE", "dynadag_run_history", "task tries recorded by `dags_runtime`"
+    ),
+    Variable("DYNADAG_ALERT_TOPIC_ARN", None, "SNS topic for compile alerts"),
+    Variable(
+        "DYNADAG_AIRFLOW_VERSION",
+        DEFAULT_TARGET.version,
+        "the MWAA environment's Airflow release (major.minor) the DAG files are for",
+    ),
+    Variable(
+        "DYNADAG_PYTHON_MODULE_PREFIXES", None, "modules `PYTHON` tasks may call (`etl,ops.jobs`)"
+    ),
+    Variable("DYNADAG_ALLOW_BASH", "false", "`true` lets `BASH` tasks run shell commands"),
+    Variable(
+        "DYNADAG_ALLOW_SQL_SECRETS_JINJA",
+        "false",
+        "`true` lets row Jinja read `conn`, `var`, `ti`...",
+    ),
+    _policy(CONN_IDS, "`conn_id`, `aws_conn_id` (also when left to the default)"),
+    _policy(SLACK_CONN_IDS, "`alerts.slack_conn_id`"),
+    _policy(IAM_ROLE_ARNS, "EMR `execution_role_arn`"),
+    _policy(S3_CODE_PREFIXES, "EMR/Glue scripts and code (prefixes)"),
+    _policy(GLUE_JOBS, "Glue `job_name`"),
+    _policy(REDSHIFT_SECRET_ARNS, "Redshift Data API `secret_arn`"),
+)
+"""Every variable dynadag's Lambda functions and CLI read for a deployment, in table order."""
+
+DEFAULTS: Mapping[str, str | None] = {v.name: v.default for v in VARIABLES}
+
+
+def variables_table() -> str:
+    """`VARIABLES` as a Markdown table (the README's and this module's)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{v.name}` | {v.shown_default} | {v.meaning} |" for v in VARIABLES]
+    return "\n".join(lines) + "\n"
 
 
 class SettingsError(ValueError):
@@ -67,24 +138,28 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `environ` (default: the process environment)."""
         env = os.environ if environ is None else environ
-        bucket = env.get("DYNADAG_BUCKET", "").strip()
+
+        def get(name: str) -> str:
+            return env.get(name, DEFAULTS[name] or "")
+
+        bucket = get("DYNADAG_BUCKET").strip()
         if not bucket:
             raise SettingsError("DYNADAG_BUCKET is not set: name the MWAA dags bucket")
-        prefix = env.get("DYNADAG_DAGS_PREFIX", "dags/").strip().lstrip("/")
+        prefix = get("DYNADAG_DAGS_PREFIX").strip().lstrip("/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         return cls(
             bucket=bucket,
             tables=TableNames(
-                task=env.get("DYNADAG_TASK_TABLE", "mwaa_task"),
-                job=env.get("DYNADAG_JOB_TABLE", "mwaa_job"),
-                scheduler=env.get("DYNADAG_SCHEDULER_TABLE", "mwaa_scheduler"),
+                task=get("DYNADAG_TASK_TABLE"),
+                job=get("DYNADAG_JOB_TABLE"),
+                scheduler=get("DYNADAG_SCHEDULER_TABLE"),
             ),
-            job_id_index=env.get("DYNADAG_JOB_ID_INDEX", "job_id-index").strip() or None,
-            registry_table=env.get("DYNADAG_REGISTRY_TABLE", "dynadag_registry"),
-            run_history_table=env.get("DYNADAG_RUN_HISTORY_TABLE", "dynadag_run_history"),
+            job_id_index=get("DYNADAG_JOB_ID_INDEX").strip() or None,
+            registry_table=get("DYNADAG_REGISTRY_TABLE"),
+            run_history_table=get("DYNADAG_RUN_HISTORY_TABLE"),
             dags_prefix=prefix,
-            alert_topic_arn=env.get("DYNADAG_ALERT_TOPIC_ARN", "").strip() or None,
+            alert_topic_arn=get("DYNADAG_ALERT_TOPIC_ARN").strip() or None,
             compiler=_compiler_config(env),
         )
 
@@ -94,3 +169,35 @@ def _compiler_config(env: Mapping[str, str]) -> CompilerConfig:
         return CompilerConfig.from_env(env)
     except ConfigError as exc:
         raise SettingsError(str(exc)) from None
+
+
+__doc__ = f"{__doc__}\n{variables_table()}"  # ends with the generated table
+
+README_TABLE = re.compile(
+    r"(<!-- BEGIN environment variables .*?-->\n).*?(<!-- END environment variables -->)",
+    re.DOTALL,
+)
+
+
+def readme_with_table(readme: str) -> str:
+    """`readme` with the text between its environment-variables markers regenerated."""
+    if not README_TABLE.search(readme):
+        raise ValueError("no <!-- BEGIN environment variables ... --> block")
+    return README_TABLE.sub(lambda m: f"{m[1]}\n{variables_table()}\n{m[2]}", readme, count=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the variables table, or rewrite it in a README (``--readme README.md``)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--readme", type=Path, help="rewrite the table in this file")
+    args = parser.parse_args(argv)
+    if args.readme is None:
+        sys.stdout.write(variables_table())
+        return 0
+    text = args.readme.read_text(encoding="utf-8")
+    args.readme.write_text(readme_with_table(text), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from lambda_compiler.local.stack import LocalStack
 
 READY = "dynadag local is ready"
+# What the `local` extra adds: the moto server (Flask) and the template reader (PyYAML).
+LOCAL_EXTRA_MODULES = ("yaml", "moto", "flask")
 
 
 def local(
@@ -73,6 +76,7 @@ def local(
     within seconds. Ctrl-C stops everything.
     """
     # Imported here: the local stack needs the `local` extra (moto, PyYAML), other commands not.
+    _require_local_extra()
     from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
     from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
     from lambda_compiler.settings import SettingsError
@@ -126,6 +130,16 @@ def local(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         say("stopped")
+
+
+def _require_local_extra() -> None:
+    """Fail with the install command when a module of the `local` extra is missing."""
+    missing = [name for name in LOCAL_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(
+            f"dynadag local needs the 'local' extra; missing module(s): {', '.join(missing)}",
+            hint='pip install "dynadag[local]" (in a clone of the repository: make install)',
+        )
 
 
 def _print_banner(stack: LocalStack) -> None:

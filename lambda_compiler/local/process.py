@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class LocalProcess:
 
     Every printed line is kept in `seen` (and passed to `echo`, if given); `env` holds
     the variables the child printed for other shells (endpoint, region, bucket...).
+    `dynadag` and `environ` choose another installation (default: this interpreter's,
+    with this process's environment).
     """
 
     def __init__(
@@ -41,9 +43,11 @@ class LocalProcess:
         options: tuple[str, ...] = (),
         timeout: float = 90.0,
         echo: Callable[[str], None] | None = None,
+        dynadag: str = DYNADAG,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        args = [DYNADAG, "local", "--port", "0", "--dags-folder", str(workdir / "dags")]
+        args = [dynadag, "local", "--port", "0", "--dags-folder", str(workdir / "dags")]
         if seed is not None:
             args += ["--seed", str(seed)]
         args += options
@@ -54,7 +58,11 @@ class LocalProcess:
         self.process = subprocess.Popen(
             args,
             cwd=workdir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"},
+            env={
+                **(os.environ if environ is None else environ),
+                "PYTHONUNBUFFERED": "1",
+                "COLUMNS": "250",
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

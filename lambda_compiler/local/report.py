@@ -65,11 +65,12 @@ class OutcomeCapture(logging.Handler):
 
 @dataclass(frozen=True)
 class DagLine:
-    """What happened to one DAG, for printing."""
+    """What happened to one DAG, for printing; `has_file`: a good file of it is current in S3."""
 
     dag_id: str
     outcome: str
     reasons: tuple[str, ...]
+    has_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ class ChangeLine:
 def _effect(dag: DagLine) -> str:
     verb = _VERBS.get(dag.outcome, dag.outcome)
     reasons = f": {'; '.join(dag.reasons)}" if dag.reasons else ""
-    kept = ", last good file kept" if dag.outcome == "invalid" else ""
+    kept = ""
+    if dag.outcome == "invalid":
+        kept = ", last good file kept" if dag.has_file else ", no DAG file in S3"
     return f"{verb} {dag.dag_id}{reasons}{kept}"
 
 
@@ -159,7 +162,9 @@ def _dag_line(dag_id: str, outcome: str | None, record: DagRecord | None) -> Dag
         reasons = record.problems
     elif record is not None and final == "error" and record.error:
         reasons = (record.error,)
-    return DagLine(dag_id, final, reasons)
+    # The registry keeps a rejected DAG's last good file's sha256; a delete removes it.
+    has_file = record is not None and record.sha256 is not None
+    return DagLine(dag_id, final, reasons, has_file)
 
 
 def _sources(record: DagRecord | None) -> frozenset[str]:

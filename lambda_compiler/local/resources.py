@@ -1,7 +1,10 @@
 """The tables and the bucket defined in `template.yaml`, read without AWS.
 
 `template.yaml` is the one definition of the infrastructure: the local stack and the
-integration tests create their tables and bucket from what this module reads.
+integration tests create their tables and bucket from what this module reads. It is
+package data: `lambda_compiler/local/template.yaml` is a symbolic link to the SAM
+template at the repository root (where `sam build` reads it), which a wheel stores as
+the file itself, so `dynadag local` finds it outside the repository too.
 CloudFormation short tags (`!Ref`, `!If`, `!Sub`, ...) are read as their long
 `Fn::` forms; `Ref` to a parameter resolves to the parameter's `Default`, conditions
 are evaluated with those defaults, and pseudo parameters get local values.
@@ -17,7 +20,7 @@ from typing import Any
 
 import yaml
 
-DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent.parent / "template.yaml"
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 
 TASK_TABLE = "TaskTable"
 JOB_TABLE = "JobTable"

@@ -33,7 +33,11 @@ def test_make_demo_shows_the_dag_appear_change_and_run(tmp_path: Path) -> None:
 
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
-    assert "→ wrote job-sqlite_orders" in output
+    # The README's first run: the clean seed, no rejected row anywhere
+    assert "--seed examples/rows.json" in output
+    assert "seeded 15 row(s) from" in output
+    assert "rejected" not in output
+    assert "INSERT mwaa_job[job_type='demo', job_id='201'] → wrote job-sqlite_orders" in output
     assert "MODIFY mwaa_task[task_id='202'] → wrote job-sqlite_orders" in output
     assert re.search(r"^\s+\+\s+sql=.*VALUES \('\{\{ ds \}\}', 42\);", output, re.MULTILINE)
     assert "run success: create_daily_orders success" in output

@@ -69,9 +69,13 @@ def test_each_record_gets_the_dags_built_from_its_row() -> None:
     assert not any(line.failed for line in lines)
 
 
+PROBLEM = "mwaa_job[job_type='etl', job_id='1']: task_list: task '9' does not exist"
+
+
 def test_a_rejected_dag_says_why_and_that_its_last_good_file_stays() -> None:
-    problem = "mwaa_job[job_type='etl', job_id='1']: task_list: task '9' does not exist"
-    report = _report(_dag("job-a", "invalid", (JOB_ROW,), problems=(problem,)))
+    report = _report(
+        _dag("job-a", "invalid", (JOB_ROW,), problems=(PROBLEM,), version_id="v1", sha256="ab12")
+    )
     invocation = Invocation(
         "mwaa_job",
         (_record("mwaa_job", {"job_type": "etl", "job_id": "1"}, "MODIFY", "5"),),
@@ -83,7 +87,31 @@ def test_a_rejected_dag_says_why_and_that_its_last_good_file_stays() -> None:
 
     assert line.text() == (
         "12:00:05 MODIFY mwaa_job[job_type='etl', job_id='1'] → rejected job-a: "
-        f"{problem}, last good file kept [handler 0 ms]"
+        f"{PROBLEM}, last good file kept [handler 0 ms]"
+    )
+    assert line.failed
+
+
+def test_a_dag_rejected_before_it_ever_had_a_file_does_not_claim_one_is_kept() -> None:
+    never_written = _dag("job-a", "invalid", (JOB_ROW,), problems=(PROBLEM,))
+    # Deleted (disabled) once, then re-enabled with a bad row: only a delete marker is current.
+    deleted = _dag("job-b", "invalid", (JOB_ROW,), problems=(PROBLEM,), version_id="marker")
+    invocation = Invocation(
+        "mwaa_job",
+        (_record("mwaa_job", {"job_type": "etl", "job_id": "1"}, "INSERT", "5"),),
+        failed=(),
+        attempt=1,
+    )
+
+    (line,) = _report(never_written, deleted).lines(
+        invocation, {"job-a": "invalid", "job-b": "invalid"}
+    )
+
+    assert "last good file kept" not in line.text()
+    assert line.text() == (
+        "12:00:05 INSERT mwaa_job[job_type='etl', job_id='1'] → "
+        f"rejected job-a: {PROBLEM}, no DAG file in S3; "
+        f"rejected job-b: {PROBLEM}, no DAG file in S3 [handler 0 ms]"
     )
     assert line.failed
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lambda_compiler.local.resources import TemplateError, read_resources
+from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError, read_resources
+from tests.conftest import REPO_ROOT
 
 TABLE = """
   {logical}:
@@ -127,3 +128,13 @@ def test_an_unreadable_template_is_one_clear_error(tmp_path: Path) -> None:
     bad.write_text("Resources: [unclosed")
     with pytest.raises(TemplateError, match="not valid YAML"):
         read_resources(bad)
+
+
+def test_the_packaged_template_is_the_sam_template_itself() -> None:
+    # One source of truth: the package-data path links to the template `sam build` reads,
+    # so a checkout that turned the link into a copy (or a stale file) fails here.
+    sam_template = REPO_ROOT / "template.yaml"
+    assert DEFAULT_TEMPLATE.is_symlink()
+    assert DEFAULT_TEMPLATE.resolve() == sam_template.resolve()
+    assert DEFAULT_TEMPLATE.read_bytes() == sam_template.read_bytes()
+    assert read_resources().bucket.versioned
