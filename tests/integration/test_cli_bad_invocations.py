@@ -98,7 +98,7 @@ def cases(w: World) -> list[Case]:
         Case(("migrate-check", str(t / "missing.json")), 1),
         Case(("migrate-check", str(t / "a-folder")), 1),
         # the local stack
-        Case(("local", "--port", "99999"), 1),
+        Case(("local", "--port", "99999"), 2),
         Case(("local", "--port", "0", "--seed", str(t / "garbage.json")), 1),
         Case(("local", "--port", "0", "--seed", str(t / "missing.json")), 1),
         Case(("local", "env"), 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,9 +247,12 @@ def test_wait_returns_once_the_registry_holds_every_affected_outcome(
     records = {r.dag_id: r for r in stack.registry.list_dags()}
     files = stack.files()
     for dag_id in ("job-daily_sales", "job-reuse"):
-        assert records[dag_id].outcome == "written"
+        # written by the first delivery; a duplicate stream record may settle it again as
+        # unchanged: either way the registry names the file now in S3
+        outcome = records[dag_id].outcome
+        assert outcome in ("written", "unchanged")
         assert records[dag_id].sha256 == hashlib.sha256(files[dag_id].encode()).hexdigest()
-        assert f"{dag_id}\twritten" in result.stdout
+        assert re.search(rf"^{dag_id}\t(written|unchanged)", result.stdout, re.MULTILINE)
 
 
 @pytest.mark.usefixtures("compiler")

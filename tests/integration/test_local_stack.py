@@ -161,7 +161,7 @@ def test_rows_written_with_boto3_become_dag_files_through_every_lifecycle_step(
     assert len(versions(s3, bucket)) == 3
 
     # WHEN the operator rolls back to version 1 THEN it is restored past the delete marker
-    result = CliRunner().invoke(app, ["rollback", DAG, "--to", "1"])
+    result = CliRunner().invoke(app, ["rollback", DAG, "--to", "1", "--until-next-change"])
     assert result.exit_code == 0, result.output
     latest = versions(s3, bucket)[0]
     assert not latest["marker"] and len(versions(s3, bucket)) == 4
