@@ -175,3 +175,18 @@ def test_bad_arguments_are_one_clear_error(
 
     assert result.exit_code == code
     assert message in result.stderr
+
+
+def test_the_default_yaml_edit_is_read_back_and_written(
+    stack: CliStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the row opens as YAML, its SQL a block scalar; the edit is read back as YAML
+    state = _editor(tmp_path, monkeypatch, [("SELECT 11;", "SELECT 42;")])
+
+    result = runner.invoke(app, ["edit", "task", "1"])
+
+    assert result.exit_code == 0, result.output
+    seen = Path(f"{state}.seen").read_text()
+    assert "sql: |" in seen
+    stored = _item(stack, "mwaa_task", task_id="1")["task_params"]
+    assert json.loads(stored["S"])["sql"] == "SELECT 1;\nSELECT 42;"
