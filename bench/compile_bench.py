@@ -42,10 +42,11 @@ HANDWRITTEN_SCHEDULER = """from airflow.providers.standard.operators.trigger_dag
     TriggerDagRunOperator,
 )
 from airflow.sdk import DAG
+from airflow.timetables.interval import CronDataIntervalTimetable
 import pendulum
 
-with DAG("{dag_id}", schedule="{schedule}", start_date=pendulum.datetime(2024, 1, 1),
-         catchup=False):
+with DAG("{dag_id}", schedule=CronDataIntervalTimetable("{schedule}", timezone="UTC"),
+         start_date=pendulum.datetime(2024, 1, 1), catchup=False):
 {tasks}
 {edges}
 """
@@ -72,7 +73,7 @@ def _handwritten(dag, folder: Path) -> None:
                 "deferrable=True)"
             )
         template = HANDWRITTEN_SCHEDULER
-        extra = {"schedule": dag.schedule}
+        extra = {"schedule": dag.timetable.summary}
     for task in dag.tasks:
         for up in sorted(task.upstream_task_ids):
             prefix = "t_" if is_job else ""
@@ -107,11 +108,15 @@ def run(scale: int, repeats: int) -> dict[str, float]:
     # black on the same rendered (pre-black) text the compiler formats
     env = environment()
     from lambda_compiler.compiler import job_context, scheduler_context
+    from lambda_compiler.targets import DEFAULT_TARGET
     from lambda_compiler.validate import JobPlan, validate
 
     raw = []
     for plan in validate(snapshot).plans.values():
-        context = job_context(plan) if isinstance(plan, JobPlan) else scheduler_context(plan)
+        if isinstance(plan, JobPlan):
+            context = job_context(plan, DEFAULT_TARGET)
+        else:
+            context = scheduler_context(plan, DEFAULT_TARGET)
         kind = "job" if isinstance(plan, JobPlan) else "scheduler"
         raw.append(env.get_template(f"{kind}.py.j2").render(context))
     black_times = []
