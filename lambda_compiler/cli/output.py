@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text  # loaded by rich.console anyway
 
 from lambda_compiler.cli.common import console, err_console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 Cell = str | Text
 
@@ -38,4 +42,25 @@ def say(text: str, *, style: str | None = None, err: bool = False) -> None:
     """One line of plain text (no markup, never wrapped), on stderr when `err`."""
     (err_console if err else console).print(
         text, style=style, markup=False, highlight=False, soft_wrap=True
+    )
+
+
+def progress_bar(label: str, *, transient: bool = True) -> Progress:
+    """A progress bar on stderr, shown only on a terminal: label, bar, done/total, time."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+        disable=not err_console.is_terminal,
     )

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import FormatOption, OutputFormat, err_console
-from lambda_compiler.cli.output import say
+from lambda_compiler.cli.common import FormatOption, OutputFormat
+from lambda_compiler.cli.output import progress_bar, say
 from lambda_compiler.problems import problem_dict
 
 if TYPE_CHECKING:
@@ -30,28 +30,12 @@ def rebuild(
     if a DAG could not be built (AWS errors) or is invalid; invalid DAGs keep their
     last good file, if they had one, and are listed.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from lambda_compiler.rebuild import run_rebuild
     from lambda_compiler.sync import build_sync
 
     aws = connect()
     sync = build_sync(aws.settings, session=aws.session)
-    with Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=output is OutputFormat.JSON,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar("{task.description:<16}", transient=output is OutputFormat.JSON) as progress:
         bars: dict[str, int] = {}
 
         def tick(phase: str, done: int, total: int) -> None:

@@ -16,20 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lambda_compiler.change_plan import RowChange, compile_change
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import (
     FormatOption,
     OutputFormat,
-    err_console,
     fail,
     problem_dicts,
     write_json,
 )
 from lambda_compiler.cli.compile import RowsArgument
-from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.cli.output import print_table, progress_bar, say
 from lambda_compiler.cli.plan import PruneOption, plan_live, print_plan, read_rows
 from lambda_compiler.compiler import DagResult
 from lambda_compiler.model import DagId
@@ -209,15 +207,7 @@ def _confirm_prune(deleted: list[RowChange], yes: bool) -> None:
 
 def _write_all(dynamodb: Any, pending: list[tuple[str, dict[str, Any]]]) -> None:
     """Write in batches of 25, with a progress bar on stderr when it is a terminal."""
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar("importing") as progress:
         task = progress.add_task("rows", total=len(pending))
         for start in range(0, len(pending), _BATCH):
             batch = pending[start : start + _BATCH]
@@ -261,15 +251,7 @@ def wait_for_outcomes(
     Fails with one red line naming the DAGs still unsettled after `timeout` seconds.
     """
     deadline = time.monotonic() + timeout
-    with Progress(
-        TextColumn("waiting for the compiler"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar("waiting for the compiler") as progress:
         task = progress.add_task("dags", total=len(expected))
         while True:
             records = registry.dag_records(expected) if expected else {}
