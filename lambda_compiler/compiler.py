@@ -25,6 +25,7 @@ from lambda_compiler.params import AlertSettings, DagSettings
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.rows import RowRef
 from lambda_compiler.safety import UnsafeSourceError
+from lambda_compiler.schedules import NON_CRON_SCHEDULES
 from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.targets import AirflowTarget
 from lambda_compiler.task_types import TASK_TYPES
@@ -59,8 +60,6 @@ _SEMANTICS = {
     "data_interval": "; each run covers the interval before it: `{{ ds }}` is the interval start",
     "trigger": "; each run covers no interval: `{{ ds }}` is the run's own date",
 }
-# Presets that are not cron expressions: Airflow takes them as strings on every release.
-_STRING_SCHEDULES = frozenset({"@once", "@continuous"})
 
 
 def sha256_hex(body: bytes) -> str:
@@ -172,7 +171,7 @@ def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
     layout = task_layout(plan)
     groups = {key: group for key, (group, _) in layout.items() if group}
     inner_ids = {key: task_id for key, (_, task_id) in layout.items()}
-    airflow_ids = airflow_task_ids(plan)
+    airflow_ids = {key: _in_group(*placed) for key, placed in layout.items()}
     names = variable_names([plan.task_ids[task.task_id] for task in plan.tasks])
     by_airflow_id = {airflow_ids[t.task_id]: names[plan.task_ids[t.task_id]] for t in plan.tasks}
     imports: dict[str, set[str]] = defaultdict(set)
@@ -252,7 +251,7 @@ def scheduler_context(plan: SchedulerPlan, target: AirflowTarget) -> dict[str, A
     imports: dict[str, set[str]] = defaultdict(set)
     imports[target.module_of("TriggerDagRunOperator")].add("TriggerDagRunOperator")
     timetable = None
-    if plan.schedule is not None and plan.schedule not in _STRING_SCHEDULES:
+    if plan.schedule is not None and plan.schedule not in NON_CRON_SCHEDULES:
         timetable = {"class_name": TIMETABLE_CLASSES[params.timetable], "cron": plan.schedule}
         imports[target.module_of(timetable["class_name"])].add(timetable["class_name"])
     dag.update(
@@ -324,10 +323,12 @@ def task_layout(plan: JobPlan) -> dict[TaskId, tuple[str | None, str]]:
 
 def airflow_task_ids(plan: JobPlan) -> dict[TaskId, str]:
     """What Airflow calls each task of a job: its id, prefixed by its task group."""
-    return {
-        key: f"{group}.{task_id}" if group else task_id
-        for key, (group, task_id) in task_layout(plan).items()
-    }
+    return {key: _in_group(*placed) for key, placed in task_layout(plan).items()}
+
+
+def _in_group(group: str | None, task_id: str) -> str:
+    """The Airflow task id of a task, which its task group prefixes."""
+    return f"{group}.{task_id}" if group else task_id
 
 
 def _import_name(

@@ -11,6 +11,8 @@ import datetime
 
 from croniter import CroniterBadDateError, croniter
 
+from lambda_compiler.redact import excerpt
+
 # `airflow.utils.dates.cron_presets`: what Airflow expands before croniter sees it.
 AIRFLOW_CRON_PRESETS = {
     "@hourly": "0 * * * *",
@@ -54,24 +56,20 @@ def normalize_schedule(value: object, *, nearest_weekday: bool = True) -> str | 
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         # croniter's own errors are ValueErrors; a few malformed inputs escape as others.
         raise ScheduleError(
-            f"{_excerpt(text)} is not a cron expression Airflow accepts: {exc}"
+            f"{excerpt(text)} is not a cron expression Airflow accepts: {exc}"
         ) from None
     try:
         cron.get_next(datetime.datetime)
     except CroniterBadDateError:
         # Airflow's validation only parses; the scheduler would then fail on every pass.
         raise ScheduleError(
-            f"{_excerpt(text)} never fires (no such date, e.g. 31 February); Airflow would "
+            f"{excerpt(text)} never fires (no such date, e.g. 31 February); Airflow would "
             "accept it and then never schedule a run"
         ) from None
     fields = text.split(" ")
     if not nearest_weekday and len(fields) >= 5 and "w" in fields[2].lower():
         raise ScheduleError(
-            f"{_excerpt(text)}: the 'W' (nearest weekday) day of month needs Airflow 3.3 or newer "
+            f"{excerpt(text)}: the 'W' (nearest weekday) day of month needs Airflow 3.3 or newer "
             "(older releases ship a croniter that rejects it)"
         )
     return text
-
-
-def _excerpt(text: str, limit: int = 80) -> str:
-    return repr(text if len(text) <= limit else f"{text[:limit]}…")
