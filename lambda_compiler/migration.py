@@ -15,13 +15,12 @@ from lambda_compiler.problems import Problem
 from lambda_compiler.rows import RowRef
 from lambda_compiler.schedules import NON_CRON_SCHEDULES
 from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.task_types import REDSHIFT_DEFAULT_CONN
 from lambda_compiler.validate import JobPlan, SchedulerPlan, validate
 
 # The original's two DAG files (each defines every DAG of its kind) and helper folders.
 ORIGINAL_DAG_FILES = {"job_dag": "job-*", "schedule_dag": "schedule-*"}
 ORIGINAL_HELPER_FOLDERS = ("config/", "lib/", "task_factory/", "util/")
-# The connection the original's REDSHIFT-SQL tasks become, in place of config/conf.py.
-REDSHIFT_CONNECTION = "redshift_default"
 
 
 @dataclass(frozen=True)
@@ -95,16 +94,16 @@ def _job(plan: JobPlan) -> DagMigration:
     }
     connections = sorted(
         {
-            getattr(task.params, "conn_id", None) or REDSHIFT_CONNECTION
+            getattr(task.params, "conn_id", None) or REDSHIFT_DEFAULT_CONN
             for task in plan.tasks
             if task.task_type in ("REDSHIFT-SQL", "SQL")
             and not getattr(task.params, "uses_data_api", False)
         }
     )
     notes = []
-    if REDSHIFT_CONNECTION in connections:
+    if REDSHIFT_DEFAULT_CONN in connections:
         notes.append(
-            f"create the Airflow connection {REDSHIFT_CONNECTION!r} (or a secrets-backend entry) "
+            f"create the Airflow connection {REDSHIFT_DEFAULT_CONN!r} (or a secrets-backend entry) "
             "with the Redshift host, user and password that config/conf.py held"
         )
     if task_ids and any(old != new for old, new in task_ids.items()):

@@ -122,6 +122,10 @@ class SqlParams(StrictModel):
     _conn = field_validator("conn_id")(_allowed_conn)
 
 
+REDSHIFT_DEFAULT_CONN = "redshift_default"
+"""The connection a `REDSHIFT-SQL` task without `conn_id` uses (as `tasks/sql.py.j2` writes)."""
+
+
 class RedshiftSqlParams(StrictModel):
     """`REDSHIFT-SQL`: the original's ``{"sql": ...}``, over a connection or the Data API.
 
@@ -161,7 +165,7 @@ class RedshiftSqlParams(StrictModel):
         if self.uses_data_api and self.aws_conn_id is None:
             _default_conn_allowed(policy(info), "aws_conn_id", "aws_default")
         elif not self.uses_data_api and self.conn_id is None:
-            _default_conn_allowed(policy(info), "conn_id", "redshift_default")
+            _default_conn_allowed(policy(info), "conn_id", REDSHIFT_DEFAULT_CONN)
         return self
 
     @model_validator(mode="after")

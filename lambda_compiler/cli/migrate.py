@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lambda_compiler.cli.aws import aws_command, connect
-from lambda_compiler.cli.common import FormatOption, OutputFormat, fail
+from lambda_compiler.cli.common import FormatOption, OutputFormat, fail, write_json
 from lambda_compiler.cli.compile import AirflowVersionOption, compiler_config
 from lambda_compiler.cli.output import say
 from lambda_compiler.snapshot import RowsFileError, Snapshot
@@ -38,8 +36,9 @@ def migrate_check(
     config = compiler_config(airflow_version)
     report = migration_report(_snapshot(rows), config)
     if output is OutputFormat.JSON:
-        data = {"airflow": config.airflow.version, "dags": [entry.to_dict() for entry in report]}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_json(
+            {"airflow": config.airflow.version, "dags": [entry.to_dict() for entry in report]}
+        )
     else:
         for entry in report:
             _print(entry)
