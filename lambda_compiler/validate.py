@@ -109,13 +109,9 @@ def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Val
     plans: dict[RowRef, Plan] = dict(job_plans)
     for scheduler in schedulers:
         if scheduler.enabled:
-            plan = _plan_scheduler(
+            plans[scheduler.ref] = _plan_scheduler(
                 scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref], config.airflow
             )
-            plan.problems.extend(
-                _target_problems(scheduler.ref, "schedule_params", scheduler.params, config.airflow)
-            )
-            plans[scheduler.ref] = plan
     _check_duplicate_dag_ids(plans)
     used = {task_id for plan in job_plans.values() for task_id in plan.job.task_ids}
     unused = {
@@ -377,6 +373,9 @@ def _plan_scheduler(
 ) -> SchedulerPlan:
     dag_id, display = dag_id_for("schedule", scheduler.name, scheduler.schedule_id)
     plan = SchedulerPlan(scheduler, dag_id, display, problems=list(problems))
+    plan.problems.extend(
+        _target_problems(scheduler.ref, "schedule_params", scheduler.params, target)
+    )
     add = plan.problems.append
     ref = scheduler.ref
     if not is_valid_dag_id(dag_id):
