@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build readme
+.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build readme docs
 .PHONY: airflow-venv airflow-venvs test-airflow-matrix airflow-matrix-venvs
 
 $(STAMP): pyproject.toml constraints.txt
@@ -87,6 +87,12 @@ browser:
 # Regenerate README's environment-variables table from lambda_compiler/settings.py.
 readme: $(STAMP)
 	$(BIN)/python -m lambda_compiler.settings --readme README.md
+
+# Regenerate every generated document: README's table, docs/rows.schema.json and the task
+# types in docs/task-types.md (from lambda_compiler/task_types/). Tests fail when one is stale.
+docs: readme
+	$(BIN)/python -m lambda_compiler.schema docs/rows.schema.json
+	$(BIN)/python -m lambda_compiler.task_types --docs docs/task-types.md
 
 # The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
 # bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.

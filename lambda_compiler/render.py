@@ -12,6 +12,7 @@ import jinja2
 import dag_templates
 from lambda_compiler.literals import to_kwarg, to_literal
 from lambda_compiler.safety import check_source
+from lambda_compiler.task_types import TEMPLATE_DIR as TASK_TEMPLATE_DIR
 
 TEMPLATE_DIR = Path(dag_templates.__file__).parent
 _BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
@@ -23,9 +24,18 @@ class RenderError(RuntimeError):
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The shared environment: strict undefined names, one `literal` filter, no autoescape."""
+    """The shared environment: strict undefined names, one `literal` filter, no autoescape.
+
+    ``tasks/<name>.py.j2`` is a task type's template, beside its module in `task_types`.
+    """
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(TEMPLATE_DIR),
+            jinja2.PrefixLoader({"tasks": jinja2.FileSystemLoader(TASK_TEMPLATE_DIR)}),
+        ]
+    )
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,

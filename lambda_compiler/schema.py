@@ -2,7 +2,7 @@
 
 `rows_schema()` describes the plain form of a rows file (what `dynadag export` writes, as
 JSON or YAML): ``{"mwaa_task": [...], "mwaa_job": [...], "mwaa_scheduler": [...]}``. The
-JSON attributes' schemas are the pydantic models of `params.py` and `task_types.py`
+JSON attributes' schemas are the pydantic models of `params.py` and `task_types/`
 (``model_json_schema``), and `task_params` is checked against the model of its row's
 `task_type`; row attributes follow `parse.py`. An editor given this schema flags a typo
 (``retires``), a wrong type or an unknown task type as it is typed.
@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from lambda_compiler.generated import write
 from lambda_compiler.params import JobParams, JobTaskConfig, SchedulerJobConfig, SchedulerParams
 from lambda_compiler.snapshot import FILE_KEYS
 from lambda_compiler.task_types import TASK_TYPES
@@ -231,7 +232,7 @@ def schema_text() -> str:
 def main(argv: list[str]) -> None:
     """Print the schema, or write it to the path given."""
     if argv:
-        Path(argv[0]).write_text(schema_text(), encoding="utf-8")
+        write(Path(argv[0]), lambda _: schema_text())
     else:
         sys.stdout.write(schema_text())
 

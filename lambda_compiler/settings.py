@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from lambda_compiler.config import (
     CompilerConfig,
     ConfigError,
 )
+from lambda_compiler.generated import with_block, write
 from lambda_compiler.snapshot import TableNames
 from lambda_compiler.targets import DEFAULT_TARGET
 
@@ -173,17 +173,10 @@ def _compiler_config(env: Mapping[str, str]) -> CompilerConfig:
 
 __doc__ = f"{__doc__}\n{variables_table()}"  # ends with the generated table
 
-README_TABLE = re.compile(
-    r"(<!-- BEGIN environment variables .*?-->\n).*?(<!-- END environment variables -->)",
-    re.DOTALL,
-)
-
 
 def readme_with_table(readme: str) -> str:
     """`readme` with the text between its environment-variables markers regenerated."""
-    if not README_TABLE.search(readme):
-        raise ValueError("no <!-- BEGIN environment variables ... --> block")
-    return README_TABLE.sub(lambda m: f"{m[1]}\n{variables_table()}\n{m[2]}", readme, count=1)
+    return with_block(readme, "environment variables", variables_table())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme is None:
         sys.stdout.write(variables_table())
         return 0
-    text = args.readme.read_text(encoding="utf-8")
-    args.readme.write_text(readme_with_table(text), encoding="utf-8")
+    write(args.readme, readme_with_table)
     return 0
 
 

@@ -72,6 +72,7 @@ def test_package_holds_our_code_and_runtime_dependencies_only(package: Path) -> 
         "lambda_compiler/deploy_hook.py",
         "lambda_compiler/rebuild.py",
         "dag_templates/job.py.j2",
+        "lambda_compiler/task_types/sql.py.j2",
         "dags_runtime/__init__.py",
         "black/__init__.py",
         "jinja2/__init__.py",

@@ -93,7 +93,7 @@ def test_the_wheel_holds_the_sam_template_and_the_license(wheel: tuple[Path, str
         template = archive.read("lambda_compiler/local/template.yaml")
         metadata = archive.read(f"{path.name.split('-py3')[0]}.dist-info/METADATA").decode()
     assert template == (REPO_ROOT / "template.yaml").read_bytes()
-    assert {"dag_templates/job.py.j2", "dag_templates/tasks/sql.py.j2"} <= names
+    assert {"dag_templates/job.py.j2", "lambda_compiler/task_types/sql.py.j2"} <= names
     assert {"dags_runtime/__init__.py", "lambda_compiler/cli/__init__.py"} <= names
     assert "License-Expression: MIT-0" in metadata
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)

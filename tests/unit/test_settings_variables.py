@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lambda_compiler.generated import stale
 from lambda_compiler.local.resources import load_template
 from lambda_compiler.settings import (
     VARIABLES,
@@ -18,10 +19,8 @@ README = REPO_ROOT / "README.md"
 
 
 def test_the_readme_table_is_the_generated_one() -> None:
-    readme = README.read_text(encoding="utf-8")
-    assert readme_with_table(readme) == readme, (
-        "README.md's environment variables table is stale: run `make readme`"
-    )
+    problem = stale(README, readme_with_table, "make readme")
+    assert problem is None, problem
 
 
 def test_the_generator_replaces_a_stale_table_between_the_markers() -> None:

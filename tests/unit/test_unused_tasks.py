@@ -97,7 +97,7 @@ def test_validate_json_lists_unused_task_problems_without_warning_text(tmp_path:
             "key": "task_id='9'",
             "field": "task_type",
             "code": "unknown-task-type",
-            "message": "'REDSHIF-SQL' is not a known task type; known types: REDSHIFT-SQL, SQL, "
-            "PYTHON, BASH, EMR-SERVERLESS-SPARK, GLUE",
+            "message": "'REDSHIF-SQL' is not a known task type; known types: BASH, "
+            "EMR-SERVERLESS-SPARK, GLUE, PYTHON, REDSHIFT-SQL, SQL",
         }
     ]
