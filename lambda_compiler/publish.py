@@ -36,8 +36,8 @@ from botocore.exceptions import ClientError
 from lambda_compiler import __version__
 from lambda_compiler.compiler import sha256_hex
 from lambda_compiler.limits import METADATA_LIMIT
-from lambda_compiler.literals import is_valid_dag_id
 from lambda_compiler.model import DagId
+from lambda_compiler.naming import is_valid_dag_id
 from lambda_compiler.rows import RowRef
 
 CONTENT_TYPE = "text/x-python; charset=utf-8"

@@ -17,6 +17,7 @@ CORE = [
     "graph",
     "validate",
     "literals",
+    "naming",
     "safety",
     "render",
     "compiler",
