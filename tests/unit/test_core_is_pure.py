@@ -18,6 +18,7 @@ CORE = [
     "validate",
     "literals",
     "naming",
+    "file_metadata",
     "safety",
     "render",
     "compiler",
