@@ -262,7 +262,29 @@ def clean_number(value: int | float | Decimal) -> int | float:
         raise RowValueError(f"{value} is not a finite number; JSON has no NaN or Infinity")
     if len(value.as_tuple().digits) > MAX_NUMBER_DIGITS or value.adjusted() >= MAX_NUMBER_DIGITS:
         raise _too_many_digits(value)
+    return plain_number(value)
+
+
+def plain_number(value: Decimal) -> int | float:
+    """A `Decimal` (as DynamoDB and rows files give numbers) as `int` when whole, else `float`."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def plain(value: Any) -> Any:
+    """A decoded DynamoDB value as plain JSON values: `Decimal` numbers by `plain_number`,
+    sets as sorted lists, maps and lists walked; raises `TypeError` on any other type
+    (binary has no JSON form)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return plain_number(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [plain(v) for v in sorted(value)]
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    raise TypeError(f"{type(value).__name__} values have no plain-JSON form")
 
 
 def _too_many_digits(value: int | float | Decimal) -> RowValueError:
