@@ -34,11 +34,6 @@ def rows_yaml(data: dict[str, list[Row]]) -> str:
     )
 
 
-def row_yaml(key: str, item: Row) -> str:
-    """One item of table `key` (``mwaa_task``...) as YAML, JSON attributes expanded."""
-    return _dump(expand_json_attributes(key, item))
-
-
 def _dump(value: Any) -> str:
     return yaml.dump(
         value,

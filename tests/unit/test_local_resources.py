@@ -153,15 +153,10 @@ def test_every_queue_and_table_the_template_creates_is_read(tmp_path: Path) -> N
     Properties:
       QueueName: dynadag-work-dlq
       FifoQueue: false
-  LeaseTable:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: !Sub "${AWS::StackName}-leases"
-      KeySchema: [{AttributeName: id, KeyType: HASH}]
-      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
 """
+    leases = TABLE.format(logical="LeaseTable", name='!Sub "${AWS::StackName}-leases"')
     path = _template(tmp_path)
-    path.write_text(path.read_text() + extra)
+    path.write_text(path.read_text() + extra + leases)
 
     resources = read_resources(path)
 
