@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from lambda_compiler import __version__
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.doc_md import job_doc, scheduler_doc
+from lambda_compiler.file_metadata import sha256_hex
 from lambda_compiler.literals import RESERVED_NAMES, variable_names
 from lambda_compiler.model import DagId, Edge, TaskId
 from lambda_compiler.params import AlertSettings, DagSettings
@@ -60,11 +61,6 @@ _SEMANTICS = {
     "data_interval": "; each run covers the interval before it: `{{ ds }}` is the interval start",
     "trigger": "; each run covers no interval: `{{ ds }}` is the run's own date",
 }
-
-
-def sha256_hex(body: bytes) -> str:
-    """The hex sha256 of a file's bytes, as kept in S3 metadata and the registry."""
-    return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import DagId, Job, Scheduler, Task, TaskId
+from lambda_compiler.naming import DAG_ID_PREFIX, NAME_ATTRIBUTE, DagKind, dag_id_for
 from lambda_compiler.parse import parse_job, parse_scheduler, parse_task
 from lambda_compiler.plan import (
     KEY_NAMES,
@@ -31,11 +32,7 @@ from lambda_compiler.problems import Problem
 from lambda_compiler.redact import excerpt
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.snapshot import Snapshot, TableNames
-from lambda_compiler.validate import Plan, dag_id_for, validate
-
-DagKind = Literal["job", "scheduler"]
-_NAME_ATTRIBUTE: dict[DagKind, str] = {"job": "job_name", "scheduler": "schedule_name"}
-_PREFIX: dict[DagKind, str] = {"job": "job", "scheduler": "schedule"}
+from lambda_compiler.validate import Plan, validate
 
 
 class RowReferenceError(ValueError):
@@ -227,7 +224,7 @@ def _dag_row(
     blocked: list[str],
     triggered: tuple[RowRef, ...] = (),
 ) -> DagRow:
-    prefix, attribute = _PREFIX[kind], _NAME_ATTRIBUTE[kind]
+    prefix, attribute = DAG_ID_PREFIX[kind], NAME_ATTRIBUTE[kind]
     name = record.name
     dag_id, display = dag_id_for(prefix, name, *key)
     plan = plans.get(record.ref)

@@ -1,8 +1,8 @@
-"""The only path from row data to generated source: Python literals and validated names.
+"""The only path from row data to generated source: Python literals and variable names.
 
 Nothing a row contains reaches a generated file except through `to_literal`
-(a value that `ast.literal_eval` reads back exactly) or `to_identifier` /
-`variable_name` (names checked against a strict pattern).
+(a value that `ast.literal_eval` reads back exactly) or `variable_names` (names
+rebuilt from a strict character set); DAG and task ids follow `naming`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import keyword
 import re
 from typing import Any
 
-DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
-TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,250}$")
 _PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 class LiteralError(TypeError):
@@ -99,25 +96,6 @@ def to_kwarg(value: Any, name: str, indent: int) -> str:
 
 
 BLACK_LINE_LENGTH = 88
-
-
-def to_identifier(name: str) -> str:
-    """`name` itself, when it is a dotted Python name; raises otherwise."""
-    if not isinstance(name, str) or not _DOTTED_NAME.match(name):
-        raise LiteralError(f"{name!r} is not a valid Python name")
-    if any(keyword.iskeyword(part) for part in name.split(".")):
-        raise LiteralError(f"{name!r} contains a Python keyword")
-    return name
-
-
-def is_valid_dag_id(text: str) -> bool:
-    """Airflow's rule for DAG ids: letters, digits, ``_ . -``, at most 250 characters."""
-    return bool(DAG_ID_PATTERN.match(text))
-
-
-def is_valid_task_id(text: str) -> bool:
-    """Airflow's rule for task ids, less the dot Airflow reserves for task groups."""
-    return bool(TASK_ID_PATTERN.match(text))
 
 
 def variable_names(task_ids: list[str]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from lambda_compiler.model import DagId
+from lambda_compiler.naming import dag_id_for
 from lambda_compiler.parse import parse_job, parse_scheduler
 from lambda_compiler.rows import (
     JOB_KEY,
@@ -39,7 +40,6 @@ from lambda_compiler.rows import (
     row_ref,
 )
 from lambda_compiler.snapshot import TableNames
-from lambda_compiler.validate import dag_id_for
 
 TableKind = Literal["task", "job", "scheduler"]
 KEY_NAMES: dict[TableKind, tuple[str, ...]] = {

@@ -1,19 +1,9 @@
 """Publishing DAG files to the versioned MWAA bucket, only when their bytes change.
 
-`DagPublisher` wraps an injected S3 client. Each object carries user metadata:
-
-- `sha256`: hex sha256 of the body. It is compared before every put, so an unchanged
-  DAG is never re-uploaded and every S3 version is a real change;
-- `compiler-version`: the dynadag version that wrote it;
-- `dag-id`: the DAG id;
-- `source-row-count`: how many rows the DAG was compiled from;
-- `source-rows`: those rows, compactly, ``{table}({key names})={values},...;...``
-  with each value percent-encoded (ASCII), e.g.
-  ``mwaa_job(job_type,job_id)=etl/7;mwaa_task(task_id)=1,2``.
-
-S3 allows 2 KB of user metadata in total. When `source-rows` would not fit (a job
-with very many tasks) it is left out; `source-row-count` stays, and the full list
-is always in the registry item and in the file's own header.
+`DagPublisher` wraps an injected S3 client. Each object carries the user metadata
+`file_metadata` encodes (and decodes): its `sha256`, compared before every put so an
+unchanged DAG is never re-uploaded and every S3 version is a real change, the writer's
+version, the DAG id and the rows it was compiled from.
 
 Deleting puts a delete marker (the bucket is versioned), and only when the object
 exists, so replays never stack markers.
@@ -27,17 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any, Literal
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from lambda_compiler import __version__
-from lambda_compiler.compiler import sha256_hex
-from lambda_compiler.limits import METADATA_LIMIT
-from lambda_compiler.literals import is_valid_dag_id
+from lambda_compiler.file_metadata import dag_metadata, sha256_hex, text_metadata
 from lambda_compiler.model import DagId
+from lambda_compiler.naming import is_valid_dag_id
 from lambda_compiler.rows import RowRef
 
 CONTENT_TYPE = "text/x-python; charset=utf-8"
@@ -57,33 +43,6 @@ class Published:
     outcome: Literal["written", "unchanged", "deleted", "absent", "foreign"]
     key: str
     version_id: str | None
-
-
-def encode_source_rows(refs: Sequence[RowRef]) -> str:
-    """``mwaa_job(job_type,job_id)=etl/7;mwaa_task(task_id)=1,2`` (ASCII, reversible)."""
-    groups = []
-    ordered = sorted(refs)
-    for (table, names), members in groupby(
-        ordered, key=lambda r: (r.table, tuple(n for n, _ in r.key))
-    ):
-        values = ",".join("/".join(quote(v, safe="") for _, v in ref.key) for ref in members)
-        groups.append(f"{quote(table, safe='')}({','.join(names)})={values}")
-    return ";".join(groups)
-
-
-def dag_metadata(dag_id: DagId, sha256: str, sources: Sequence[RowRef]) -> dict[str, str]:
-    """The object metadata of a DAG file, within S3's 2 KB limit."""
-    metadata = {
-        "sha256": sha256,
-        "compiler-version": __version__,
-        "dag-id": dag_id,
-        "source-row-count": str(len(sources)),
-    }
-    rows = encode_source_rows(sources)
-    used = sum(len(k) + len(v) for k, v in metadata.items())
-    if used + len("source-rows") + len(rows) <= METADATA_LIMIT:
-        metadata["source-rows"] = rows
-    return metadata
 
 
 @dataclass(frozen=True)
@@ -205,7 +164,7 @@ class DagPublisher:
                     Key=key,
                     Body=new,
                     ContentType=TEXT_CONTENT_TYPE,
-                    Metadata={"sha256": sha256_hex(new), "compiler-version": __version__},
+                    Metadata=text_metadata(new),
                     **condition,
                 )
             except ClientError as exc:

@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from lambda_compiler import __version__
 from lambda_compiler.airflowignore import merge_airflowignore
-from lambda_compiler.compiler import sha256_hex
+from lambda_compiler.file_metadata import sha256_hex
 from lambda_compiler.isolation import compile_isolated
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (

@@ -117,7 +117,9 @@ def decode_value(typed: Any, level: int = 0) -> Any:
     """Decode one DynamoDB-typed value as boto3 does (numbers as `Decimal`); never raises.
 
     Sets become sorted lists; binary values, malformed descriptors and nesting deeper
-    than `MAX_DEPTH` become `Unreadable`.
+    than `MAX_DEPTH` become `Unreadable`. Not boto3's `TypeDeserializer` (which the
+    adapters use) because the core imports no boto3 and a stream image must never raise;
+    tests/unit/test_typed_json.py checks that both read every well-formed value alike.
     """
     if not (isinstance(typed, dict) and len(typed) == 1):
         return Unreadable('is not a DynamoDB-typed value like {"S": "text"}')
@@ -262,7 +264,29 @@ def clean_number(value: int | float | Decimal) -> int | float:
         raise RowValueError(f"{value} is not a finite number; JSON has no NaN or Infinity")
     if len(value.as_tuple().digits) > MAX_NUMBER_DIGITS or value.adjusted() >= MAX_NUMBER_DIGITS:
         raise _too_many_digits(value)
+    return plain_number(value)
+
+
+def plain_number(value: Decimal) -> int | float:
+    """A `Decimal` (as DynamoDB and rows files give numbers) as `int` when whole, else `float`."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def plain(value: Any) -> Any:
+    """A decoded DynamoDB value as plain JSON values: `Decimal` numbers by `plain_number`,
+    sets as sorted lists, maps and lists walked; raises `TypeError` on any other type
+    (binary has no JSON form)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return plain_number(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [plain(v) for v in sorted(value)]
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    raise TypeError(f"{type(value).__name__} values have no plain-JSON form")
 
 
 def _too_many_digits(value: int | float | Decimal) -> RowValueError:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_compiler.limits import MAX_DEPTH
-from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
+from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, plain, row_ref
 from lambda_compiler.snapshot import (
     FILE_KEYS,
     RowsFileError,
@@ -364,27 +364,15 @@ def to_plain(item: Row) -> Row:
 
     Raises `RowsFileError` naming the first binary attribute (binary has no JSON form).
     """
-    plain = {}
+    converted = {}
     for name, value in item.items():
         try:
-            plain[name] = _plain(_boto3_types().TypeDeserializer().deserialize(value))
-        except RowsFileError as exc:
-            raise RowsFileError(f"attribute {name!r}: {exc}") from None
-    return plain
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, _boto3_types().Binary):
-        raise RowsFileError("binary values have no plain-JSON form; rows never need them")
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, set):
-        return [_plain(v) for v in sorted(value)]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+            converted[name] = plain(_boto3_types().TypeDeserializer().deserialize(value))
+        except TypeError:
+            raise RowsFileError(
+                f"attribute {name!r}: binary values have no plain-JSON form; rows never need them"
+            ) from None
+    return converted
 
 
 def table_items(rows: dict[str, list[Row]], tables: TableNames) -> Iterator[tuple[str, Row]]:

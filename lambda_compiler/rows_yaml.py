@@ -17,13 +17,12 @@ YAML that compiles to the same DAG files:
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from lambda_compiler.parse import JSON_ATTRIBUTES
-from lambda_compiler.rows import Row
+from lambda_compiler.rows import Row, plain
 
 _NO_FOLDING = 1 << 30
 
@@ -33,11 +32,6 @@ def rows_yaml(data: dict[str, list[Row]]) -> str:
     return _dump(
         {key: [expand_json_attributes(key, item) for item in items] for key, items in data.items()}
     )
-
-
-def row_yaml(key: str, item: Row) -> str:
-    """One item of table `key` (``mwaa_task``...) as YAML, JSON attributes expanded."""
-    return _dump(expand_json_attributes(key, item))
 
 
 def _dump(value: Any) -> str:
@@ -70,15 +64,8 @@ def collapse_json_attributes(key: str, edited: Row, original: Row) -> Row:
         if not (isinstance(before, str) and isinstance(after, (dict, list))):
             continue
         same = _expanded(before) == after and isinstance(_expanded(before), (dict, list))
-        collapsed[name] = before if same else json.dumps(after, ensure_ascii=False, default=_number)
+        collapsed[name] = before if same else json.dumps(plain(after), ensure_ascii=False)
     return collapsed
-
-
-def _number(value: Any) -> int | float:
-    """A `Decimal` (as rows files and DynamoDB decode numbers) for `json.dumps`."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _expanded(value: Any) -> Any:

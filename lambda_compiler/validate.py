@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.graph import find_cycle, topological_order
-from lambda_compiler.literals import is_valid_dag_id, is_valid_task_id
 from lambda_compiler.model import DagId, Edge, Job, JobRef, Scheduler, Task, TaskId
+from lambda_compiler.naming import (
+    DAG_ID_PREFIX,
+    TASK_ID_RULE,
+    dag_id_for,
+    is_valid_dag_id,
+    is_valid_task_id,
+    task_id_for,
+)
 from lambda_compiler.params import DagSettings
 from lambda_compiler.parse import parse_job, parse_scheduler, parse_task
 from lambda_compiler.problems import Problem, ProblemCode
@@ -179,16 +186,6 @@ def _parse_tasks(
     return tasks, problems, unparsable
 
 
-def dag_id_for(prefix: str, name: str | None, *fallback_parts: str) -> tuple[DagId, str | None]:
-    """``{prefix}-{name}`` when that is a valid DAG id, else an id from the key.
-
-    The second value is the display name to show when the fallback is used.
-    """
-    if name is not None and is_valid_dag_id(f"{prefix}-{name}"):
-        return DagId(f"{prefix}-{name}"), None
-    return DagId("-".join([prefix, *fallback_parts])), name
-
-
 def _plan_job(
     job: Job,
     tasks: dict[TaskId, Task],
@@ -196,7 +193,7 @@ def _plan_job(
     problems: list[Problem],
     task_table: str,
 ) -> JobPlan:
-    dag_id, display = dag_id_for("job", job.name, job.job_type, job.job_id)
+    dag_id, display = dag_id_for(DAG_ID_PREFIX["job"], job.name, job.job_type, job.job_id)
     plan = JobPlan(job, dag_id, display, problems=list(problems))
     add = plan.problems.append
     if not is_valid_dag_id(dag_id):
@@ -262,20 +259,16 @@ def _assign_task_ids(plan: JobPlan) -> None:
     """Airflow task ids from task names, falling back to ``task-{task_id}``."""
     owners: dict[str, list[Task]] = defaultdict(list)
     for task in plan.tasks:
-        if task.name is not None and is_valid_task_id(task.name):
-            airflow_id = task.name
-        else:
-            airflow_id = f"task-{task.task_id}"
-            if task.name is not None:
-                plan.display_names[task.task_id] = task.name
+        airflow_id, display = task_id_for(task.name, task.task_id)
+        if display is not None:
+            plan.display_names[task.task_id] = display
         if not is_valid_task_id(airflow_id):
             plan.problems.append(
                 Problem(
                     task.ref,
                     "task_id",
                     ProblemCode.INVALID_IDENTIFIER,
-                    f"{excerpt(airflow_id)} is not a valid Airflow task id "
-                    "(letters, digits, '_' and '-', at most 250)",
+                    f"{excerpt(airflow_id)} is not a valid Airflow task id ({TASK_ID_RULE})",
                 )
             )
         plan.task_ids[task.task_id] = airflow_id
@@ -371,7 +364,7 @@ def _plan_scheduler(
     problems: list[Problem],
     target: AirflowTarget,
 ) -> SchedulerPlan:
-    dag_id, display = dag_id_for("schedule", scheduler.name, scheduler.schedule_id)
+    dag_id, display = dag_id_for(DAG_ID_PREFIX["scheduler"], scheduler.name, scheduler.schedule_id)
     plan = SchedulerPlan(scheduler, dag_id, display, problems=list(problems))
     plan.problems.extend(
         _target_problems(scheduler.ref, "schedule_params", scheduler.params, target)

@@ -13,7 +13,6 @@ from lambda_compiler.cli.common import FormatOption, OutputFormat, console, fail
 from lambda_compiler.cli.lineage import disabled_reason
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
-    ROLLED_BACK_FROM,
     Version,
     VersionError,
     current_file,
@@ -25,6 +24,7 @@ from lambda_compiler.cli.versions import (
     source_rows,
     version_metadata,
 )
+from lambda_compiler.file_metadata import ROLLED_BACK_FROM
 from lambda_compiler.registry import Registry
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]

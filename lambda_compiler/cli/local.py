@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 READY = "dynadag local is ready"
 # What the `local` extra adds: the moto server (Flask) and the template reader (PyYAML).
-LOCAL_EXTRA_MODULES = ("yaml", "moto", "flask")
+LOCAL_EXTRA_MODULES = ("yaml", "moto", "flask", "samtranslator")
 
 
 def local(
@@ -75,7 +75,8 @@ def local(
     that folder (state in .dynadag/airflow beside it) and a saved row is a DAG in its UI
     within seconds. Ctrl-C stops everything.
     """
-    # Imported here: the local stack needs the `local` extra (moto, PyYAML), other commands not.
+    # Imported here: the local stack needs the `local` extra (moto, PyYAML, samtranslator), other
+    # commands not.
     _require_local_extra()
     from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
     from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError

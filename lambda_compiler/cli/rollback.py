@@ -23,9 +23,9 @@ from lambda_compiler.cli.versions import (
     dag_versions,
     files,
     pick,
-    rollback_metadata,
     version_metadata,
 )
+from lambda_compiler.file_metadata import rollback_metadata
 
 if TYPE_CHECKING:
     from lambda_compiler.sync import DagReport

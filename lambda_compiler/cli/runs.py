@@ -18,6 +18,7 @@ import typer
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, fail
 from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.rows import plain
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id, e.g. job-daily_sales.")]
 _DONE_WELL = {"success", "skipped"}
@@ -140,22 +141,14 @@ def _print_tries(items: list[dict[str, Any]], run_id: str, output: OutputFormat)
     items.sort(key=lambda i: (str(i.get("start", "")), i["task_id"], int(i["try_number"])))
     fields = ("task_id", "try_number", "state", "start", "end", "duration_seconds", "error")
     if output is OutputFormat.JSON:
-        rows = [{f: _plain(item.get(f)) for f in (*fields, "task_row")} for item in items]
+        rows = [{f: plain(item.get(f)) for f in (*fields, "task_row")} for item in items]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     print_table(
         ("task", "try", "state", "start", "end", "seconds", "error"),
         [
-            tuple("" if item.get(f) is None else str(_plain(item[f])) for f in fields)
+            tuple("" if item.get(f) is None else str(plain(item[f])) for f in fields)
             for item in items
         ],
     )
     say(f"{len(items)} tries in run {run_id}", err=True)
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers (Decimal) as JSON numbers."""
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    number = float(value)
-    return int(number) if number.is_integer() else number

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
-from lambda_compiler.limits import METADATA_LIMIT
-from lambda_compiler.rows import RowRef
+from lambda_compiler.file_metadata import SOURCE_ROWS, decode_source_rows
 from lambda_compiler.settings import Settings
-
-ROLLED_BACK_FROM = "rolled-back-from"
-"""Metadata of a copy `dynadag rollback` made: the version id it restored."""
-_SOURCE_GROUP = re.compile(r"^(?P<table>[^(]+)\((?P<names>[^)]*)\)=(?P<values>.*)$")
 
 
 class VersionError(LookupError):
@@ -153,33 +146,16 @@ def version_metadata(s3: Any, settings: Settings, dag_id: str, version: Version)
     return head.get("Metadata", {})
 
 
-def rollback_metadata(metadata: dict[str, str], restored_from: str) -> dict[str, str]:
-    """The metadata of a rollback copy: the restored version's, plus `rolled-back-from`
-    (its version id), within S3's 2 KB (the `source-rows` list goes first)."""
-    marked = {**metadata, ROLLED_BACK_FROM: restored_from}
-    if sum(len(k) + len(v) for k, v in marked.items()) > METADATA_LIMIT:
-        marked.pop("source-rows", None)
-    return marked
-
-
 def source_rows(metadata: dict[str, str]) -> list[str]:
     """The rows a version was compiled from, as text, from its `source-rows` metadata.
 
-    The inverse of `publish.encode_source_rows`: ``mwaa_task(task_id)=1,2`` gives
-    ``mwaa_task[task_id='1']`` and ``mwaa_task[task_id='2']``. When the list did not
-    fit in the metadata, only its length is known.
+    ``mwaa_task(task_id)=1,2`` gives ``mwaa_task[task_id='1']`` and
+    ``mwaa_task[task_id='2']``. When the list did not fit in the metadata, only its
+    length is known; text not in the encoder's form is shown as it is.
     """
-    encoded = metadata.get("source-rows")
+    encoded = metadata.get(SOURCE_ROWS)
     if not encoded:
         count = metadata.get("source-row-count")
         return [f"{count} rows (listed in the file header)"] if count else []
-    refs = []
-    for group in encoded.split(";"):
-        match = _SOURCE_GROUP.match(group)
-        if match is None:
-            return [encoded]
-        names = match["names"].split(",")
-        for value in match["values"].split(","):
-            parts = [unquote(part) for part in value.split("/")]
-            refs.append(RowRef(unquote(match["table"]), tuple(zip(names, parts, strict=False))))
-    return [str(ref) for ref in refs]
+    refs = decode_source_rows(encoded)
+    return [encoded] if refs is None else [str(ref) for ref in refs]

@@ -1,4 +1,4 @@
-"""Create the template's tables and versioned bucket on an endpoint (a moto server)."""
+"""Create the template's tables, queues and versioned bucket on an endpoint (a moto server)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 from lambda_compiler.local.resources import StackResources
 
 
-def provision(resources: StackResources, dynamodb: Any, s3: Any, bucket: str) -> None:
-    """Create every table of `resources` (waiting until active) and the bucket `bucket`.
+def provision(
+    resources: StackResources, dynamodb: Any, s3: Any, bucket: str, sqs: Any | None = None
+) -> None:
+    """Create every table of `resources` (waiting until active), the bucket `bucket` and,
+    given an SQS client, every queue.
 
-    Tables or a bucket that already exist are left as they are, so a restart against a
-    running server is harmless.
+    Tables, queues or a bucket that already exist are left as they are, so a restart
+    against a running server is harmless.
     """
     existing = set(dynamodb.list_tables()["TableNames"])
     for table in resources.tables.values():
@@ -25,3 +28,8 @@ def provision(resources: StackResources, dynamodb: Any, s3: Any, bucket: str) ->
         s3.create_bucket(Bucket=bucket)
     if resources.bucket.versioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if sqs is not None:
+        # A dead-letter queue must exist before the queue whose redrive policy names it.
+        queues = sorted(resources.queues.values(), key=lambda q: q.dead_letter_target is not None)
+        for queue in queues:
+            sqs.create_queue(QueueName=queue.name, Attributes=dict(queue.attributes))

@@ -1,24 +1,26 @@
-"""The tables and the bucket defined in `template.yaml`, read without AWS.
+"""The tables, queues and the bucket defined in `template.yaml`, read without AWS.
 
 `template.yaml` is the one definition of the infrastructure: the local stack and the
-integration tests create their tables and bucket from what this module reads. It is
-package data: `lambda_compiler/local/template.yaml` is a symbolic link to the SAM
+integration tests create their tables, queues and bucket from what this module reads.
+It is package data: `lambda_compiler/local/template.yaml` is a symbolic link to the SAM
 template at the repository root (where `sam build` reads it), which a wheel stores as
 the file itself, so `dynadag local` finds it outside the repository too.
-CloudFormation short tags (`!Ref`, `!If`, `!Sub`, ...) are read as their long
-`Fn::` forms; `Ref` to a parameter resolves to the parameter's `Default`, conditions
-are evaluated with those defaults, and pseudo parameters get local values.
+The template is evaluated by `local.cfn` with the parameters' defaults and local pseudo
+parameters: every `AWS::DynamoDB::Table` and `AWS::SQS::Queue` its conditions create is
+read, whatever its logical id. A `Ref` to a resource gives its logical id; `!GetAtt`
+gives a table's or queue's local ARN and a queue's name.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from lambda_compiler.local.cfn import Evaluation, TemplateError, as_text, load_template
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 
@@ -36,12 +38,7 @@ LOCAL_PSEUDO_PARAMETERS = {
     "AWS::StackName": "dynadag-local",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
-    "AWS::NoValue": None,
 }
-
-
-class TemplateError(ValueError):
-    """`template.yaml` lacks a resource or property the local stack needs; says which."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +86,28 @@ class BucketDefinition:
 
 
 @dataclass(frozen=True)
+class QueueDefinition:
+    """One `AWS::SQS::Queue`: its name and the attributes `CreateQueue` takes."""
+
+    logical_id: str
+    name: str
+    attributes: Mapping[str, str]
+
+    @property
+    def dead_letter_target(self) -> str | None:
+        """The ARN of the queue its `RedrivePolicy` sends failed messages to, if any."""
+        policy = self.attributes.get("RedrivePolicy")
+        return json.loads(policy).get("deadLetterTargetArn") if policy else None
+
+
+@dataclass(frozen=True)
 class StackResources:
-    """Every table and the dags bucket of the template, tables by logical id."""
+    """Every table, queue and the dags bucket of the template, by logical id."""
 
     tables: Mapping[str, TableDefinition]
     bucket: BucketDefinition
     dags_prefix: str = "dags/"
+    queues: Mapping[str, QueueDefinition] = dataclasses.field(default_factory=dict)
 
     @property
     def source_tables(self) -> tuple[TableDefinition, ...]:
@@ -102,143 +115,28 @@ class StackResources:
         return tuple(self.tables[i] for i in (TASK_TABLE, JOB_TABLE, SCHEDULER_TABLE))
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """A YAML loader that reads CloudFormation short tags as their long forms."""
-
-
-def _construct_tag(loader: _TemplateLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _construct_tag)
-
-
-def load_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
-    """The template as plain data, short tags turned into `{"Fn::...": ...}`."""
-    try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_TemplateLoader)
-    except OSError as exc:
-        raise TemplateError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        raise TemplateError(f"{path}: no Resources section")
-    return data
-
-
-class _Resolver:
-    """Evaluates the intrinsic functions that can decide a name, using parameter defaults."""
-
-    def __init__(self, template: Mapping[str, Any], path: Path) -> None:
-        self.path = path
-        self.values: dict[str, Any] = dict(LOCAL_PSEUDO_PARAMETERS)
-        for name, spec in (template.get("Parameters") or {}).items():
-            if isinstance(spec, dict) and "Default" in spec:
-                self.values[name] = spec["Default"]
-        self.conditions = template.get("Conditions") or {}
-        self.resources = template["Resources"]
-
-    def resolve(self, value: Any, where: str) -> Any:
-        """`value` with every intrinsic function replaced by its local result."""
-        if isinstance(value, list):
-            return [self.resolve(v, where) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, arg),) = value.items()
-            if name == "Ref" or name.startswith("Fn::"):
-                return self._intrinsic(name, arg, where)
-        return {k: self.resolve(v, f"{where}.{k}") for k, v in value.items()}
-
-    def condition(self, name: str, where: str) -> bool:
-        if name not in self.conditions:
-            raise TemplateError(f"{self.path}: {where} uses unknown condition {name!r}")
-        return bool(self.resolve(self.conditions[name], f"Conditions.{name}"))
-
-    def _intrinsic(self, name: str, arg: Any, where: str) -> Any:
-        match name:
-            case "Ref":
-                if arg in self.values:
-                    return self.values[arg]
-                if arg in self.resources:
-                    return arg  # a resource's physical id: its logical id will do locally
-                raise TemplateError(f"{self.path}: {where}: !Ref {arg} has no local value")
-            case "Fn::If":
-                cond, when_true, when_false = arg
-                chosen = when_true if self.condition(cond, where) else when_false
-                return self.resolve(chosen, where)
-            case "Fn::Equals":
-                left, right = (self.resolve(v, where) for v in arg)
-                return str(left) == str(right)
-            case "Fn::Not":
-                return not self.resolve(arg[0], where)
-            case "Fn::And":
-                return all(self.resolve(v, where) for v in arg)
-            case "Fn::Or":
-                return any(self.resolve(v, where) for v in arg)
-            case "Condition":
-                return self.condition(arg, where)
-            case "Fn::Sub":
-                return self._sub(arg, where)
-            case "Fn::Join":
-                separator, parts = arg
-                return str(separator).join(str(self.resolve(p, where)) for p in parts)
-        raise TemplateError(f"{self.path}: {where}: {name} cannot be evaluated locally")
-
-    def _sub(self, arg: Any, where: str) -> str:
-        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-        values = {**self.values, **{k: self.resolve(v, where) for k, v in extra.items()}}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in values or values[name] is None:
-                raise TemplateError(f"{self.path}: {where}: ${{{name}}} has no local value")
-            return str(values[name])
-
-        return re.sub(r"\$\{([A-Za-z0-9:._]+)\}", replace, text)
-
-
 def read_resources(path: Path = DEFAULT_TEMPLATE) -> StackResources:
-    """The five tables and the dags bucket of `template.yaml`."""
-    template = load_template(path)
-    resolver = _Resolver(template, path)
-    resources = template["Resources"]
+    """Every table and queue of `template.yaml` and its dags bucket.
+
+    The five tables dynadag uses and the bucket must be there; any other table or queue
+    the template creates is read the same way.
+    """
+    stack = _LocalStack(load_template(path), path)
     tables = {
-        logical_id: _table(resolver, logical_id, _resource(resources, logical_id, path))
-        for logical_id in TABLE_IDS
+        logical_id: stack.table(logical_id, resource)
+        for logical_id, resource in stack.evaluation.created("AWS::DynamoDB::Table").items()
     }
-    bucket = _bucket(resolver, _resource(resources, DAGS_BUCKET, path))
-    return StackResources(tables, bucket, _dags_prefix(resolver, template))
-
-
-def _dags_prefix(resolver: _Resolver, template: Mapping[str, Any]) -> str:
-    """`DYNADAG_DAGS_PREFIX` of the functions' global environment, if the template sets it."""
-    variables = (
-        ((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
-    ).get("Variables") or {}
-    if "DYNADAG_DAGS_PREFIX" not in variables:
-        return "dags/"
-    prefix = str(resolver.resolve(variables["DYNADAG_DAGS_PREFIX"], "Globals.DYNADAG_DAGS_PREFIX"))
-    return prefix.lstrip("/") if prefix.endswith("/") else f"{prefix.lstrip('/')}/"
-
-
-def _resource(resources: Mapping[str, Any], logical_id: str, path: Path) -> dict[str, Any]:
-    resource = resources.get(logical_id)
-    if not isinstance(resource, dict):
-        raise TemplateError(f"{path}: resource {logical_id} is missing")
-    return resource
+    for logical_id in TABLE_IDS:
+        if logical_id not in tables:
+            raise TemplateError(f"{path}: resource {logical_id} is missing")
+    buckets = stack.evaluation.created("AWS::S3::Bucket")
+    if DAGS_BUCKET not in buckets:
+        raise TemplateError(f"{path}: resource {DAGS_BUCKET} is missing")
+    queues = {
+        logical_id: stack.queue(logical_id, resource)
+        for logical_id, resource in stack.evaluation.created("AWS::SQS::Queue").items()
+    }
+    return StackResources(tables, stack.bucket(buckets[DAGS_BUCKET]), stack.dags_prefix(), queues)
 
 
 _TABLE_PROPERTIES = (
@@ -248,44 +146,116 @@ _TABLE_PROPERTIES = (
     "GlobalSecondaryIndexes",
     "StreamSpecification",
 )
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DelaySeconds",
+    "FifoQueue",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedrivePolicy",
+    "VisibilityTimeout",
+)
+"""The queue properties that are `CreateQueue` attributes of the same name; others
+(encryption, tags...) do not change how a local queue behaves."""
 
 
-def _properties(
-    resolver: _Resolver, resource: dict[str, Any], where: str, names: tuple[str, ...]
-) -> dict[str, Any]:
-    """The named properties, resolved; other properties (encryption, tags...) are not read."""
-    props = resource.get("Properties") or {}
-    return {n: resolver.resolve(props[n], f"{where}.{n}") for n in names if n in props}
+class _LocalStack:
+    """The template evaluated with local values; reads the properties `CreateTable`,
+    `CreateQueue` and `CreateBucket` need, the rest (encryption, tags...) unread."""
 
+    def __init__(self, template: dict[str, Any], path: Path) -> None:
+        self.path = path
+        self.evaluation = Evaluation(
+            template,
+            pseudo=LOCAL_PSEUDO_PARAMETERS,
+            resource_value=self._resource_value,
+            source=str(path),
+        )
 
-def _table(resolver: _Resolver, logical_id: str, resource: dict[str, Any]) -> TableDefinition:
-    where = f"Resources.{logical_id}.Properties"
-    props = _properties(resolver, resource, where, _TABLE_PROPERTIES)
-    name = props.get("TableName")
-    if not isinstance(name, str) or not name:
-        raise TemplateError(f"{resolver.path}: {where}.TableName must name the table")
-    for required in ("KeySchema", "AttributeDefinitions"):
-        if not props.get(required):
-            raise TemplateError(f"{resolver.path}: {where}.{required} is missing")
-    indexes = tuple(
-        {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
-        for index in props.get("GlobalSecondaryIndexes") or ()
-    )
-    stream = props.get("StreamSpecification") or {}
-    return TableDefinition(
-        logical_id=logical_id,
-        name=name,
-        key_schema=tuple(props["KeySchema"]),
-        attribute_definitions=tuple(props["AttributeDefinitions"]),
-        global_secondary_indexes=indexes,
-        stream_view_type=stream.get("StreamViewType"),
-    )
+    def _resource_value(self, logical_id: str, attribute: str | None) -> Any:
+        """A `Ref`: the logical id; `!GetAtt`: a table's or queue's ARN, a queue's name."""
+        if attribute is None:
+            return logical_id  # a resource's physical id: its logical id will do locally
+        kind = self.evaluation.template["Resources"][logical_id].get("Type")
+        region = LOCAL_PSEUDO_PARAMETERS["AWS::Region"]
+        account = LOCAL_PSEUDO_PARAMETERS["AWS::AccountId"]
+        if kind == "AWS::SQS::Queue" and attribute in ("Arn", "QueueName"):
+            name = self._queue_name(logical_id)
+            return name if attribute == "QueueName" else f"arn:aws:sqs:{region}:{account}:{name}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
+            table = self.table(logical_id, self.evaluation.template["Resources"][logical_id])
+            return f"arn:aws:dynamodb:{region}:{account}:table/{table.name}"
+        raise TemplateError(f"{self.path}: !GetAtt {logical_id}.{attribute} has no local value")
 
+    def _properties(
+        self, logical_id: str, resource: dict[str, Any], names: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The named properties, resolved."""
+        props = resource.get("Properties") or {}
+        where = f"Resources.{logical_id}.Properties"
+        return {n: self.evaluation.resolve(props[n], f"{where}.{n}") for n in names if n in props}
 
-def _bucket(resolver: _Resolver, resource: dict[str, Any]) -> BucketDefinition:
-    where = f"Resources.{DAGS_BUCKET}.Properties"
-    props = _properties(resolver, resource, where, ("BucketName", "VersioningConfiguration"))
-    name = props.get("BucketName")
-    status = (props.get("VersioningConfiguration") or {}).get("Status")
-    name = name if isinstance(name, str) and name else None
-    return BucketDefinition(DAGS_BUCKET, name, versioned=status == "Enabled")
+    def table(self, logical_id: str, resource: dict[str, Any]) -> TableDefinition:
+        where = f"Resources.{logical_id}.Properties"
+        props = self._properties(logical_id, resource, _TABLE_PROPERTIES)
+        name = props.get("TableName")
+        if not isinstance(name, str) or not name:
+            raise TemplateError(f"{self.path}: {where}.TableName must name the table")
+        for required in ("KeySchema", "AttributeDefinitions"):
+            if not props.get(required):
+                raise TemplateError(f"{self.path}: {where}.{required} is missing")
+        indexes = tuple(
+            {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+            for index in props.get("GlobalSecondaryIndexes") or ()
+        )
+        stream = props.get("StreamSpecification") or {}
+        return TableDefinition(
+            logical_id=logical_id,
+            name=name,
+            key_schema=tuple(props["KeySchema"]),
+            attribute_definitions=tuple(props["AttributeDefinitions"]),
+            global_secondary_indexes=indexes,
+            stream_view_type=stream.get("StreamViewType"),
+        )
+
+    def _queue_name(self, logical_id: str) -> str:
+        """`QueueName`, else the logical id (with ``.fifo`` for a FIFO queue)."""
+        resource = self.evaluation.template["Resources"][logical_id]
+        props = self._properties(logical_id, resource, ("QueueName", "FifoQueue"))
+        if props.get("QueueName"):
+            return str(props["QueueName"])
+        fifo = str(props.get("FifoQueue", "")).lower() == "true"
+        return f"{logical_id}.fifo" if fifo else logical_id
+
+    def queue(self, logical_id: str, resource: dict[str, Any]) -> QueueDefinition:
+        props = self._properties(logical_id, resource, _QUEUE_ATTRIBUTES)
+        attributes = {
+            name: json.dumps(value) if isinstance(value, dict) else as_text(value)
+            for name, value in props.items()
+            if value is not None
+        }
+        return QueueDefinition(logical_id, self._queue_name(logical_id), attributes)
+
+    def bucket(self, resource: dict[str, Any]) -> BucketDefinition:
+        names = ("BucketName", "VersioningConfiguration")
+        props = self._properties(DAGS_BUCKET, resource, names)
+        name = props.get("BucketName")
+        status = (props.get("VersioningConfiguration") or {}).get("Status")
+        name = name if isinstance(name, str) and name else None
+        return BucketDefinition(DAGS_BUCKET, name, versioned=status == "Enabled")
+
+    def dags_prefix(self) -> str:
+        """`DYNADAG_DAGS_PREFIX` of the functions' global environment, if the template sets it."""
+        template = self.evaluation.template
+        variables = (
+            ((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
+        ).get("Variables") or {}
+        if "DYNADAG_DAGS_PREFIX" not in variables:
+            return "dags/"
+        prefix = str(
+            self.evaluation.resolve(
+                variables["DYNADAG_DAGS_PREFIX"], "Globals.Function.DYNADAG_DAGS_PREFIX"
+            )
+        )
+        return prefix.lstrip("/") if prefix.endswith("/") else f"{prefix.lstrip('/')}/"

@@ -147,7 +147,9 @@ class LocalStack:
         os.environ.update(LAMBDA_ENVIRONMENT)
         # As the handler reads them, with the compiler opt-ins (DYNADAG_ALLOW_BASH...) kept.
         self.settings = Settings.from_env()
-        provision(self.resources, self.client("dynamodb"), self.client("s3"), bucket)
+        provision(
+            self.resources, self.client("dynamodb"), self.client("s3"), bucket, self.client("sqs")
+        )
         # As on deploy: upload dags_runtime/ and .airflowignore, fill the registry.
         from lambda_compiler.rebuild import run_rebuild
 

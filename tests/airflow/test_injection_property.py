@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_compiler.literals import is_valid_dag_id, is_valid_task_id
+from lambda_compiler.naming import is_valid_dag_id, is_valid_task_id
 from lambda_compiler.safety import check_source
 from tests.airflow.dagbag import load_dagbag
 from tests.rowkit import allow_any, compile_rows, job, scheduler, task

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
 from lambda_compiler.local.process import DYNADAG, LocalProcess
+from lambda_compiler.local.resources import read_resources
 from lambda_compiler.registry import DagRecord, Registry
 
 pytestmark = pytest.mark.moto
@@ -99,7 +100,9 @@ def test_rows_written_with_boto3_become_dag_files_through_every_lifecycle_step(
         assert found is not None
         return found
 
-    # GIVEN two tasks and a job listing them
+    # GIVEN the stack created every queue of template.yaml, and two tasks and a job
+    queues = {url.rsplit("/", 1)[1] for url in local.client("sqs").list_queues()["QueueUrls"]}
+    assert {queue.name for queue in read_resources().queues.values()} <= queues
     mark = local.mark()
     dynamodb.put_item(TableName="mwaa_task", Item=task_item("1", "SELECT 1;"))
     dynamodb.put_item(TableName="mwaa_task", Item=task_item("2", "SELECT 2;"))

@@ -12,7 +12,7 @@ from lambda_compiler.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("module", ["yaml", "moto"])
+@pytest.mark.parametrize("module", ["yaml", "moto", "samtranslator"])
 def test_a_missing_local_extra_module_is_one_error_with_the_install_command(
     module: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,8 @@ CORE = [
     "graph",
     "validate",
     "literals",
+    "naming",
+    "file_metadata",
     "safety",
     "render",
     "compiler",

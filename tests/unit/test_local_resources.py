@@ -138,3 +138,40 @@ def test_the_packaged_template_is_the_sam_template_itself() -> None:
     assert DEFAULT_TEMPLATE.resolve() == sam_template.resolve()
     assert DEFAULT_TEMPLATE.read_bytes() == sam_template.read_bytes()
     assert read_resources().bucket.versioned
+
+
+def test_every_queue_and_table_the_template_creates_is_read(tmp_path: Path) -> None:
+    extra = """
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 900
+      SqsManagedSseEnabled: true
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt WorkDeadLetters.Arn, maxReceiveCount: 5}
+  WorkDeadLetters:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: dynadag-work-dlq
+      FifoQueue: false
+"""
+    leases = TABLE.format(logical="LeaseTable", name='!Sub "${AWS::StackName}-leases"')
+    path = _template(tmp_path)
+    path.write_text(path.read_text() + extra + leases)
+
+    resources = read_resources(path)
+
+    work, dead = resources.queues["WorkQueue"], resources.queues["WorkDeadLetters"]
+    assert (work.name, dead.name) == ("WorkQueue", "dynadag-work-dlq")
+    assert work.attributes == {
+        "VisibilityTimeout": "900",
+        "RedrivePolicy": '{"deadLetterTargetArn": '
+        '"arn:aws:sqs:us-east-1:123456789012:dynadag-work-dlq", "maxReceiveCount": 5}',
+    }
+    assert work.dead_letter_target == "arn:aws:sqs:us-east-1:123456789012:dynadag-work-dlq"
+    assert dead.attributes == {"FifoQueue": "false"} and dead.dead_letter_target is None
+    assert resources.tables["LeaseTable"].name == "dynadag-local-leases"
+
+
+def test_the_project_templates_dead_letter_queue_is_created_locally() -> None:
+    queue = read_resources().queues["StreamDeadLetterQueue"]
+    assert queue.attributes == {"MessageRetentionPeriod": "1209600"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lambda_compiler.generated import stale
-from lambda_compiler.local.resources import load_template
+from lambda_compiler.local.cfn import load_template
+from lambda_compiler.local.resources import DEFAULT_TEMPLATE
 from lambda_compiler.settings import (
     VARIABLES,
     Settings,
@@ -48,7 +49,7 @@ def test_each_documented_default_is_what_an_unset_variable_means(variable) -> No
 
 
 def test_the_sam_template_sets_every_variable_for_the_functions() -> None:
-    environment = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    environment = load_template(DEFAULT_TEMPLATE)["Globals"]["Function"]["Environment"]["Variables"]
     assert {name for name in environment if name.startswith("DYNADAG_")} == {
         v.name for v in VARIABLES
     }
