@@ -8,7 +8,8 @@ from lambda_compiler.local.resources import StackResources
 
 
 def provision(resources: StackResources, dynamodb: Any, s3: Any, bucket: str) -> None:
-    """Create every table of `resources` (waiting until active) and the bucket `bucket`.
+    """Create every table of `resources` (waiting until active) and the bucket `bucket`
+    with its versioning and lifecycle rules.
 
     Tables or a bucket that already exist are left as they are, so a restart against a
     running server is harmless.
@@ -25,3 +26,7 @@ def provision(resources: StackResources, dynamodb: Any, s3: Any, bucket: str) ->
         s3.create_bucket(Bucket=bucket)
     if resources.bucket.versioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if resources.bucket.lifecycle_rules:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": list(resources.bucket.lifecycle_rules)}
+        )
