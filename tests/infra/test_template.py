@@ -149,9 +149,8 @@ def test_old_versions_of_dag_files_expire_by_count_and_age_under_the_dags_prefix
     }
     assert rule["ExpiredObjectDeleteMarker"] is True
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
-    assert not {"ExpirationInDays", "ExpirationDate", "Transitions"} & set(
-        rule
-    )  # current files stay
+    # current files never expire, only old versions
+    assert not {"ExpirationInDays", "ExpirationDate", "Transitions"} & set(rule)
     declared = configured.template["Parameters"]
     assert declared["KeepDagVersions"]["MaxValue"] == 100  # S3's limit for NewerNoncurrentVersions
 
