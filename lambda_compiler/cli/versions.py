@@ -68,7 +68,8 @@ def newest_versions(
     ListObjectVersions is read page by page only until `limit` entries are in hand. When the
     second value is True, numbers count from 1 = the oldest version (the history numbers
     `pick` takes); otherwise older versions exist and the numbers only order what was read.
-    `VersionError` when the DAG never had a file.
+    S3 lists versions and delete markers apart, each newest first; they are merged by time,
+    keeping S3's order among equal times. `VersionError` when the DAG never had a file.
     """
     key = dag_key(settings, dag_id)
     versions: list[dict[str, Any]] = []

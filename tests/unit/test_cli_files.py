@@ -87,16 +87,24 @@ def test_ls_lists_each_dag_from_the_registry_and_the_other_files_without_old_ver
     assert rows[".airflowignore"][1:4] == ["", "current", ""]  # not a DAG: no registry record
 
 
-def test_ls_shows_a_file_the_registry_does_not_know(stack: CliStack) -> None:
+def test_ls_shows_files_the_registry_does_not_know_and_dags_without_a_file(
+    stack: CliStack,
+) -> None:
+    rows = _rows("SELECT 2;")
+    rows["mwaa_job"].append(job("3", "99", name="broken"))  # lists a task that does not exist
+    stack.apply(rows)
     key = f"{stack.settings.dags_prefix}hand_written.py"
     stack.s3.put_object(Bucket=stack.settings.bucket, Key=key, Body=b"# by hand\n")
 
     result = runner.invoke(app, ["ls", "--format", "json"])
 
     assert result.exit_code == 0, result.output
-    (entry,) = [e for e in json.loads(result.stdout) if e["file"] == "hand_written.py"]
-    assert entry["dag_id"] is None and entry["kind"] is None
-    assert (entry["state"], entry["size"]) == ("current", 10)
+    entries = {e["file"]: e for e in json.loads(result.stdout)}
+    hand = entries["hand_written.py"]
+    assert hand["dag_id"] is None and hand["kind"] is None
+    assert (hand["state"], hand["size"]) == ("current", 10)
+    broken = entries["job-broken.py"]
+    assert (broken["state"], broken["outcome"], broken["size"]) == ("no file", "invalid", None)
 
 
 def test_show_prints_the_current_file_exactly_when_piped(stack: CliStack) -> None:
