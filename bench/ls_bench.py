@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 
 from bench.handler_bench import environment, moto_process, reset
 from lambda_compiler.cli import app
+from lambda_compiler.model import DagId
 from lambda_compiler.registry import OutcomeRecord, Registry
 from lambda_compiler.settings import Settings
 from tests.integration.aws_fixtures import count_requests
@@ -55,7 +56,7 @@ def populate(settings: Settings, files: int, versions: int, history_versions: in
             )
         registry.record_outcome(
             OutcomeRecord(
-                dag_id=dag_id,  # type: ignore[arg-type]
+                dag_id=DagId(dag_id),
                 outcome="written",
                 kind="job",
                 s3_key=key,

@@ -53,7 +53,7 @@ class ObjectSummary:
 
 def current_objects(s3: Any, bucket: str, prefix: str) -> dict[str, ObjectSummary]:
     """The current objects under `prefix` by key (ListObjectsV2: no old versions are read)."""
-    found = {}
+    found: dict[str, ObjectSummary] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for entry in page.get("Contents", []):
             found[entry["Key"]] = ObjectSummary(entry["Size"], entry["LastModified"])
