@@ -35,6 +35,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+_LOCAL_REGION = "us-east-1"
+"""`dynadag local`'s default region (`LocalConfig.region`), where its tables are."""
 
 
 def _client_config() -> Config:
@@ -149,12 +151,15 @@ def _use_local_record() -> LocalRecord | None:
 
 def _single_local_bucket() -> list[str] | None:
     """With `AWS_ENDPOINT_URL` on this machine and no bucket named: the endpoint's buckets,
-    using the only one as `DYNADAG_BUCKET` (a `dynadag local` started elsewhere has one)."""
+    using the only one as `DYNADAG_BUCKET` (a `dynadag local` started elsewhere has one);
+    the local stack's credentials and region stand in for missing ones."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint or urlparse(endpoint).hostname not in _LOOPBACK:
         return None
     if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
         os.environ.update(_LOCAL_CREDENTIALS)
+    if not any(os.environ.get(v) for v in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")):
+        os.environ["AWS_DEFAULT_REGION"] = _LOCAL_REGION  # DynamoDB needs one; S3 does not
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,19 +13,22 @@ from lambda_compiler.cli.common import FormatOption, OutputFormat, console, fail
 from lambda_compiler.cli.lineage import disabled_reason
 from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.cli.versions import (
+    ObjectSummary,
     Version,
     VersionError,
     current_file,
+    current_objects,
+    dag_key,
     dag_versions,
     files,
-    list_versions,
+    newest_versions,
     pick,
     read_version,
     source_rows,
     version_metadata,
 )
 from lambda_compiler.file_metadata import ROLLED_BACK_FROM
-from lambda_compiler.registry import Registry
+from lambda_compiler.registry import DagRecord, Registry
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id (its file name without .py).")]
 S3VersionOption = Annotated[
@@ -42,19 +45,20 @@ def _when(version: Version) -> str:
 
 @aws_command
 def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
-    """The files under the dags prefix, with their version counts."""
+    """The files under the dags prefix: every DAG the registry records, and the other files.
+
+    Reads the registry's DAG records and the current objects (one ListObjectsV2 request per
+    1,000 files), never old versions: `dynadag history DAG` lists a file's versions.
+    """
     aws = connect()
     prefix = aws.settings.dags_prefix
-    entries = [
-        {
-            "file": key[len(prefix) :],
-            "versions": len(files(versions)),
-            "size": None if versions[-1].deleted else versions[-1].size,
-            "last_change": versions[-1].modified.isoformat(),
-            "state": "deleted" if versions[-1].deleted else "current",
-        }
-        for key, versions in list_versions(aws.s3, aws.settings.bucket, prefix).items()
-    ]
+    stored = current_objects(aws.s3, aws.settings.bucket, prefix)
+    entries = []
+    for record in Registry(aws.dynamodb, aws.settings.registry_table).list_dags():
+        key = record.s3_key or dag_key(aws.settings, record.dag_id)
+        entries.append(_dag_entry(key.removeprefix(prefix), record, stored.pop(key, None)))
+    entries.extend(_other_entry(key.removeprefix(prefix), found) for key, found in stored.items())
+    entries.sort(key=lambda e: e["file"])
     if output is OutputFormat.JSON:
         write_json(entries)
         return
@@ -64,14 +68,52 @@ def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
     rows = [
         (
             e["file"],
-            str(e["versions"]),
-            "" if e["size"] is None else str(e["size"]),
-            e["last_change"][:19].replace("T", " "),
+            e["kind"] or "",
             e["state"],
+            e["outcome"] or "",
+            "" if e["size"] is None else str(e["size"]),
+            (e["last_change"] or "")[:19].replace("T", " "),
+            (e["sha256"] or "")[:12],
         )
         for e in entries
     ]
-    print_table(("file", "versions", "size", "last change (UTC)", "state"), rows)
+    print_table(("file", "kind", "state", "outcome", "size", "last change (UTC)", "sha256"), rows)
+
+
+def _dag_entry(file: str, record: DagRecord, found: ObjectSummary | None) -> dict[str, Any]:
+    """A DAG's line of `ls`: the registry's record, with size and time of its current object."""
+    if found is not None:
+        state = "current"
+    else:
+        state = "deleted" if record.outcome == "deleted" else "no file"
+    return {
+        "file": file,
+        "dag_id": record.dag_id,
+        "kind": record.kind,
+        "state": state,
+        "outcome": record.outcome,
+        "size": found.size if found else None,
+        "last_change": found.modified.isoformat() if found else record.written_at,
+        "sha256": record.sha256 if found else None,
+        "version_id": record.version_id,
+        "updated_at": record.updated_at,
+    }
+
+
+def _other_entry(file: str, found: ObjectSummary) -> dict[str, Any]:
+    """A current file the registry has no DAG record of (dags_runtime/, .airflowignore, ...)."""
+    return {
+        "file": file,
+        "dag_id": None,
+        "kind": None,
+        "state": "current",
+        "outcome": None,
+        "size": found.size,
+        "last_change": found.modified.isoformat(),
+        "sha256": None,
+        "version_id": None,
+        "updated_at": None,
+    }
 
 
 @aws_command
@@ -124,21 +166,52 @@ def _fail_if_disabled(aws: Aws, dag_id: str) -> None:
         fail(f"DAG {dag_id!r} is disabled: {reason}")
 
 
-@aws_command
-def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> None:
-    """A DAG's versions: time, size, sha256 and the rows it came from.
+HISTORY_LIMIT = 20
+"""Versions `dynadag history` shows by default (its S3 metadata is read one request each)."""
 
-    A copy made by `dynadag rollback` says which version it restored, and the file a
-    rollback pinned says so.
+
+@aws_command
+def history(
+    dag_id: DagIdArgument,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help=f"Show the newest N versions (default {HISTORY_LIMIT})."
+        ),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Show every version.")] = False,
+    output: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """A DAG's newest versions: time, size, sha256 and the rows it came from.
+
+    Reads the versions newest first and stops after --limit (default 20); --all reads
+    them all. A copy made by `dynadag rollback` says which version it restored, and the
+    file a rollback pinned says so.
     """
+    if every and limit is not None:
+        fail("--all takes no --limit", code=2)
     aws = connect()
+    wanted = None if every else (limit or HISTORY_LIMIT)
     try:
-        versions = dag_versions(aws.s3, aws.settings, dag_id)
+        versions, complete = newest_versions(aws.s3, aws.settings, dag_id, wanted)
     except VersionError as exc:
         fail(str(exc))
+    if not complete:
+        say(
+            f"the newest {len(versions)} versions; older ones exist. Numbers count from the "
+            "oldest, so they are shown with --all only: use version ids meanwhile",
+            style="yellow",
+            err=True,
+        )
+    elif versions[0].number > 1:
+        say(
+            f"the newest {len(versions)} versions; #1..#{versions[0].number - 1} are older "
+            "(--all shows them)",
+            err=True,
+        )
     record = Registry(aws.dynamodb, aws.settings.registry_table).get_dag(dag_id)
     pinned = record.pinned_version if record else None
-    numbers = {v.version_id: v.number for v in versions}
+    numbers = {v.version_id: v.number for v in versions} if complete else {}
     rows = []
     entries = []
     for version in versions:
@@ -153,7 +226,7 @@ def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> 
             notes.append("pinned")
         entries.append(
             {
-                "number": version.number,
+                "number": version.number if complete else None,
                 "time": version.modified.isoformat(),
                 "size": None if version.deleted else version.size,
                 "sha256": meta.get("sha256"),
@@ -170,7 +243,7 @@ def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> 
         sha = "deleted" if version.deleted else (meta.get("sha256") or "")[:12]
         rows.append(
             (
-                str(version.number),
+                str(version.number) if complete else "",
                 _when(version),
                 "" if version.deleted else str(version.size),
                 sha + (f" ({', '.join(notes)})" if notes else ""),
@@ -190,7 +263,7 @@ def _print_history_blocks(rows: list[tuple[str, ...]]) -> None:
     """One block per version: long ids and row lists read better than in narrow columns."""
     for number, when, size, sha, version_id, sources in rows:
         what = f"{size} bytes  sha256 {sha}" if size else sha
-        say(f"#{number}  {when}  {what}", style="bold")
+        say(f"{f'#{number}  ' if number else ''}{when}  {what}", style="bold")
         say(f"    version id   {version_id}")
         if sources:
             say(f"    source rows  {', '.join(sources.splitlines())}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,23 +31,63 @@ def dag_key(settings: Settings, dag_id: str) -> str:
     return f"{settings.dags_prefix}{dag_id}.py"
 
 
-def list_versions(s3: Any, bucket: str, prefix: str) -> dict[str, list[Version]]:
-    """Every key under `prefix` with its versions, oldest first.
+_PAGE_SIZE = 1000
+"""Entries per ListObjectVersions request (S3's maximum): one request holds every version a
+file keeps under the bucket's lifecycle rule, so history numbers are nearly always exact."""
 
-    S3 lists each key's versions newest first, and delete markers apart from them;
-    the two lists are merged by time, keeping S3's order among equal times.
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    """A current object under the dags prefix, as ListObjectsV2 describes it."""
+
+    size: int
+    modified: datetime.datetime
+
+
+def current_objects(s3: Any, bucket: str, prefix: str) -> dict[str, ObjectSummary]:
+    """The current objects under `prefix` by key (ListObjectsV2: no old versions are read)."""
+    found: dict[str, ObjectSummary] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            found[entry["Key"]] = ObjectSummary(entry["Size"], entry["LastModified"])
+    return found
+
+
+def newest_versions(
+    s3: Any, settings: Settings, dag_id: str, limit: int | None = None
+) -> tuple[list[Version], bool]:
+    """A DAG's newest `limit` versions (all when None), oldest first, and whether they are all.
+
+    ListObjectVersions is read page by page only until `limit` entries are in hand. When the
+    second value is True, numbers count from 1 = the oldest version (the history numbers
+    `pick` takes); otherwise older versions exist and the numbers only order what was read.
+    S3 lists versions and delete markers apart, each newest first; they are merged by time,
+    keeping S3's order among equal times. `VersionError` when the DAG never had a file.
     """
-    versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    markers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        for entry in page.get("Versions", []):
-            versions[entry["Key"]].append({**entry, "deleted": False})
-        for entry in page.get("DeleteMarkers", []):
-            markers[entry["Key"]].append({**entry, "deleted": True, "Size": 0})
-    return {
-        key: _numbered(_merge_newest_first(versions[key], markers[key]))
-        for key in sorted(set(versions) | set(markers))
-    }
+    key = dag_key(settings, dag_id)
+    versions: list[dict[str, Any]] = []
+    markers: list[dict[str, Any]] = []
+    complete = True
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=settings.bucket, Prefix=key, PaginationConfig={"PageSize": _PAGE_SIZE}
+    )
+    for page in pages:
+        versions += [{**e, "deleted": False} for e in page.get("Versions", []) if e["Key"] == key]
+        markers += [
+            {**e, "deleted": True, "Size": 0}
+            for e in page.get("DeleteMarkers", [])
+            if e["Key"] == key
+        ]
+        listed = page.get("Versions", []) + page.get("DeleteMarkers", [])
+        if any(e["Key"] != key for e in listed):  # keys sort after ours: ours are all read
+            break
+        if limit is not None and len(versions) + len(markers) >= limit and page["IsTruncated"]:
+            complete = False
+            break
+    if not versions and not markers:
+        raise VersionError(f"unknown DAG {dag_id!r}: no {key} in bucket {settings.bucket}")
+    numbered = _numbered(_merge_newest_first(versions, markers))
+    return (numbered if limit is None else numbered[-limit:]), complete
 
 
 def _merge_newest_first(
@@ -71,12 +110,8 @@ def _merge_newest_first(
 
 
 def dag_versions(s3: Any, settings: Settings, dag_id: str) -> list[Version]:
-    """A DAG's versions, oldest first; `VersionError` when it never had a file."""
-    key = dag_key(settings, dag_id)
-    versions = list_versions(s3, settings.bucket, key).get(key, [])
-    if not versions:
-        raise VersionError(f"unknown DAG {dag_id!r}: no {key} in bucket {settings.bucket}")
-    return versions
+    """Every version of a DAG, oldest first; `VersionError` when it never had a file."""
+    return newest_versions(s3, settings, dag_id)[0]
 
 
 def _numbered(newest_first: list[dict[str, Any]]) -> list[Version]:

@@ -10,8 +10,8 @@ from lambda_compiler.local.resources import StackResources
 def provision(
     resources: StackResources, dynamodb: Any, s3: Any, bucket: str, sqs: Any | None = None
 ) -> None:
-    """Create every table of `resources` (waiting until active), the bucket `bucket` and,
-    given an SQS client, every queue.
+    """Create every table of `resources` (waiting until active), the bucket `bucket` with
+    its versioning and lifecycle rules and, given an SQS client, every queue.
 
     Tables, queues or a bucket that already exist are left as they are, so a restart
     against a running server is harmless.
@@ -28,6 +28,10 @@ def provision(
         s3.create_bucket(Bucket=bucket)
     if resources.bucket.versioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if resources.bucket.lifecycle_rules:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": list(resources.bucket.lifecycle_rules)}
+        )
     if sqs is not None:
         # A dead-letter queue must exist before the queue whose redrive policy names it.
         queues = sorted(resources.queues.values(), key=lambda q: q.dead_letter_target is not None)

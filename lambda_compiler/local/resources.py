@@ -78,11 +78,13 @@ class TableDefinition:
 
 @dataclass(frozen=True)
 class BucketDefinition:
-    """The dags bucket: its name when the template fixes one, and versioning."""
+    """The dags bucket: its name when the template fixes one, versioning, lifecycle rules."""
 
     logical_id: str
     name: str | None
     versioned: bool
+    lifecycle_rules: tuple[dict[str, Any], ...] = ()
+    """In the shape of S3's `PutBucketLifecycleConfiguration` (not CloudFormation's)."""
 
 
 @dataclass(frozen=True)
@@ -238,12 +240,21 @@ class _LocalStack:
         return QueueDefinition(logical_id, self._queue_name(logical_id), attributes)
 
     def bucket(self, resource: dict[str, Any]) -> BucketDefinition:
-        names = ("BucketName", "VersioningConfiguration")
+        names = ("BucketName", "VersioningConfiguration", "LifecycleConfiguration")
         props = self._properties(DAGS_BUCKET, resource, names)
         name = props.get("BucketName")
         status = (props.get("VersioningConfiguration") or {}).get("Status")
         name = name if isinstance(name, str) and name else None
-        return BucketDefinition(DAGS_BUCKET, name, versioned=status == "Enabled")
+        where = f"Resources.{DAGS_BUCKET}.Properties.LifecycleConfiguration.Rules"
+        rules = (props.get("LifecycleConfiguration") or {}).get("Rules") or ()
+        return BucketDefinition(
+            DAGS_BUCKET,
+            name,
+            versioned=status == "Enabled",
+            lifecycle_rules=tuple(
+                _lifecycle_rule(rule, f"{where}[{i}]", self.path) for i, rule in enumerate(rules)
+            ),
+        )
 
     def dags_prefix(self) -> str:
         """`DYNADAG_DAGS_PREFIX` of the functions' global environment, if the template sets it."""
@@ -259,3 +270,24 @@ class _LocalStack:
             )
         )
         return prefix.lstrip("/") if prefix.endswith("/") else f"{prefix.lstrip('/')}/"
+
+
+def _lifecycle_rule(rule: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in S3's API shape (the properties dynadag uses)."""
+    s3_rule: dict[str, Any] = {"Status": rule.get("Status", "Enabled")}
+    for name, value in rule.items():
+        match name:
+            case "Status":
+                pass
+            case "Id":
+                s3_rule["ID"] = value
+            case "Prefix":
+                s3_rule["Filter"] = {"Prefix": value}
+            case "ExpiredObjectDeleteMarker":
+                s3_rule["Expiration"] = {"ExpiredObjectDeleteMarker": bool(value)}
+            case "NoncurrentVersionExpiration" | "AbortIncompleteMultipartUpload":
+                s3_rule[name] = {k: int(v) for k, v in value.items()}
+            case _:
+                raise TemplateError(f"{path}: {where}.{name} cannot be applied locally")
+    s3_rule.setdefault("Filter", {"Prefix": ""})
+    return s3_rule

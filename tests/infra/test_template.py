@@ -135,6 +135,26 @@ def test_dags_bucket_is_versioned_private_encrypted_and_owner_enforced(default: 
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
 
 
+def test_old_versions_of_dag_files_expire_by_count_and_age_under_the_dags_prefix() -> None:
+    configured = Resolved({"DagS3Path": "pipelines/dags", "KeepDagVersions": "20"})
+    bucket = configured.resources["DagsBucket"]["Properties"]
+
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+
+    assert rule["Status"] == "Enabled"
+    assert rule["Prefix"] == "pipelines/dags/"
+    assert rule["NoncurrentVersionExpiration"] == {
+        "NewerNoncurrentVersions": "20",
+        "NoncurrentDays": "90",
+    }
+    assert rule["ExpiredObjectDeleteMarker"] is True
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    # current files never expire, only old versions
+    assert not {"ExpirationInDays", "ExpirationDate", "Transitions"} & set(rule)
+    declared = configured.evaluation.template["Parameters"]
+    assert declared["KeepDagVersions"]["MaxValue"] == 100  # S3's limit for NewerNoncurrentVersions
+
+
 def test_dags_bucket_refuses_requests_without_tls(default: Resolved) -> None:
     policy = default.resources["DagsBucketPolicy"]["Properties"]
     assert policy["Bucket"] == "<DagsBucket>"

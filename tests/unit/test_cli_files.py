@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
+from lambda_compiler.cli import versions as versions_module
+from lambda_compiler.cli.aws import Aws
 from tests.cli_stack import CliStack, make_stack
+from tests.integration.aws_fixtures import count_requests
 from tests.rowkit import job, task
 
 pytestmark = pytest.mark.moto
@@ -32,6 +40,22 @@ def _rows(sql: str = "SELECT 1;", *, jobs: tuple[str, ...] = ("load", "report"))
 
 
 @pytest.fixture
+def cli_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Counter[str]]]:
+    """API calls made by the clients the CLI creates, as ``"s3.ListObjectVersions": n``."""
+    counters: list[Counter[str]] = []
+    make = Aws.client
+    with ExitStack() as exits:
+
+        def counted_client(aws: Aws, service: str) -> Any:
+            client = make(aws, service)
+            counters.append(exits.enter_context(count_requests(client)))
+            return client
+
+        monkeypatch.setattr(Aws, "client", counted_client)
+        yield lambda: sum(counters, Counter())
+
+
+@pytest.fixture
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
     stack = make_stack(moto_endpoint, monkeypatch)
     stack.apply(_rows("SELECT 1;"))
@@ -39,25 +63,48 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> CliStack:
     return stack
 
 
-def test_ls_lists_each_file_with_its_version_count(stack: CliStack) -> None:
+def test_ls_lists_each_dag_from_the_registry_and_the_other_files_without_old_versions(
+    stack: CliStack, cli_calls: Callable[[], Counter[str]]
+) -> None:
     stack.apply(_rows("SELECT 2;", jobs=("load",)))
 
     result = runner.invoke(app, ["ls"])
 
     assert result.exit_code == 0, result.output
+    assert cli_calls()["s3.ListObjectVersions"] == 0
+    assert cli_calls()["s3.ListObjectsV2"] == 1
     lines = [line.split("\t") for line in result.stdout.splitlines()]
-    assert lines[0] == ["file", "versions", "size", "last change (UTC)", "state"]
+    assert lines[0] == ["file", "kind", "state", "outcome", "size", "last change (UTC)", "sha256"]
     rows = {cells[0]: cells for cells in lines[1:]}
     assert {name for name in rows if name.endswith(".py") and "/" not in name} == {
         "job-load.py",
         "job-report.py",
     }
-    assert rows[".airflowignore"][4] == "current"
-    assert rows["job-load.py"][1] == "2"
-    assert rows["job-load.py"][2] == str(len(stack.body("job-load").encode()))
-    assert rows["job-load.py"][4] == "current"
-    assert rows["job-report.py"][1:3] == ["1", ""]
-    assert rows["job-report.py"][4] == "deleted"
+    body = stack.body("job-load").encode()
+    assert rows["job-load.py"][1:5] == ["job", "current", "unchanged", str(len(body))]
+    assert rows["job-load.py"][6] == hashlib.sha256(body).hexdigest()[:12]
+    assert rows["job-report.py"][1:5] == ["job", "deleted", "deleted", ""]
+    assert rows[".airflowignore"][1:4] == ["", "current", ""]  # not a DAG: no registry record
+
+
+def test_ls_shows_files_the_registry_does_not_know_and_dags_without_a_file(
+    stack: CliStack,
+) -> None:
+    rows = _rows("SELECT 2;")
+    rows["mwaa_job"].append(job("3", "99", name="broken"))  # lists a task that does not exist
+    stack.apply(rows)
+    key = f"{stack.settings.dags_prefix}hand_written.py"
+    stack.s3.put_object(Bucket=stack.settings.bucket, Key=key, Body=b"# by hand\n")
+
+    result = runner.invoke(app, ["ls", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    entries = {e["file"]: e for e in json.loads(result.stdout)}
+    hand = entries["hand_written.py"]
+    assert hand["dag_id"] is None and hand["kind"] is None
+    assert (hand["state"], hand["size"]) == ("current", 10)
+    broken = entries["job-broken.py"]
+    assert (broken["state"], broken["outcome"], broken["size"]) == ("no file", "invalid", None)
 
 
 def test_show_prints_the_current_file_exactly_when_piped(stack: CliStack) -> None:
@@ -110,6 +157,69 @@ def test_history_shows_a_delete_marker(stack: CliStack) -> None:
     last = result.stdout.splitlines()[-1].split("\t")
     assert last[0] == "3"
     assert last[3] == "deleted"
+
+
+def _add_versions(stack: CliStack, count: int) -> list[str]:
+    """`count` more versions of job-load's file; all its version ids, newest first."""
+    key = f"{stack.settings.dags_prefix}job-load.py"
+    for n in range(count):
+        stack.s3.put_object(Bucket=stack.settings.bucket, Key=key, Body=f"# {n}\n".encode())
+    return [v["VersionId"] for v in stack.versions("job-load")]
+
+
+def test_history_reads_one_page_of_versions_for_its_limit(
+    stack: CliStack, cli_calls: Callable[[], Counter[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newest_first = _add_versions(stack, 6)
+    monkeypatch.setattr(versions_module, "_PAGE_SIZE", 3)
+
+    result = runner.invoke(app, ["history", "job-load", "--limit", "2"])
+
+    assert result.exit_code == 0, result.output
+    assert cli_calls()["s3.ListObjectVersions"] == 1  # of 3 pages
+    assert cli_calls()["s3.HeadObject"] == 2
+    _, older, newer = (line.split("\t") for line in result.stdout.splitlines())
+    assert [older[4], newer[4]] == newest_first[1::-1]
+    assert older[0] == newer[0] == ""  # numbers count from the oldest, not read
+    assert "older ones exist" in result.stderr
+
+
+def test_history_all_pages_through_every_version(
+    stack: CliStack, cli_calls: Callable[[], Counter[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newest_first = _add_versions(stack, 6)
+    monkeypatch.setattr(versions_module, "_PAGE_SIZE", 3)
+
+    result = runner.invoke(app, ["history", "job-load", "--all", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert cli_calls()["s3.ListObjectVersions"] == 3
+    shown = json.loads(result.stdout)
+    assert [v["number"] for v in shown] == list(range(1, 9))
+    assert [v["version_id"] for v in shown] == newest_first[::-1]
+
+
+def test_history_shows_the_newest_versions_with_their_numbers_by_default(
+    stack: CliStack, cli_calls: Callable[[], Counter[str]]
+) -> None:
+    newest_first = _add_versions(stack, 23)
+
+    result = runner.invoke(app, ["history", "job-load"])
+
+    assert result.exit_code == 0, result.output
+    assert cli_calls()["s3.ListObjectVersions"] == 1
+    assert cli_calls()["s3.HeadObject"] == 20
+    rows = [line.split("\t") for line in result.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == [str(n) for n in range(6, 26)]
+    assert [row[4] for row in rows] == newest_first[19::-1]
+    assert "#1..#5 are older (--all shows them)" in result.stderr
+
+
+def test_history_all_with_a_limit_is_a_usage_error(stack: CliStack) -> None:
+    result = runner.invoke(app, ["history", "job-load", "--all", "--limit", "3"])
+
+    assert result.exit_code == 2
+    assert "--all takes no --limit" in result.stderr
 
 
 def test_diff_defaults_to_previous_versus_current(stack: CliStack) -> None:
@@ -202,8 +312,6 @@ def test_a_short_number_is_a_history_number_never_an_id_prefix() -> None:
 
 
 def test_ls_history_show_and_rollback_print_json_for_tools(stack: CliStack) -> None:
-    import json
-
     current = stack.body("job-load").encode()
     listing = json.loads(runner.invoke(app, ["ls", "--format", "json"]).stdout)
     history = json.loads(runner.invoke(app, ["history", "job-load", "--format", "json"]).stdout)
@@ -213,7 +321,8 @@ def test_ls_history_show_and_rollback_print_json_for_tools(stack: CliStack) -> N
     rolled = runner.invoke(app, ["rollback", "job-load", "--format", "json"])
 
     load = next(entry for entry in listing if entry["file"] == "job-load.py")
-    assert (load["versions"], load["state"]) == (2, "current")
+    assert (load["dag_id"], load["state"], load["outcome"]) == ("job-load", "current", "written")
+    assert load["version_id"] == history[1]["version_id"]
     assert [v["number"] for v in history] == [1, 2]
     assert history[1]["current"] and not history[0]["current"]
     assert history[1]["sha256"] == hashlib.sha256(current).hexdigest()
