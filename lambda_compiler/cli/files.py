@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -45,7 +46,7 @@ def list_files(output: FormatOption = OutputFormat.TEXT) -> None:
     """The files under the dags prefix, with their version counts."""
     aws = connect()
     prefix = aws.settings.dags_prefix
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "file": key[len(prefix) :],
             "versions": len(files(versions)),
@@ -186,7 +187,7 @@ def history(dag_id: DagIdArgument, output: FormatOption = OutputFormat.TEXT) -> 
         print_table(("#", "time (UTC)", "size", "sha256", "version id", "source rows"), rows)
 
 
-def _print_history_blocks(rows: list[tuple[str, ...]]) -> None:
+def _print_history_blocks(rows: Sequence[tuple[str, ...]]) -> None:
     """One block per version: long ids and row lists read better than in narrow columns."""
     for number, when, size, sha, version_id, sources in rows:
         what = f"{size} bytes  sha256 {sha}" if size else sha
