@@ -4,8 +4,13 @@
 # .venv runs the Lambda's Python (3.12) when one is installed (on PATH or under pyenv),
 # else python3. The CLI's users may run 3.11 (requires-python), so `make test` also runs
 # the fast tests on 3.11 (.venv-py311); the Airflow matrix pins are for MWAA's 3.11.
-PYTHON ?= $(shell infra/find_python.sh 3.12 || command -v python3)
-PYTHON311 ?= $(shell infra/find_python.sh 3.11)
+# Looked up once per make (:=), unless given on the command line or in the environment.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell infra/find_python.sh 3.12 || command -v python3)
+endif
+ifeq ($(origin PYTHON311),undefined)
+PYTHON311 := $(shell infra/find_python.sh 3.11)
+endif
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PINS := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 VENV := .venv
