@@ -1,19 +1,34 @@
 # dynadag developer commands. `make test` and `make demo` work on a fresh machine
 # with only python3 (3.11+), pip and make: they create .venv and install what they need.
 
-PYTHON ?= python3
+# .venv runs the Lambda's Python (3.12) when one is installed (on PATH or under pyenv),
+# else python3. The CLI's users may run 3.11 (requires-python), so `make test` also runs
+# the fast tests on 3.11 (.venv-py311); the Airflow matrix pins are for MWAA's 3.11.
+# Looked up once per make (:=), unless given on the command line or in the environment.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell infra/find_python.sh 3.12 || command -v python3)
+endif
+ifeq ($(origin PYTHON311),undefined)
+PYTHON311 := $(shell infra/find_python.sh 3.11)
+endif
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PINS := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-py$(PY_VERSION)-$(PINS)
+PY311_VENV := .venv-py311
+PY311_STAMP := $(PY311_VENV)/.installed-$(PINS)
 # AWS SAM CLI pins conflict with Airflow's, so it gets its own virtualenv and constraints.
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat infra/sam-constraints.txt | cksum | cut -d' ' -f1)
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-.PHONY: install test lint format demo airflow browser bench clean sam-install sam-validate sam-build readme docs
+.PHONY: install test test-fast test-fast-py311 typecheck lint format demo airflow browser bench clean sam-install sam-validate sam-build readme docs
 .PHONY: airflow-venv airflow-venvs test-airflow-matrix airflow-matrix-venvs
 
 $(STAMP): pyproject.toml constraints.txt
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PY_VERSION)" ]; then \
+		echo "$(VENV) runs another Python than $(PYTHON) ($(PY_VERSION)): rebuilding it"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
@@ -23,7 +38,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 $(SAM_STAMP): infra/sam-constraints.txt
-	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	test -x $(SAM_VENV)/bin/python || $(or $(PYTHON311),$(PYTHON)) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet -c infra/sam-constraints.txt aws-sam-cli
 	rm -f $(SAM_VENV)/.installed-*
 	touch $(SAM_STAMP)
@@ -39,16 +54,39 @@ sam-validate: $(STAMP) $(SAM_STAMP)
 sam-build: $(SAM_STAMP)
 	$(SAM) build --parallel
 
-lint: $(STAMP)
+# A small Python 3.11 virtualenv for the fast tests: the CLI and `dynadag local`, no Airflow.
+$(PY311_STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON311)" || { echo "no Python 3.11 found: install one, or set PYTHON311=/path/to/python3.11" >&2; exit 1; }
+	test -x $(PY311_VENV)/bin/python || $(PYTHON311) -m venv $(PY311_VENV)
+	$(PY311_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PY311_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[local]" pytest hypothesis
+	rm -f $(PY311_VENV)/.installed-*
+	touch $(PY311_STAMP)
+
+# mypy, strict ([tool.mypy] in pyproject.toml); `make lint` and `make test` run it.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+lint: $(STAMP) typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The pure core in well under a minute: tests/unit, which holds no moto server and no
+# Airflow (tests/unit/test_layout.py fails otherwise). No quotes in these commands: make
+# then runs pytest without a /bin/sh in between, which the shell-completion test would see.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-fast-py311: $(PY311_STAMP)
+	$(PY311_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint sam-install browser airflow-matrix-venvs
+test: lint sam-install browser airflow-matrix-venvs $(PY311_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(MAKE) --no-print-directory test-fast-py311
 
 # The matrix tests (tests/airflow_matrix, marker airflow_matrix) compile for and run on real
 # Airflow releases, one virtualenv each in .venv-airflow/<version> (infra/airflow_venv.sh).
@@ -59,7 +97,7 @@ test: lint sam-install browser airflow-matrix-venvs
 # once).
 airflow-matrix-venvs: $(STAMP)
 	@releases=$$($(BIN)/python -m tests.airflow_matrix.releases) || exit 1; \
-	for v in $$releases; do PYTHON=$(PYTHON) bash infra/airflow_venv.sh $$v >/dev/null || exit 1; done
+	for v in $$releases; do PYTHON=$(PYTHON311) bash infra/airflow_venv.sh $$v >/dev/null || exit 1; done
 
 test-airflow-matrix: export DYNADAG_AIRFLOW_TARGETS ?= all
 test-airflow-matrix: airflow-matrix-venvs
@@ -105,14 +143,14 @@ AIRFLOW_TARGETS := $(sort $(basename $(notdir $(wildcard infra/airflow-targets/*
 
 airflow-venv:
 	@test -n "$(VERSION)" || { echo "usage: make airflow-venv VERSION=<one of: $(AIRFLOW_TARGETS)>" >&2; exit 2; }
-	PYTHON=$(PYTHON) bash infra/airflow_venv.sh $(VERSION)
+	PYTHON=$(PYTHON311) bash infra/airflow_venv.sh $(VERSION)
 
 airflow-venv-%:
-	PYTHON=$(PYTHON) bash infra/airflow_venv.sh $*
+	PYTHON=$(PYTHON311) bash infra/airflow_venv.sh $*
 
 # One at a time on purpose: each is a large pip install.
 airflow-venvs:
-	for v in $(AIRFLOW_TARGETS); do PYTHON=$(PYTHON) bash infra/airflow_venv.sh $$v || exit 1; done
+	for v in $(AIRFLOW_TARGETS); do PYTHON=$(PYTHON311) bash infra/airflow_venv.sh $$v || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .dynadag .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(PY311_VENV) .aws-sam .dynadag .pytest_cache .ruff_cache .mypy_cache .hypothesis

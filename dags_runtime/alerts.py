@@ -135,6 +135,6 @@ def base_hook() -> Any:
     """Airflow's `BaseHook` where this release keeps it (`airflow.sdk` from 3.1)."""
     try:
         from airflow.sdk import BaseHook
-    except ImportError:  # Airflow 2.x and 3.0
-        from airflow.hooks.base import BaseHook
+    except ImportError:  # Airflow 2.x and 3.0 (mypy checks against the newest Airflow)
+        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]
     return BaseHook

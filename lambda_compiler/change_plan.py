@@ -29,7 +29,17 @@ from lambda_compiler.file_metadata import sha256_hex
 from lambda_compiler.model import DagId
 from lambda_compiler.problems import Problem
 from lambda_compiler.redact import excerpt
-from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
+from lambda_compiler.rows import (
+    JOB_KEY,
+    JOB_TABLE,
+    SCHEDULER_KEY,
+    SCHEDULER_TABLE,
+    TASK_KEY,
+    TASK_TABLE,
+    Row,
+    RowRef,
+    row_ref,
+)
 from lambda_compiler.snapshot import FILE_KEYS, Snapshot
 from lambda_compiler.validate import SchedulerPlan, Validated, unused_warning, validate
 
@@ -61,7 +71,8 @@ def same_value(old: Any, new: Any) -> bool:
     for text, value in ((old, new), (new, old)):
         if isinstance(text, str) and isinstance(value, (dict, list)):
             try:
-                return comparable(json.loads(text, parse_float=Decimal, parse_int=Decimal)) == value
+                decoded = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+                return bool(comparable(decoded) == value)
             except ValueError:
                 return False
     return False
@@ -166,7 +177,12 @@ def overlay(current: Snapshot, incoming: Mapping[str, list[Row]], *, prune: bool
                 changes.append(RowChange(ref, key, "deleted", existing[ref], None))
                 del after[ref]
         lists[key] = list(after.values())
-    snapshot = replace(current, **{_ATTRIBUTES[key]: lists[key] for key in FILE_KEYS})
+    snapshot = replace(
+        current,
+        tasks=lists[TASK_TABLE],
+        jobs=lists[JOB_TABLE],
+        schedulers=lists[SCHEDULER_TABLE],
+    )
     return Overlay(snapshot, tuple(changes))
 
 

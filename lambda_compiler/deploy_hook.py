@@ -86,7 +86,8 @@ def _rebuild_within(settings: Settings, seconds: float) -> RebuildReport:
         )
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["report"]
+    report: RebuildReport = outcome["report"]
+    return report
 
 
 def summary(report: RebuildReport) -> dict[str, int]:

@@ -14,7 +14,7 @@ import string
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lambda_compiler.model import Edge
 from lambda_compiler.validate import JobPlan, Plan, SchedulerPlan
@@ -66,8 +66,11 @@ def _job_node(plan: JobPlan, after: tuple[str, ...]) -> Node:
     return Node("job", plan.dag_id, str(plan.job.ref), plan.display_name, after, tuple(tasks))
 
 
-def _upstream(downstream: str, edges: Iterable[Edge], names: Mapping[str, str]) -> tuple[str, ...]:
-    """The `names` of what `downstream` runs after (ends not in `names` are left out)."""
+def _upstream(downstream: str, edges: Iterable[Edge], names: Mapping[Any, str]) -> tuple[str, ...]:
+    """The `names` of what `downstream` runs after (ends not in `names` are left out).
+
+    `names` is keyed by DAG ids or by task ids (both `str` at run time).
+    """
     return tuple(
         sorted(
             {names[e.upstream] for e in edges if e.downstream == downstream and e.upstream in names}

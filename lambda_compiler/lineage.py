@@ -179,7 +179,7 @@ def lineage(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Line
             if task_id in tasks and not tasks[task_id][0].enabled
         ]
         triggered = tuple(sorted(s.ref for s, _ in schedulers if _lists(s, job)))
-        key = (job.job_type, job.job_id)
+        key: tuple[str, ...] = (job.job_type, job.job_id)
         found[job.ref] = _dag_row("job", job, row, key, validated.plans, blocked, triggered)
     for scheduler, row in schedulers:
         blocked = [
@@ -332,18 +332,21 @@ def uses(
     return found
 
 
+MissingState = Literal["disabled", "deleted"]
+
+
 @dataclass(frozen=True)
 class Missing:
     """A DAG no enabled row produces: `state` is ``disabled`` or ``deleted``, with why."""
 
     dag_id: str
     kind: str | None
-    state: Literal["disabled", "deleted"]
+    state: MissingState
     reason: str
 
 
 def missing_dags(
-    found: Lineage, records: Mapping[str, tuple[str | None, str | None, Sequence[str]]]
+    found: Lineage, records: Mapping[DagId, tuple[str | None, str | None, Sequence[str]]]
 ) -> list[Missing]:
     """Disabled rows' DAGs and the registry's deleted DAGs, with their reasons, by DAG id.
 
@@ -353,7 +356,7 @@ def missing_dags(
     missing: dict[str, Missing] = {}
     for dag_id, (kind, outcome, sources) in records.items():
         if outcome == "deleted":
-            state = "disabled" if found.disabled_reason(dag_id) else "deleted"
+            state: MissingState = "disabled" if found.disabled_reason(dag_id) else "deleted"
             reason = missing_reason(dag_id, sources, found)
             missing[dag_id] = Missing(dag_id, kind, state, reason)
     for row in found.rows.values():

@@ -8,6 +8,8 @@ from typing import Any
 
 import black
 import jinja2
+from black.mode import TargetVersion
+from black.parsing import InvalidInput
 
 import dag_templates
 from lambda_compiler.literals import to_kwarg, to_literal
@@ -15,7 +17,7 @@ from lambda_compiler.safety import check_source
 from lambda_compiler.task_types import TEMPLATE_DIR as TASK_TEMPLATE_DIR
 
 TEMPLATE_DIR = Path(dag_templates.__file__).parent
-_BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
+_BLACK_MODE = black.Mode(target_versions={TargetVersion.PY311})
 
 
 class RenderError(RuntimeError):
@@ -61,7 +63,7 @@ def render_dag(
         raise RenderError(f"{dag_id}: template {template} failed: {exc}") from exc
     try:
         source = black.format_str(raw, mode=_BLACK_MODE)
-    except black.InvalidInput as exc:
+    except InvalidInput as exc:
         raise RenderError(f"{dag_id}: rendered source is not valid Python: {exc}") from exc
     check_source(source, f"{dag_id}.py", import_prefixes)
     return source

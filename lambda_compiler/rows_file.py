@@ -27,7 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from lambda_compiler.limits import MAX_DEPTH
-from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, plain, row_ref
+from lambda_compiler.rows import (
+    JOB_KEY,
+    JOB_TABLE,
+    SCHEDULER_KEY,
+    SCHEDULER_TABLE,
+    TASK_KEY,
+    TASK_TABLE,
+    Row,
+    RowRef,
+    plain,
+    row_ref,
+)
 from lambda_compiler.snapshot import (
     FILE_KEYS,
     RowsFileError,
@@ -69,7 +80,12 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     found = _Object(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
-        found.duplicates = tuple(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        repeated = []
+        for key, _ in pairs:
+            if key in seen:
+                repeated.append(key)
+            seen.add(key)
+        found.duplicates = tuple(repeated)
     return found
 
 
@@ -126,7 +142,7 @@ def load_snapshot(path: Path, tables: TableNames = _TABLES) -> Snapshot:
 def snapshot_of(rows: dict[str, list[Row]], tables: TableNames = _TABLES) -> Snapshot:
     """A snapshot of decoded rows; sets (``SS``/``NS``) become sorted lists, as from a stream."""
     lists = {key: [_sets_as_lists(item) for item in rows.get(key, [])] for key in FILE_KEYS}
-    return Snapshot(*(lists[key] for key in FILE_KEYS), tables)
+    return Snapshot(lists[TASK_TABLE], lists[JOB_TABLE], lists[SCHEDULER_TABLE], tables)
 
 
 def _parse(path: Path) -> Any:
@@ -135,10 +151,10 @@ def _parse(path: Path) -> Any:
         from lambda_compiler.rows_file_yaml import parse_yaml
 
         data = parse_yaml(text)
-        for where, value in _walk(data):
+        for place, value in _walk(data):
             if not isinstance(value, _PLAIN_TYPES):
                 raise RowsFileError(
-                    f"{type(value).__name__} value at {_where(where)} has no JSON form; "
+                    f"{type(value).__name__} value at {_where(place)} has no JSON form; "
                     "quote it to keep it as text"
                 )
         return data
@@ -339,9 +355,10 @@ def _is_number(text: Any) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        return _boto3_types().DYNAMODB_CONTEXT.create_decimal(text).is_finite()
+        number: Decimal = _boto3_types().DYNAMODB_CONTEXT.create_decimal(text)
     except DecimalException:
         return False
+    return number.is_finite()
 
 
 def _sets_as_lists(value: Any) -> Any:

@@ -6,6 +6,7 @@ Kept apart from `rows_file` so that reading JSON (and starting the CLI) needs no
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -18,7 +19,9 @@ from lambda_compiler.snapshot import RowsFileError
 class _YamlLoader(yaml.SafeLoader):
     """YAML read as JSON would be: plain scalars, `Decimal` numbers, text keys, no aliases."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+    # No implicit resolvers: every plain scalar is text. types-PyYAML declares this
+    # class-level table (PyYAML's resolvers are per class) as an instance variable.
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}  # type: ignore[misc]
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
@@ -27,10 +30,10 @@ class _YamlLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Hashable, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise RowsFileError(f"expected a mapping at line {_line(node)}")
-        found: dict[str, Any] = {}
+        found: dict[Hashable, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise RowsFileError(f"a key at line {_line(key_node)} is not text")
@@ -43,7 +46,7 @@ class _YamlLoader(yaml.SafeLoader):
         return found
 
 
-def _line(node: Any) -> int:
+def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 

@@ -9,7 +9,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar, get_type_hints
+from typing import (
+    Annotated,
+    Any,
+    NoReturn,
+    ParamSpec,
+    Protocol,
+    TypeGuard,
+    TypeVar,
+    get_type_hints,
+)
 
 import typer
 from rich.console import Console
@@ -108,12 +117,22 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def is_usage_error(exc: BaseException) -> bool:
+class UsageError(Protocol):
+    """click's usage errors (bad option, missing argument...), whichever click typer uses."""
+
+    exit_code: int
+
+    def format_message(self) -> str:
+        """The message click prints for the error."""
+        ...
+
+
+def is_usage_error(exc: BaseException) -> TypeGuard[UsageError]:
     """True for click's errors (bad option, missing argument...), whichever click typer uses."""
     return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
-def problem_dicts(problems: list[Problem]) -> list[dict[str, str | None]]:
+def problem_dicts(problems: list[Problem]) -> list[dict[str, str]]:
     """Problems in the one JSON shape every command uses (`Problem.to_dict()`)."""
     return [p.to_dict() for p in problems]
 
@@ -176,6 +195,6 @@ def run(app: typer.Typer) -> NoReturn:
         if type(exc).__name__ != "NoArgsIsHelpError":  # the help is already printed
             ctx = getattr(exc, "ctx", None)
             hint = f"see `{ctx.command_path} --help`" if ctx is not None else None
-            print_error(exc.format_message(), hint=hint)  # type: ignore[attr-defined]
-        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+            print_error(exc.format_message(), hint=hint)
+        sys.exit(exc.exit_code)
     sys.exit(code or 0)

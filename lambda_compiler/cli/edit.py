@@ -116,7 +116,7 @@ def edit(
             snapshot = RowSource(aws.dynamodb, tables, None).scan_all()
             check = check_edit(snapshot, kind, ref, row, aws.settings.compiler)
             errors = [str(problem) for problem in check.problems]
-        if not errors or (force and row is not None):
+        if row is not None and (not errors or force):
             break
         for error in errors:
             say(error, style="red", err=True)
@@ -141,7 +141,8 @@ def check_edit(
     field = _SNAPSHOT_FIELD[kind]
     names = _KEY_NAMES[kind]
     others = [r for r in getattr(snapshot, field) if row_ref(ref.table, names, r) != ref]
-    after = replace(snapshot, **{field: [*others, row]})
+    edited: dict[str, Any] = {field: [*others, row]}
+    after = replace(snapshot, **edited)
     before_result, before_dags = _compile_around(snapshot, ref, config)
     after_result, after_dags = _compile_around(after, ref, config)
     dags = sorted(before_dags | after_dags)
@@ -195,11 +196,12 @@ def _kind(table: str, tables: Any) -> TableKind:
 
 
 def _get(aws: Aws, ref: RowRef) -> Row | None:
-    return aws.dynamodb.get_item(
+    item: Row | None = aws.dynamodb.get_item(
         TableName=ref.table,
         Key={name: {"S": value} for name, value in ref.key},
         ConsistentRead=True,
     ).get("Item")
+    return item
 
 
 def _edit_file(ref: RowRef, file_format: EditFormat) -> Path:

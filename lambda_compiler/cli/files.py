@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -259,7 +260,7 @@ def history(
         print_table(("#", "time (UTC)", "size", "sha256", "version id", "source rows"), rows)
 
 
-def _print_history_blocks(rows: list[tuple[str, ...]]) -> None:
+def _print_history_blocks(rows: Sequence[tuple[str, ...]]) -> None:
     """One block per version: long ids and row lists read better than in narrow columns."""
     for number, when, size, sha, version_id, sources in rows:
         what = f"{size} bytes  sha256 {sha}" if size else sha

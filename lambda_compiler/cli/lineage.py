@@ -111,30 +111,31 @@ def uses_row(row: RowArgument, output: FormatOption = OutputFormat.TEXT) -> None
     registry = Registry(aws.dynamodb, aws.settings.registry_table)
     found = uses(ref, rows.kind(ref), registry.dependents)
     states = registry.row_states(use.ref for use in found)
-    entries = [
-        {
-            "dag_id": states[use.ref].dag_id if use.ref in states else None,
-            "kind": use.kind,
-            "row": str(use.ref),
-            "via": str(use.via) if use.via else None,
-        }
-        for use in found
-    ]
+    dags = [(states[use.ref].dag_id if use.ref in states else None, use) for use in found]
     if output is OutputFormat.JSON:
+        entries = [
+            {
+                "dag_id": dag_id,
+                "kind": use.kind,
+                "row": str(use.ref),
+                "via": str(use.via) if use.via else None,
+            }
+            for dag_id, use in dags
+        ]
         sys.stdout.write(json.dumps({"row": str(ref), "dags": entries}, indent=2) + "\n")
-    elif not entries:
+    elif not dags:
         say(f"no DAG uses {ref}")
     else:
         print_table(
             ("DAG", "kind", "row", "via"),
             [
                 (
-                    e["dag_id"] or "(none: disabled or not built)",
-                    e["kind"],
-                    e["row"],
-                    e["via"] or "",
+                    dag_id or "(none: disabled or not built)",
+                    use.kind,
+                    str(use.ref),
+                    str(use.via) if use.via else "",
                 )
-                for e in entries
+                for dag_id, use in dags
             ],
         )
 

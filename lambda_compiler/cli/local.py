@@ -78,7 +78,8 @@ def local(
     # Imported here: the local stack needs the `local` extra (moto, PyYAML, samtranslator), other
     # commands not.
     _require_local_extra()
-    from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError
+    from lambda_compiler.local.cfn import TemplateError
+    from lambda_compiler.local.resources import DEFAULT_TEMPLATE
     from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
     from lambda_compiler.settings import SettingsError
 

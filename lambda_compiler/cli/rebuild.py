@@ -14,6 +14,8 @@ from lambda_compiler.cli.output import progress_bar, say
 from lambda_compiler.problems import problem_dict
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from lambda_compiler.rebuild import RebuildReport
 
 
@@ -36,7 +38,7 @@ def rebuild(
     aws = connect()
     sync = build_sync(aws.settings, session=aws.session)
     with progress_bar("{task.description:<16}", transient=output is OutputFormat.JSON) as progress:
-        bars: dict[str, int] = {}
+        bars: dict[str, TaskID] = {}
 
         def tick(phase: str, done: int, total: int) -> None:
             if phase not in bars:

@@ -26,6 +26,7 @@ from lambda_compiler.cli.versions import (
     version_metadata,
 )
 from lambda_compiler.file_metadata import rollback_metadata
+from lambda_compiler.model import DagId
 
 if TYPE_CHECKING:
     from lambda_compiler.sync import DagReport
@@ -70,7 +71,7 @@ def rollback(
         fail("--release takes no --to or --until-next-change", code=2)
     aws = connect()
     if release:
-        _release(aws, dag_id)
+        _release(aws, DagId(dag_id))
         return
     settings = aws.settings
     try:
@@ -131,7 +132,7 @@ def rollback(
         )
 
 
-def _release(aws: Aws, dag_id: str) -> None:
+def _release(aws: Aws, dag_id: DagId) -> None:
     """Clear the pin, then build the DAG from its current rows as a row change would."""
     from lambda_compiler.plan import Change, parse_row_address
     from lambda_compiler.sync import build_sync
@@ -176,7 +177,8 @@ def _say_released(built: DagReport) -> None:
 
 def _caller(aws: Aws) -> str | None:
     """Who is rolling back: the caller's ARN (one STS call, which needs no permission)."""
-    return aws.client("sts").get_caller_identity().get("Arn")
+    arn: str | None = aws.client("sts").get_caller_identity().get("Arn")
+    return arn
 
 
 def _previous(versions: list[Version], dag_id: str) -> Version:

@@ -272,7 +272,7 @@ def wait_for_outcomes(
 
 def _print_outcomes(records: dict[DagId, DagRecord | None], output: OutputFormat) -> None:
     """Each affected DAG's outcome as the registry holds it (a table, or JSON on stdout)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for dag_id, record in sorted(records.items()):
         reasons = [*record.problems, *([record.error] if record.error else [])] if record else []
         rows.append(

@@ -70,7 +70,7 @@ def summarize_runs(items: list[dict[str, Any]]) -> list[RunSummary]:
     return sorted(runs, key=lambda run: run.start or "", reverse=True)
 
 
-def _history_items(dynamodb: Any, table: str, dag_id: str, max_items: int) -> list[dict]:
+def _history_items(dynamodb: Any, table: str, dag_id: str, max_items: int) -> list[dict[str, Any]]:
     from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()

@@ -80,7 +80,7 @@ def _reason(missing: Missing | None) -> dict[str, object]:
 def _table(records: list[DagRecord], unbuilt: list[Missing]) -> None:
     rows: list[tuple[str, str, Text, str, str]] = []
     for record in records:
-        outcome = record.outcome or "?"
+        outcome: str = record.outcome or "?"
         if record.rolled_back_from:
             outcome += f" (from {record.rolled_back_from[:8]})"
         if record.pinned:

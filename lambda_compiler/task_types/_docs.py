@@ -81,7 +81,7 @@ def type_text(schema: dict[str, Any]) -> str:
     if "anyOf" in schema:
         words = [type_text(part) for part in schema["anyOf"] if part.get("type") != "null"]
         return " or ".join(dict.fromkeys(words))
-    kind = schema.get("type")
+    kind = str(schema.get("type"))
     if kind == "integer" and "minimum" in schema and "maximum" in schema:
         return f"integer {schema['minimum']} to {schema['maximum']}"
     if kind == "array":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -229,3 +230,16 @@ def test_a_bad_seed_file_is_one_clear_error_and_nothing_keeps_running(
     assert errors == [f"error: {seed}: {says}"]
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("stopped")
+
+
+def test_local_on_a_busy_port_says_so() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = CliRunner().invoke(app, ["local", "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} is already in use; choose --port" in result.stderr
+    assert "Traceback" not in result.output

@@ -71,16 +71,3 @@ def test_an_unknown_profile_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1
     assert "The config profile (nope) could not be found" in result.stderr
     assert "hint: check --profile / AWS_PROFILE" in result.stderr
-
-
-def test_local_on_a_busy_port_says_so() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-
-        result = runner.invoke(app, ["local", "--port", str(port)])
-
-    assert result.exit_code == 1
-    assert f"127.0.0.1:{port} is already in use; choose --port" in result.stderr
-    assert "Traceback" not in result.output

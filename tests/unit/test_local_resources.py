@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
-from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, TemplateError, read_resources
 from tests.conftest import REPO_ROOT
 
@@ -177,27 +175,6 @@ def test_every_queue_and_table_the_template_creates_is_read(tmp_path: Path) -> N
 def test_the_project_templates_dead_letter_queue_is_created_locally() -> None:
     queue = read_resources().queues["StreamDeadLetterQueue"]
     assert queue.attributes == {"MessageRetentionPeriod": "1209600"}
-
-
-@pytest.mark.moto
-def test_the_local_bucket_gets_the_templates_lifecycle_rule(moto_endpoint: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
-
-    provision(read_resources(), dynamodb, s3, "local-dags")
-
-    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket="local-dags")["Rules"]
-    assert rule["ID"] == "dynadag-old-dag-versions"
-    assert rule["Filter"] == {"Prefix": "dags/"}
-    # moto keeps NoncurrentDays but drops NewerNoncurrentVersions; the reader keeps both
-    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
-    assert rule["Expiration"] == {"ExpiredObjectDeleteMarker": True}
-    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
-    (read,) = read_resources().bucket.lifecycle_rules
-    assert read["NoncurrentVersionExpiration"] == {
-        "NewerNoncurrentVersions": 50,
-        "NoncurrentDays": 90,
-    }
 
 
 def test_a_lifecycle_property_the_local_stack_cannot_apply_is_named(tmp_path: Path) -> None:

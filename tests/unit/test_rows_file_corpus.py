@@ -7,14 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lambda_compiler.cli import app
 from lambda_compiler.rows_file import read_rows_file
 from lambda_compiler.snapshot import RowsFileError
-from tests.cli_stack import make_stack
 
-runner = CliRunner()
 TASK = '{"task_id": {"S": "1"}, '
 
 
@@ -88,7 +84,8 @@ CORPUS: dict[str, tuple[bytes | str, str]] = {
 }
 
 
-def _write(tmp_path: Path, name: str, content: bytes | str) -> Path:
+def write_case(tmp_path: Path, name: str, content: bytes | str) -> Path:
+    """Corpus case `name` as a file (or a directory, or nothing) under `tmp_path`."""
     path = tmp_path / f"{name}.json"
     if content == "directory":
         path.mkdir()
@@ -101,34 +98,12 @@ def _write(tmp_path: Path, name: str, content: bytes | str) -> Path:
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_the_reader_names_the_file_and_the_place(tmp_path: Path, name: str) -> None:
     content, says = CORPUS[name]
-    path = _write(tmp_path, name, content)
+    path = write_case(tmp_path, name, content)
     with pytest.raises(RowsFileError) as raised:
         read_rows_file(path)
     assert str(raised.value).startswith(f"{path}: ")
     assert says in str(raised.value)
     assert "\n" not in str(raised.value)
-
-
-@pytest.mark.moto
-@pytest.mark.parametrize("name", sorted(CORPUS))
-def test_every_command_gives_one_error_line_and_no_traceback(
-    tmp_path: Path, name: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make_stack(moto_endpoint, monkeypatch)
-    content, says = CORPUS[name]
-    path = _write(tmp_path, name, content)
-    for command in (
-        ["validate", str(path)],
-        ["compile", str(path), "--out", str(tmp_path / "out")],
-        ["import", str(path)],
-    ):
-        result = runner.invoke(app, command)
-        assert result.exit_code in (1, 2), (command, result.output)
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        assert "Traceback" not in result.stdout + result.stderr
-        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1, (command, result.stderr)
-        assert errors[0].startswith(f"error: {path}: ") and says in errors[0], command
 
 
 def test_typed_json_is_decoded_by_dynamodb_rules(tmp_path: Path) -> None:
