@@ -175,23 +175,3 @@ def merge_hints(changes: Iterable[Change]) -> dict[RowRef, frozenset[DagId]]:
         for ref, dag_ids in change.hints.items():
             merged[ref] = merged.get(ref, frozenset()) | dag_ids
     return merged
-
-
-@dataclass(frozen=True)
-class RowState:
-    """What the registry remembers about a job or scheduler row from its last build."""
-
-    dag_id: DagId | None = None
-    valid: bool = False
-    deps: frozenset[str] = frozenset()
-
-
-def dependents_needed(previous: RowState | None, dag_id: DagId | None, valid: bool) -> bool:
-    """True when a job's schedulers must be rebuilt: its DAG id or validity changed.
-
-    A scheduler DAG reads only the job DAG's id and whether the job is valid, so a
-    task change that leaves both alone rebuilds nothing beyond the job.
-    """
-    if previous is None:
-        return True
-    return previous.dag_id != dag_id or previous.valid != valid

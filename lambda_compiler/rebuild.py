@@ -32,7 +32,6 @@ from lambda_compiler.compiler import sha256_hex
 from lambda_compiler.isolation import compile_isolated
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (
-    RowState,
     TableKind,
     dag_id_of,
     index_keys,
@@ -40,11 +39,12 @@ from lambda_compiler.plan import (
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord
+from lambda_compiler.registry import DagRecord, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
+from lambda_compiler.settle import DagReport
 from lambda_compiler.snapshot import Snapshot
-from lambda_compiler.sync import DagReport, DagSync, build_sync
+from lambda_compiler.sync import DagSync, build_sync
 from lambda_compiler.validate import Validated, validate
 
 RUNTIME_FOLDER = "dags_runtime/"
@@ -117,7 +117,7 @@ def run_rebuild(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
 
         def settle(dag_id: DagId) -> DagReport:
-            return sync.settle_dag(dag_id, dags.get(dag_id), previous.get(dag_id))
+            return sync.settler.settle(dag_id, dags.get(dag_id), previous.get(dag_id))
 
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from lambda_compiler.batch_get import batch_get
 from lambda_compiler.limits import (
@@ -46,10 +46,10 @@ from lambda_compiler.limits import (
     clip_list,
 )
 from lambda_compiler.model import DagId
-from lambda_compiler.plan import RowState, parse_row_address, row_address
+from lambda_compiler.outcome import Outcome
+from lambda_compiler.plan import parse_row_address, row_address
 from lambda_compiler.rows import RowRef
 
-Outcome = Literal["written", "unchanged", "deleted", "invalid", "error", "rolled-back", "pinned"]
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
 INDEX_PREFIXES = ("taskref#", "jobref#")
@@ -76,6 +76,15 @@ def _deserialize(value: dict[str, Any]) -> Any:
 def utc_now() -> str:
     """The current time as ISO 8601 UTC, to the second."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RowState:
+    """What the registry remembers about a job or scheduler row from its last build."""
+
+    dag_id: DagId | None = None
+    valid: bool = False
+    deps: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,7 @@ class DagRecord:
         return cls(
             dag_id=DagId(data.get("dag_id") or data["pk"].removeprefix(DAG_PREFIX)),
             kind=data.get("kind"),
-            outcome=data.get("outcome"),
+            outcome=Outcome(data["outcome"]) if data.get("outcome") else None,
             s3_key=data.get("s3_key"),
             version_id=data.get("version_id"),
             sha256=data.get("sha256"),
@@ -212,7 +221,7 @@ class Registry:
         now = self._clock()
         values = {
             "dag_id": dag_id,
-            "outcome": "rolled-back",
+            "outcome": Outcome.ROLLED_BACK,
             "version_id": version_id,
             "sha256": sha256,
             "rolled_back_from": restored_from,

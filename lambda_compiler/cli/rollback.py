@@ -28,7 +28,7 @@ from lambda_compiler.cli.versions import (
 )
 
 if TYPE_CHECKING:
-    from lambda_compiler.sync import DagReport
+    from lambda_compiler.settle import DagReport
 
 
 @aws_command
@@ -153,7 +153,7 @@ def _release(aws: Aws, dag_id: str) -> None:
             )
         built = report.dags[dag_id]
     else:
-        built = sync.settle_dag(dag_id, None, sync.registry.get_dag(dag_id))
+        built = sync.settler.settle(dag_id, None, sync.registry.get_dag(dag_id))
     _say_released(built)
 
 

@@ -32,6 +32,8 @@ CORE = [
     "lineage",
     "diagram",
     "change_plan",
+    "affected",
+    "outcome",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 

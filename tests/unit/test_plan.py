@@ -9,17 +9,17 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lambda_compiler.affected import dependents_needed
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.plan import (
-    RowState,
     UnknownTableError,
     change_from_record,
     dag_id_of,
-    dependents_needed,
     index_keys,
     parse_row_address,
     row_address,
 )
+from lambda_compiler.registry import RowState
 from lambda_compiler.rows import RowRef
 from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import TableNames
