@@ -169,8 +169,9 @@ class DagSync:
         try:
             self.offload(owners)
         except Exception as exc:
-            for index in seeds:
-                self._give_up(report, index, exc, "offloading the owners failed")
+            for index, refs in seeds.items():
+                if refs:
+                    self._give_up(report, index, exc, "offloading the owners failed")
             return True
         report.offloaded = len(owners)
         self.log.info("owners offloaded", extra={"owners": len(owners)})
