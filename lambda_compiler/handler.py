@@ -4,7 +4,8 @@
 three source tables. The whole batch is planned and built at once (each DAG once per
 batch, see `sync.py`); Powertools' `BatchProcessor` then reports the records whose
 DAGs could not be built because of a transient AWS error (throttling, 5xx, timeouts,
-lost connections) as `batchItemFailures`, so Lambda retries only those.
+lost connections) as `batchItemFailures`, so Lambda retries only those; the response
+also holds the batch's report (`REPORT`), which the local stack prints.
 Row content never fails a record. Invalid rows are recorded in the registry, logged,
 counted (`DagsInvalid`) and alerted. Any other failure of one DAG (an unexpected
 exception while compiling it, or e.g. `AccessDenied` after an IAM mistake) is that
@@ -52,6 +53,11 @@ _METRICS = {
 }
 
 
+REPORT = "dynadag"
+"""The key of the response holding the batch's `SyncReport.summary()` (Lambda reads only
+`batchItemFailures`; the local stack prints this)."""
+
+
 class RecordNotProcessedError(RuntimeError):
     """A record whose DAGs could not be built this time; Lambda retries it."""
 
@@ -66,7 +72,11 @@ def sync_for(settings: Settings) -> DagSync:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Build the DAGs a batch of stream records affects; report records to retry."""
+    """Build the DAGs a batch of stream records affects; report records to retry.
+
+    Returns the partial batch response (`batchItemFailures`) plus, under `REPORT`, what
+    happened to each DAG and which records (by index) led to it.
+    """
     sync = sync_for(Settings.from_env())
     records = event.get("Records", [])
     changes = [_change(record, sync) for record in records]
@@ -79,7 +89,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise RecordNotProcessedError(f"record {record.event_id} will be retried")
 
     processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(event, check, processor, context)
+    return {**process_partial_response(event, check, processor, context), REPORT: report.summary()}
 
 
 def _change(record: dict[str, Any], sync: DagSync) -> Change | None:

@@ -57,6 +57,20 @@ class DagReport:
     """A file dynadag did not write is at the DAG's key; it was left alone."""
     retry: bool = False
     crashed: bool = False
+    kept_file: bool = False
+    """For `invalid`: a good file of the DAG stays current in S3."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-safe data (what the handler returns)."""
+        data: dict[str, Any] = {"dag_id": self.dag_id, "outcome": self.outcome.value}
+        if self.problems:
+            data["problems"] = list(self.problems)
+        if self.error:
+            data["error"] = self.error
+        for flag in ("foreign_file", "retry", "crashed", "kept_file"):
+            if getattr(self, flag):
+                data[flag] = True
+        return data
 
 
 class Settler:
@@ -201,7 +215,10 @@ class Settler:
         stored = bounded_problems(problems)
         if self.alerter and not (repeated and previous.problems == stored):  # type: ignore[union-attr]
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
-        return DagReport(dag.dag_id, Outcome.INVALID, problems, foreign_file=foreign_file)
+        kept = previous is not None and previous.sha256 is not None
+        return DagReport(
+            dag.dag_id, Outcome.INVALID, problems, foreign_file=foreign_file, kept_file=kept
+        )
 
     def _hold(self, dag_id: DagId, dag: DagResult | None, previous: DagRecord) -> DagReport:
         """Record what a pinned DAG's rows compile to (`dag` None: they no longer produce

@@ -78,6 +78,8 @@ class SyncReport:
     compile_seconds: list[float] = field(default_factory=list)
     rounds: int = 0
     offloaded: int = 0
+    causes: dict[DagId, set[int]] = field(default_factory=dict)
+    """Per DAG, the changes (by index) that led to it."""
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for report in self.dags.values() if report.outcome == outcome)
@@ -86,6 +88,19 @@ class SyncReport:
     def crashes(self) -> int:
         """DAGs that failed with an unexpected (non-AWS) exception."""
         return sum(1 for report in self.dags.values() if report.crashed)
+
+    def summary(self) -> dict[str, Any]:
+        """The report as JSON-safe data: what the handler returns beside its failures."""
+        dags = []
+        for dag_id, report in sorted(self.dags.items()):
+            dags.append({**report.to_dict(), "changes": sorted(self.causes.get(dag_id, ()))})
+        return {
+            "dags": dags,
+            "failed": sorted(self.failed),
+            "dropped": sorted(self.dropped),
+            "offloaded": self.offloaded,
+            "rounds": self.rounds,
+        }
 
     def _add(self, report: DagReport) -> None:
         earlier = self.dags.get(report.dag_id)
@@ -218,6 +233,10 @@ class DagSync:
             report.rounds += 1
             plan, registrations = self._gather(owners, hints)
             failed = self._build(plan, report)
+            for dag_id, refs in plan.settle.items():
+                origins = plan.origins(refs)
+                causes = report.causes.setdefault(dag_id, set())
+                causes.update(i for i, owners in seeds.items() if owners & origins)
             for registration in registrations:
                 registration.result()
             if failed:
