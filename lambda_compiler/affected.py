@@ -57,13 +57,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
-from lambda_compiler.model import DagId
-from lambda_compiler.parse import parse_job, parse_scheduler
+from lambda_compiler.manifest import Entry, Manifest
+from lambda_compiler.model import DagId, Job, Scheduler
 from lambda_compiler.plan import (
     Change,
     TableKind,
-    dag_id_of,
-    index_keys,
     job_lookup_keys,
     parse_row_address,
     row_address,
@@ -186,6 +184,8 @@ class Round:
         self.expanded: set[RowRef] = set()
         self.index: set[tuple[str, RowRef]] = set()
         self.validated: Validated | None = None
+        self.manifest = Manifest(tables, config)
+        """Every job and scheduler row read, parsed once (planning, validate, render)."""
         self._registrations: list[Registration] = []
         self._steps = self._gather(set(seeds), hints)
         self._started = False
@@ -290,12 +290,11 @@ class Round:
     def _add_owners(self, new: set[RowRef], hints: Mapping[RowRef, frozenset[DagId]]) -> None:
         """Note the DAG ids new owners claim (now) or release (last build, hints)."""
         for ref in sorted(new):
-            row = self.rows.get(ref)
             previous = self.states.get(ref, RowState())
-            kind = self._kind(ref)
-            current = dag_id_of(kind, row, self.tables)
+            entry = self._entry(ref)
+            current = entry.dag_id if entry else None
             self.current[ref] = current
-            self.deps[ref] = index_keys(kind, row, self.tables)
+            self.deps[ref] = entry.index_keys if entry else frozenset()
             address = row_address(ref)
             if current is not None:
                 self.settle[current].add(ref)
@@ -319,17 +318,17 @@ class Round:
                     continue
                 kind = self._kind(ref)
                 if kind == "scheduler" and ref in self.owners:
-                    wanted |= self._scheduler_jobs(row)
+                    wanted |= self._scheduler_jobs(ref)
                 elif kind == "job":
-                    job, _ = parse_job(row, self.tables.job)
-                    if job is not None:
+                    job = self._parsed(ref)
+                    if isinstance(job, Job):
                         wanted |= {self._task_ref(t) for t in job.task_ids}
             referenced = [
                 ref
                 for ref, row in self.rows.items()
                 if row is not None and self._kind(ref) == "job" and ref not in self.owners
             ]
-            dag_ids = {dag_id_of("job", self.rows[r], self.tables) for r in referenced} - {None}
+            dag_ids = {self._entry(r).dag_id for r in referenced} - {None}  # type: ignore[union-attr]
             for dag_id in dag_ids & self.records.keys():
                 record = self.records[dag_id]  # type: ignore[index]
                 wanted |= {parse_row_address(a) for a in (record.claims if record else ())}
@@ -353,18 +352,18 @@ class Round:
         for ref, row in self.rows.items():
             if row is None or ref not in self.owners or self._kind(ref) != "scheduler":
                 continue
-            scheduler, _ = parse_scheduler(row, self.tables.scheduler)
-            for job_ref in scheduler.job_refs if scheduler else ():
+            scheduler = self._parsed(ref)
+            for job_ref in scheduler.job_refs if isinstance(scheduler, Scheduler) else ():
                 job_type, _, job_id = job_ref.rpartition(":")
                 if not job_type and job_id not in self.job_keys:
                     unknown.add(job_id)
         return unknown
 
-    def _scheduler_jobs(self, row: Row) -> set[RowRef]:
+    def _scheduler_jobs(self, ref: RowRef) -> set[RowRef]:
         """The job rows a scheduler may list: by full key, or every job with a bare id
         (the GSI's answer plus any job row read with that id)."""
-        scheduler, _ = parse_scheduler(row, self.tables.scheduler)
-        if scheduler is None:
+        scheduler = self._parsed(ref)
+        if not isinstance(scheduler, Scheduler):
             return set()
         wanted: set[RowRef] = set()
         for job_ref in scheduler.job_refs:
@@ -414,7 +413,7 @@ class Round:
 
     def _dependents_of_changed_jobs(self) -> Generator[Reads, Answers, set[RowRef]]:
         """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
-        validated = self.validated = validate(self._snapshot(), self.config)
+        validated = self.validated = validate(self._snapshot(), self.config, self.manifest)
         lookups: dict[RowRef, frozenset[str]] = {}
         for ref in sorted(self.owners):
             plan = validated.plans.get(ref)
@@ -441,6 +440,15 @@ class Round:
             if row is not None:
                 by_kind[self._kind(ref)].append(row)
         return Snapshot(by_kind["task"], by_kind["job"], by_kind["scheduler"], self.tables)
+
+    def _entry(self, ref: RowRef) -> Entry | None:
+        """The parse of a job or scheduler row read (None: gone, or a task)."""
+        row, kind = self.rows.get(ref), self._kind(ref)
+        return None if row is None or kind == "task" else self.manifest.entry(kind, row)
+
+    def _parsed(self, ref: RowRef) -> Job | Scheduler | None:
+        entry = self._entry(ref)
+        return entry.parsed if entry else None
 
     def _kind(self, ref: RowRef) -> TableKind:
         return table_kind(self.tables, ref.table)

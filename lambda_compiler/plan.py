@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from lambda_compiler.model import DagId
+from lambda_compiler.model import DagId, Job, Scheduler
 from lambda_compiler.parse import parse_job, parse_scheduler
 from lambda_compiler.rows import (
     JOB_KEY,
@@ -101,32 +101,38 @@ def dag_id_of(kind: TableKind, row: Row | None, tables: TableNames) -> DagId | N
     The same rule as `validate` (``job-{job_name}`` / ``schedule-{schedule_name}``
     with a key-based fallback), so a partial read agrees with a full compile.
     """
-    if row is None or kind == "task":
-        return None
-    if kind == "job":
-        job, _ = parse_job(row, tables.job)
-        if job is None or not job.enabled:
-            return None
-        return dag_id_for("job", job.name, job.job_type, job.job_id)[0]
-    scheduler, _ = parse_scheduler(row, tables.scheduler)
-    if scheduler is None or not scheduler.enabled:
-        return None
-    return dag_id_for("schedule", scheduler.name, scheduler.schedule_id)[0]
+    return dag_id_of_parsed(_parsed(kind, row, tables))
 
 
 def index_keys(kind: TableKind, row: Row | None, tables: TableNames) -> frozenset[str]:
     """The reverse-index keys an enabled job or scheduler row depends on."""
+    return index_keys_of_parsed(_parsed(kind, row, tables))
+
+
+def dag_id_of_parsed(parsed: Job | Scheduler | None) -> DagId | None:
+    """`dag_id_of` for a row already parsed (`parse_job` / `parse_scheduler`)."""
+    if parsed is None or not parsed.enabled:
+        return None
+    if isinstance(parsed, Job):
+        return dag_id_for("job", parsed.name, parsed.job_type, parsed.job_id)[0]
+    return dag_id_for("schedule", parsed.name, parsed.schedule_id)[0]
+
+
+def index_keys_of_parsed(parsed: Job | Scheduler | None) -> frozenset[str]:
+    """`index_keys` for a row already parsed (`parse_job` / `parse_scheduler`)."""
+    if parsed is None or not parsed.enabled:
+        return frozenset()
+    if isinstance(parsed, Job):
+        return frozenset(f"{TASK_REF}{task_id}" for task_id in parsed.task_ids)
+    return frozenset(f"{JOB_REF}{job_ref}" for job_ref in parsed.job_refs)
+
+
+def _parsed(kind: TableKind, row: Row | None, tables: TableNames) -> Job | Scheduler | None:
     if row is None or kind == "task":
-        return frozenset()
+        return None
     if kind == "job":
-        job, _ = parse_job(row, tables.job)
-        if job is None or not job.enabled:
-            return frozenset()
-        return frozenset(f"{TASK_REF}{task_id}" for task_id in job.task_ids)
-    scheduler, _ = parse_scheduler(row, tables.scheduler)
-    if scheduler is None or not scheduler.enabled:
-        return frozenset()
-    return frozenset(f"{JOB_REF}{job_ref}" for job_ref in scheduler.job_refs)
+        return parse_job(row, tables.job)[0]
+    return parse_scheduler(row, tables.scheduler)[0]
 
 
 def job_lookup_keys(job_type: str, job_id: str) -> frozenset[str]:

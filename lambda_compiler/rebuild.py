@@ -30,11 +30,10 @@ from lambda_compiler import __version__
 from lambda_compiler.airflowignore import merge_airflowignore
 from lambda_compiler.compiler import sha256_hex
 from lambda_compiler.isolation import compile_isolated
+from lambda_compiler.manifest import Manifest
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import (
     TableKind,
-    dag_id_of,
-    index_keys,
     parse_row_address,
     ref_of,
 )
@@ -107,7 +106,8 @@ def run_rebuild(
     bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
-    validated = validate(snapshot, sync.config)
+    manifest = Manifest(sync.tables, sync.config)
+    validated = validate(snapshot, sync.config, manifest)
     dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
     gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
     targets = [*dags, *sorted(gone - set(dags))]
@@ -121,7 +121,9 @@ def run_rebuild(
 
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
-        _rebuild_bookkeeping(sync, snapshot, validated, previous, bookkeeping, report, pool, tick)
+        _rebuild_bookkeeping(
+            sync, snapshot, validated, manifest, previous, bookkeeping, report, pool, tick
+        )
     for names in (
         report.written,
         report.unchanged,
@@ -174,6 +176,7 @@ def _rebuild_bookkeeping(
     sync: DagSync,
     snapshot: Snapshot,
     validated: Validated,
+    manifest: Manifest,
     previous: dict[DagId, DagRecord],
     bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
     report: RebuildReport,
@@ -196,9 +199,9 @@ def _rebuild_bookkeeping(
     for kind, rows in kinds:
         for row in rows:
             ref = ref_of(kind, tables, row)
-            dag_id = dag_id_of(kind, row, tables)
+            entry = manifest.entry(kind, row)
+            dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
-            deps = index_keys(kind, row, tables)
             states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
             if dag_id is not None:
                 claims[dag_id].add(ref)

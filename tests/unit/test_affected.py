@@ -8,6 +8,7 @@ registry, a change to X rebuilds Y and registers Z".
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -452,3 +453,42 @@ def test_a_replayed_delete_no_longer_settles_the_deleted_dag_and_registers_nothi
     assert "job-load" not in again.settle
     assert again.registrations == []
     assert again.round.row_state_writes() == []
+
+
+# --- one parse per round ------------------------------------------------------------------
+
+
+def test_each_job_and_scheduler_row_is_parsed_once_per_round(monkeypatch):
+    import lambda_compiler.manifest
+    import lambda_compiler.plan
+    import lambda_compiler.validate
+    from lambda_compiler.isolation import compile_isolated
+    from lambda_compiler.parse import parse_job, parse_scheduler
+
+    parses: Counter[RowRef] = Counter()
+
+    def counting(parse: Any, table: str) -> Any:
+        def counted(row: Row, *args: Any) -> Any:
+            parses[ref(table, row)] += 1
+            return parse(row, *args)
+
+        return counted
+
+    for module in (lambda_compiler.manifest, lambda_compiler.plan, lambda_compiler.validate):
+        monkeypatch.setattr(module, "parse_job", counting(parse_job, TABLES.job))
+        monkeypatch.setattr(module, "parse_scheduler", counting(parse_scheduler, TABLES.scheduler))
+    world = World()
+    world.put(TABLES.task, task("1"), task("2"))
+    world.put(TABLES.job, job("load", "1", name="load"), job("more", "2", name="more"))
+    world.put(TABLES.scheduler, scheduler("daily", "load, etl:more", name="daily"))
+    world.build(job_ref("load"), job_ref("more"), scheduler_ref("daily"))
+    world.put(TABLES.job, job("load", "1", name="loader"))
+    parses.clear()
+    # WHEN one round plans, validates, renders and remembers the renamed job, its scheduler
+    # and the scheduler's other job
+    planned = world.plan(job_ref("load"))
+    dags = list(compile_isolated(planned.round.validated, planned.round.only))  # type: ignore[arg-type]
+    planned.round.row_state_writes()
+    # THEN each row was parsed once
+    assert {dag.dag_id for dag in dags} == {"job-loader", "schedule-daily"}
+    assert parses == {job_ref("load"): 1, job_ref("more"): 1, scheduler_ref("daily"): 1}

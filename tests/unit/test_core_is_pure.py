@@ -33,6 +33,7 @@ CORE = [
     "diagram",
     "change_plan",
     "affected",
+    "manifest",
     "outcome",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
