@@ -63,8 +63,6 @@ from lambda_compiler.plan import (
     Change,
     TableKind,
     job_lookup_keys,
-    parse_row_address,
-    row_address,
     table_kind,
 )
 from lambda_compiler.registry import DagRecord, RegistryItems, RowState
@@ -295,7 +293,7 @@ class Round:
             current = entry.dag_id if entry else None
             self.current[ref] = current
             self.deps[ref] = entry.index_keys if entry else frozenset()
-            address = row_address(ref)
+            address = ref.address
             if current is not None:
                 self.settle[current].add(ref)
                 self.own_claims[current][address] = True
@@ -331,7 +329,7 @@ class Round:
             dag_ids = {self._entry(r).dag_id for r in referenced} - {None}  # type: ignore[union-attr]
             for dag_id in dag_ids & self.records.keys():
                 record = self.records[dag_id]  # type: ignore[index]
-                wanted |= {parse_row_address(a) for a in (record.claims if record else ())}
+                wanted |= {RowRef.from_address(a) for a in (record.claims if record else ())}
             records = (set(self.settle) | dag_ids) - self.records.keys()
             wanted -= self.rows.keys()
             if not (wanted or records or index):
@@ -390,7 +388,7 @@ class Round:
             stale = self.states.get(ref, RowState()).deps - deps
             if stale:
                 writes.append(Registration("remove_index", ref, keys=stale))
-        addresses = {row_address(ref): ref for ref in new}
+        addresses = {ref.address: ref for ref in new}
         for dag_id, claims in sorted(self.own_claims.items()):
             record = self.records.get(dag_id)
             for address, claimed in sorted(claims.items()):
@@ -405,7 +403,7 @@ class Round:
         found = set()
         for dag_id, refs in list(self.settle.items()):
             for address in sorted(self.claims(dag_id)):
-                claimant = parse_row_address(address)
+                claimant = RowRef.from_address(address)
                 if claimant not in self.owners:
                     found.add(claimant)
                     self.parents[claimant] |= refs

@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, UnknownTableError, change_from_record
 from lambda_compiler.settings import Settings
 from lambda_compiler.sync import DagSync, SyncReport, build_sync
@@ -45,11 +46,11 @@ metrics = Metrics(namespace="dynadag", service="dynadag")
 tracer = Tracer(service="dynadag")
 
 _METRICS = {
-    "DagsWritten": "written",
-    "DagsUnchanged": "unchanged",
-    "DagsDeleted": "deleted",
-    "DagsInvalid": "invalid",
-    "DagsFailed": "error",
+    "DagsWritten": Outcome.WRITTEN,
+    "DagsUnchanged": Outcome.UNCHANGED,
+    "DagsDeleted": Outcome.DELETED,
+    "DagsInvalid": Outcome.INVALID,
+    "DagsFailed": Outcome.ERROR,
 }
 
 

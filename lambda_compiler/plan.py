@@ -15,8 +15,7 @@ change looks up ``jobref#{job_id}`` and ``jobref#{job_type}:{job_id}`` (the
 schedulers listing the job) and rebuilds the job itself, and a scheduler change
 rebuilds the scheduler.
 
-Rows are addressed in the registry and in S3 metadata by `row_address`:
-``{table}/{name}={value}/...`` with each value percent-encoded, e.g.
+Rows are addressed in the registry by `RowRef.address`, e.g.
 ``mwaa_job/job_type=etl/job_id=7``.
 """
 
@@ -25,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, unquote
 
 from lambda_compiler.model import DagId, Job, Scheduler
 from lambda_compiler.parse import parse_job, parse_scheduler
@@ -74,20 +72,6 @@ def table_from_arn(arn: str) -> str:
     """The table name in a stream ARN (``arn:aws:dynamodb:…:table/NAME/stream/…``)."""
     _, _, rest = arn.partition(":table/")
     return rest.split("/", 1)[0]
-
-
-def row_address(ref: RowRef) -> str:
-    """A compact, reversible, ASCII text for a row: ``mwaa_job/job_type=etl/job_id=7``."""
-    parts = [quote(ref.table, safe="")]
-    parts.extend(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in ref.key)
-    return "/".join(parts)
-
-
-def parse_row_address(text: str) -> RowRef:
-    """The inverse of `row_address`."""
-    table, *pairs = text.split("/")
-    key = tuple(tuple(unquote(part) for part in pair.split("=", 1)) for pair in pairs)
-    return RowRef(unquote(table), key)  # type: ignore[arg-type]
 
 
 def ref_of(kind: TableKind, tables: TableNames, row: Row) -> RowRef:

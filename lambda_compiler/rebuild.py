@@ -32,9 +32,9 @@ from lambda_compiler.compiler import sha256_hex
 from lambda_compiler.isolation import compile_isolated
 from lambda_compiler.manifest import Manifest
 from lambda_compiler.model import DagId
+from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import (
     TableKind,
-    parse_row_address,
     ref_of,
 )
 from lambda_compiler.publish import Current
@@ -109,7 +109,9 @@ def run_rebuild(
     manifest = Manifest(sync.tables, sync.config)
     validated = validate(snapshot, sync.config, manifest)
     dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
-    gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
+    gone = sync.publisher.dag_ids() | {
+        d for d, r in previous.items() if r.outcome != Outcome.DELETED
+    }
     targets = [*dags, *sorted(gone - set(dags))]
     # The runtime goes first: every generated DAG imports it, so a DAG file that
     # arrived before it would fail to import until its next parse.
@@ -136,23 +138,23 @@ def run_rebuild(
 
 
 def _count(report: RebuildReport, outcome: DagReport) -> None:
-    if outcome.foreign_file and outcome.outcome == "unchanged":
+    if outcome.foreign_file and outcome.outcome == Outcome.UNCHANGED:
         report.foreign_files.append(outcome.dag_id)
         return
     match outcome.outcome:
-        case "written":
+        case Outcome.WRITTEN:
             report.written.append(outcome.dag_id)
-        case "unchanged":
+        case Outcome.UNCHANGED:
             report.unchanged.append(outcome.dag_id)
-        case "deleted":
+        case Outcome.DELETED:
             report.deleted.append(outcome.dag_id)
-        case "invalid":
+        case Outcome.INVALID:
             report.invalid[outcome.dag_id] = outcome.problems
-        case "pinned":
+        case Outcome.PINNED:
             report.pinned.append(outcome.dag_id)
-        case "error" if outcome.crashed:
+        case Outcome.ERROR if outcome.crashed:
             report.crashed[outcome.dag_id] = outcome.error or "unknown error"
-        case "error":
+        case Outcome.ERROR:
             report.failed[outcome.dag_id] = outcome.error or "unknown error"
 
 
@@ -210,7 +212,7 @@ def _rebuild_bookkeeping(
     claim_writes = []
     for dag_id in sorted(set(claims) | set(previous)):
         record = previous.get(dag_id)
-        had = {parse_row_address(a) for a in (record.claims if record else ())}
+        had = {RowRef.from_address(a) for a in (record.claims if record else ())}
         wanted_refs = claims.get(dag_id, set())
         claim_writes += [(registry.claim, dag_id, ref) for ref in sorted(wanted_refs - had)]
         claim_writes += [(registry.release, dag_id, ref) for ref in sorted(had - wanted_refs)]

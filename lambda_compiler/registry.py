@@ -13,7 +13,7 @@ never feeds the stream back). Item kinds:
 - ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
   row address: the scheduler lists the job (written as the scheduler writes it).
 
-Row addresses are `plan.row_address` texts. Everything here is state, rebuilt in
+Rows are named by their `RowRef.address`. Everything here is state, rebuilt in
 full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
 
 Whatever the rows hold, items stay within DynamoDB's limits (`limits.py`): a key
@@ -47,12 +47,12 @@ from lambda_compiler.limits import (
 )
 from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
-from lambda_compiler.plan import parse_row_address, row_address
+from lambda_compiler.plan import JOB_REF, TASK_REF
 from lambda_compiler.rows import RowRef
 
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
-INDEX_PREFIXES = ("taskref#", "jobref#")
+INDEX_PREFIXES = (TASK_REF, JOB_REF)
 _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
@@ -267,18 +267,18 @@ class Registry:
                 )
             )
         remove = [] if record.error is not None else ["error"]
-        if record.outcome == "pinned":
+        if record.outcome == Outcome.PINNED:
             values["pending_sha256"] = record.pending_sha256
             if record.pending_sha256 is None:
                 remove.append("pending_sha256")
-        if record.outcome in ("written", "unchanged", "deleted"):
+        if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED, Outcome.DELETED):
             remove.extend(_PIN_FIELDS)
-        if record.outcome in ("written", "unchanged"):
+        if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
             values.update(version_id=record.version_id, sha256=record.sha256)
             remove.append("rolled_back_from")
-        if record.outcome == "written":
+        if record.outcome == Outcome.WRITTEN:
             values["written_at"] = now
-        if record.outcome == "deleted":
+        if record.outcome == Outcome.DELETED:
             values["written_at"] = now
             remove.append("sha256")
             if record.version_id is not None:
@@ -351,7 +351,7 @@ class Registry:
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
         """Remember a row's DAG id, validity and reverse-index keys."""
         item: dict[str, Any] = {
-            _ADDRESS: row_address(ref),
+            _ADDRESS: ref.address,
             "valid": state.valid,
             "updated_at": self._clock(),
         }
@@ -393,7 +393,7 @@ class Registry:
             TableName=self.table,
             Key=_dag_key(dag_id),
             UpdateExpression=f"SET dag_id = :d {op} claims :c",
-            ExpressionAttributeValues={":d": {"S": dag_id}, ":c": {"SS": [row_address(ref)]}},
+            ExpressionAttributeValues={":d": {"S": dag_id}, ":c": {"SS": [ref.address]}},
         )
 
     def _update(
@@ -455,11 +455,11 @@ def _dag_key(dag_id: DagId) -> dict[str, Any]:
 
 
 def _row_key(ref: RowRef) -> dict[str, Any]:
-    return _key(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK)
+    return _key(f"{ROW_PREFIX}{ref.address}", _ROW_SK)
 
 
 def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
-    return _key(key, row_address(ref))
+    return _key(key, ref.address)
 
 
 def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
@@ -467,19 +467,19 @@ def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
     item = _index_key(key, ref)
     if item["pk"]["S"] != key:
         item[_INDEX_KEY] = {"S": key}
-    if item["sk"]["S"] != row_address(ref):
-        item[_ADDRESS] = {"S": row_address(ref)}
+    if item["sk"]["S"] != ref.address:
+        item[_ADDRESS] = {"S": ref.address}
     return item
 
 
 def _index_entry(item: dict[str, Any]) -> tuple[str, RowRef]:
     """``(reverse-index key, row)`` of an index item (or of a query's projection of it)."""
     key = (item.get(_INDEX_KEY) or item.get("pk") or {}).get("S", "")
-    return key, parse_row_address((item.get(_ADDRESS) or item["sk"])["S"])
+    return key, RowRef.from_address((item.get(_ADDRESS) or item["sk"])["S"])
 
 
 def _state_ref(item: dict[str, Any]) -> RowRef:
     """The row a row-state item describes."""
     if _ADDRESS in item:
-        return parse_row_address(item[_ADDRESS]["S"])
-    return parse_row_address(item["pk"]["S"].removeprefix(ROW_PREFIX))
+        return RowRef.from_address(item[_ADDRESS]["S"])
+    return RowRef.from_address(item["pk"]["S"].removeprefix(ROW_PREFIX))

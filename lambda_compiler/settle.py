@@ -34,7 +34,6 @@ from lambda_compiler.isolation import CompileCrash
 from lambda_compiler.limits import TEXT_BYTES, bounded_problems, clip
 from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
-from lambda_compiler.plan import row_address
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
@@ -136,7 +135,7 @@ class Settler:
         else:
             log_error(self.log, "publishing failed", exc, dag_id=dag_id)
         try:
-            sources = tuple(row_address(ref) for ref in inputs)
+            sources = tuple(ref.address for ref in inputs)
             self.registry.record_outcome(
                 OutcomeRecord(dag_id, Outcome.ERROR, sources=sources, error=error)
             )
@@ -176,7 +175,7 @@ class Settler:
                 s3_key=published.key,
                 version_id=published.version_id,
                 sha256=dag.sha256,
-                sources=tuple(row_address(ref) for ref in dag.inputs),
+                sources=tuple(ref.address for ref in dag.inputs),
                 compiler_version=__version__,
             )
         )
@@ -194,7 +193,7 @@ class Settler:
         """Keep the file in S3; record, log and (when new) alert the problems (`found`, by
         default the DAG's own)."""
         problems = tuple(str(problem) for problem in (dag.problems if found is None else found))
-        sources = tuple(row_address(ref) for ref in dag.inputs)
+        sources = tuple(ref.address for ref in dag.inputs)
         self.registry.record_outcome(
             OutcomeRecord(
                 dag.dag_id,
@@ -229,7 +228,7 @@ class Settler:
                 dag_id,
                 Outcome.PINNED,
                 kind=dag.kind if dag else None,
-                sources=tuple(row_address(ref) for ref in dag.inputs) if dag else (),
+                sources=tuple(ref.address for ref in dag.inputs) if dag else (),
                 problems=problems,
                 compiler_version=__version__,
                 pending_sha256=dag.sha256 if dag else None,

@@ -26,6 +26,7 @@ from lambda_compiler.cli.versions import (
     rollback_metadata,
     version_metadata,
 )
+from lambda_compiler.outcome import Outcome
 
 if TYPE_CHECKING:
     from lambda_compiler.settle import DagReport
@@ -133,7 +134,8 @@ def rollback(
 
 def _release(aws: Aws, dag_id: str) -> None:
     """Clear the pin, then build the DAG from its current rows as a row change would."""
-    from lambda_compiler.plan import Change, parse_row_address
+    from lambda_compiler.plan import Change
+    from lambda_compiler.rows import RowRef
     from lambda_compiler.sync import build_sync
 
     sync = build_sync(aws.settings, session=aws.session)
@@ -141,7 +143,7 @@ def _release(aws: Aws, dag_id: str) -> None:
     if record is None or not record.pinned:
         fail(f"DAG {dag_id!r} is not pinned", hint="`dynadag status` shows pinned DAGs")
     sync.registry.release_pin(dag_id)
-    owners = sorted(parse_row_address(address) for address in record.claims)
+    owners = sorted(RowRef.from_address(address) for address in record.claims)
     if owners:
         report = sync.apply(
             [Change(sync.source.kind(ref), ref, frozenset({ref})) for ref in owners]
@@ -160,13 +162,13 @@ def _release(aws: Aws, dag_id: str) -> None:
 def _say_released(built: DagReport) -> None:
     dag_id = built.dag_id
     match built.outcome:
-        case "written":
+        case Outcome.WRITTEN:
             say(f"released {dag_id}: published the compile of its current rows")
-        case "unchanged":
+        case Outcome.UNCHANGED:
             say(f"released {dag_id}: its current rows compile to the file already in place")
-        case "deleted":
+        case Outcome.DELETED:
             say(f"released {dag_id}: its rows no longer produce it; the file is deleted")
-        case "invalid":
+        case Outcome.INVALID:
             for problem in built.problems:
                 say(f"{dag_id}: {problem}", style="red", err=True)
             fail(f"released {dag_id}, but its rows are invalid: the rolled-back file stays")

@@ -21,7 +21,7 @@ from lambda_compiler.affected import (
     owners_of_changes,
 )
 from lambda_compiler.model import DagId
-from lambda_compiler.plan import Change, job_lookup_keys, row_address
+from lambda_compiler.plan import Change, job_lookup_keys
 from lambda_compiler.registry import DagRecord, RegistryItems, RowState
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
 from lambda_compiler.snapshot import TableNames
@@ -57,7 +57,7 @@ def dag_record(dag_id: str, claims: set[RowRef]) -> DagRecord:
         None,
         (),
         (),
-        frozenset(map(row_address, claims)),
+        frozenset(map(RowRef.address.fget, claims)),
         None,
         None,
         None,

@@ -16,8 +16,6 @@ from lambda_compiler.plan import (
     change_from_record,
     dag_id_of,
     index_keys,
-    parse_row_address,
-    row_address,
 )
 from lambda_compiler.registry import RowState
 from lambda_compiler.rows import RowRef
@@ -139,6 +137,6 @@ def test_schedulers_are_rebuilt_only_when_a_jobs_dag_id_or_validity_changes(
 )
 def test_row_addresses_are_ascii_and_read_back_exactly(table: str, key: list[tuple[str, str]]):
     ref = RowRef(table, tuple(key))
-    address = row_address(ref)
+    address = ref.address
     assert address.isascii()
-    assert parse_row_address(address) == ref
+    assert RowRef.from_address(address) == ref
