@@ -1,4 +1,4 @@
-"""Which DAGs does a change affect? Stream records → changed rows → owners to rebuild.
+"""What did a stream record change? Stream records → changed rows, lookups and hints.
 
 Pure: no boto3, no clock, no environment. A stream record is only a hint: it names
 the row that changed (its table and key) and, through its old and new images, the
@@ -13,7 +13,7 @@ index, whose keys this module defines:
 So a task change looks up ``taskref#{task_id}`` (the jobs listing the task), a job
 change looks up ``jobref#{job_id}`` and ``jobref#{job_type}:{job_id}`` (the
 schedulers listing the job) and rebuilds the job itself, and a scheduler change
-rebuilds the scheduler.
+rebuilds the scheduler. Which DAGs that affects in the end is `affected.py`'s answer.
 
 Rows are addressed in the registry by `RowRef.address`, e.g.
 ``mwaa_job/job_type=etl/job_id=7``.

@@ -12,12 +12,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from lambda_compiler.affected import (
     Answers,
     Reads,
     Registration,
     Round,
     RowStateWrite,
+    dependents_needed,
     owners_of_changes,
 )
 from lambda_compiler.model import DagId
@@ -333,6 +336,22 @@ def test_a_task_change_that_keeps_its_jobs_dag_id_and_validity_rebuilds_only_the
     planned = world.plan(job_ref("load"))
     assert planned.round.owners == {job_ref("load")}
     assert list(planned.settle) == ["job-load"]
+
+
+@pytest.mark.parametrize(
+    ("previous", "dag_id", "valid", "needed"),
+    [
+        (None, "job-a", True, True),
+        (RowState("job-a", True), "job-a", True, False),
+        (RowState("job-a", True), "job-a", False, True),
+        (RowState("job-a", True), "job-b", True, True),
+        (RowState("job-a", True), None, False, True),
+    ],
+)
+def test_schedulers_are_rebuilt_only_when_a_jobs_dag_id_or_validity_changes(
+    previous, dag_id, valid, needed
+):
+    assert dependents_needed(previous, dag_id, valid) is needed
 
 
 # --- deleted rows -------------------------------------------------------------------------

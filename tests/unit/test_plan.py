@@ -9,7 +9,6 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_compiler.affected import dependents_needed
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.plan import (
     UnknownTableError,
@@ -17,7 +16,6 @@ from lambda_compiler.plan import (
     dag_id_of,
     index_keys,
 )
-from lambda_compiler.registry import RowState
 from lambda_compiler.rows import RowRef
 from lambda_compiler.rows_file import load_snapshot
 from lambda_compiler.snapshot import TableNames
@@ -113,22 +111,6 @@ def test_a_disabled_job_produces_no_dag_id():
     assert dag_id_of("job", job("1", "1", status=0), TABLES) is None
     assert dag_id_of("job", job("1", "1", name="x"), TABLES) == "job-x"
     assert dag_id_of("job", job("1", "1", name="no spaces allowed"), TABLES) == "job-etl-1"
-
-
-@pytest.mark.parametrize(
-    ("previous", "dag_id", "valid", "needed"),
-    [
-        (None, "job-a", True, True),
-        (RowState("job-a", True), "job-a", True, False),
-        (RowState("job-a", True), "job-a", False, True),
-        (RowState("job-a", True), "job-b", True, True),
-        (RowState("job-a", True), None, False, True),
-    ],
-)
-def test_schedulers_are_rebuilt_only_when_a_jobs_dag_id_or_validity_changes(
-    previous, dag_id, valid, needed
-):
-    assert dependents_needed(previous, dag_id, valid) is needed
 
 
 @given(
