@@ -269,16 +269,13 @@ class DagSync:
 
     def _register(self, registration: Registration) -> Future[None]:
         """Send one registry write to the I/O pool."""
-        registry, ref = self.registry, registration.ref
-        match registration.kind:
-            case "add_index":
-                return self._pool.submit(registry.add_index, ref, registration.keys)
-            case "remove_index":
-                return self._pool.submit(registry.remove_index, ref, registration.keys)
-            case "claim":
-                return self._pool.submit(registry.claim, registration.dag_id, ref)
-            case "release":
-                return self._pool.submit(registry.release, registration.dag_id, ref)
+        registry, ref, kind = self.registry, registration.ref, registration.kind
+        if kind in ("add_index", "remove_index"):
+            index = registry.add_index if kind == "add_index" else registry.remove_index
+            return self._pool.submit(index, ref, registration.keys)
+        assert registration.dag_id is not None
+        claim = registry.claim if kind == "claim" else registry.release
+        return self._pool.submit(claim, registration.dag_id, ref)
 
     def _fetch(self, reads: Reads) -> Answers:
         """Answer `reads`: GSI and reverse-index queries run on the I/O pool while rows and
