@@ -4,7 +4,8 @@
 three source tables. The whole batch is planned and built at once (each DAG once per
 batch, see `sync.py`); Powertools' `BatchProcessor` then reports the records whose
 DAGs could not be built because of a transient AWS error (throttling, 5xx, timeouts,
-lost connections) as `batchItemFailures`, so Lambda retries only those.
+lost connections) as `batchItemFailures`, so Lambda retries only those; the response
+also holds the batch's report (`REPORT`), which the local stack prints.
 Row content never fails a record. Invalid rows are recorded in the registry, logged,
 counted (`DagsInvalid`) and alerted. Any other failure of one DAG (an unexpected
 exception while compiling it, or e.g. `AccessDenied` after an IAM mistake) is that
@@ -35,6 +36,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, UnknownTableError, change_from_record
 from lambda_compiler.settings import Settings
 from lambda_compiler.sync import DagSync, SyncReport, build_sync
@@ -44,12 +46,17 @@ metrics = Metrics(namespace="dynadag", service="dynadag")
 tracer = Tracer(service="dynadag")
 
 _METRICS = {
-    "DagsWritten": "written",
-    "DagsUnchanged": "unchanged",
-    "DagsDeleted": "deleted",
-    "DagsInvalid": "invalid",
-    "DagsFailed": "error",
+    "DagsWritten": Outcome.WRITTEN,
+    "DagsUnchanged": Outcome.UNCHANGED,
+    "DagsDeleted": Outcome.DELETED,
+    "DagsInvalid": Outcome.INVALID,
+    "DagsFailed": Outcome.ERROR,
 }
+
+
+REPORT = "dynadag"
+"""The key of the response holding the batch's `SyncReport.summary()` (Lambda reads only
+`batchItemFailures`; the local stack prints this)."""
 
 
 class RecordNotProcessedError(RuntimeError):
@@ -66,7 +73,11 @@ def sync_for(settings: Settings) -> DagSync:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Build the DAGs a batch of stream records affects; report records to retry."""
+    """Build the DAGs a batch of stream records affects; report records to retry.
+
+    Returns the partial batch response (`batchItemFailures`) plus, under `REPORT`, what
+    happened to each DAG and which records (by index) led to it.
+    """
     sync = sync_for(Settings.from_env())
     records = event.get("Records", [])
     changes = [_change(record, sync) for record in records]
@@ -79,7 +90,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise RecordNotProcessedError(f"record {record.event_id} will be retried")
 
     processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(event, check, processor, context)
+    return {**process_partial_response(event, check, processor, context), REPORT: report.summary()}
 
 
 def _change(record: dict[str, Any], sync: DagSync) -> Change | None:

@@ -26,7 +26,6 @@ from lambda_compiler.plan import (
     TASK_REF,
     TableKind,
     job_lookup_keys,
-    parse_row_address,
 )
 from lambda_compiler.problems import Problem
 from lambda_compiler.redact import excerpt
@@ -282,7 +281,7 @@ def missing_reason(dag_id: str, sources: Iterable[str], found: Lineage) -> str:
     if rows:
         return f"produced again by {', '.join(str(row.ref) for row in rows)} (not yet rebuilt)"
     owner_tables = (found.tables.job, found.tables.scheduler)
-    owners = [ref for ref in map(parse_row_address, sources) if ref.table in owner_tables]
+    owners = [ref for ref in map(RowRef.from_address, sources) if ref.table in owner_tables]
     for ref in owners:
         row = found.rows.get(ref)
         if row is not None:

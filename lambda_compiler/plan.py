@@ -1,4 +1,4 @@
-"""Which DAGs does a change affect? Stream records → changed rows → owners to rebuild.
+"""What did a stream record change? Stream records → changed rows, lookups and hints.
 
 Pure: no boto3, no clock, no environment. A stream record is only a hint: it names
 the row that changed (its table and key) and, through its old and new images, the
@@ -13,10 +13,9 @@ index, whose keys this module defines:
 So a task change looks up ``taskref#{task_id}`` (the jobs listing the task), a job
 change looks up ``jobref#{job_id}`` and ``jobref#{job_type}:{job_id}`` (the
 schedulers listing the job) and rebuilds the job itself, and a scheduler change
-rebuilds the scheduler.
+rebuilds the scheduler. Which DAGs that affects in the end is `affected.py`'s answer.
 
-Rows are addressed in the registry and in S3 metadata by `row_address`:
-``{table}/{name}={value}/...`` with each value percent-encoded, e.g.
+Rows are addressed in the registry by `RowRef.address`, e.g.
 ``mwaa_job/job_type=etl/job_id=7``.
 """
 
@@ -25,9 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, unquote
 
-from lambda_compiler.model import DagId
+from lambda_compiler.model import DagId, Job, Scheduler
 from lambda_compiler.naming import dag_id_for
 from lambda_compiler.parse import parse_job, parse_scheduler
 from lambda_compiler.rows import (
@@ -76,20 +74,6 @@ def table_from_arn(arn: str) -> str:
     return rest.split("/", 1)[0]
 
 
-def row_address(ref: RowRef) -> str:
-    """A compact, reversible, ASCII text for a row: ``mwaa_job/job_type=etl/job_id=7``."""
-    parts = [quote(ref.table, safe="")]
-    parts.extend(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in ref.key)
-    return "/".join(parts)
-
-
-def parse_row_address(text: str) -> RowRef:
-    """The inverse of `row_address`."""
-    table, *pairs = text.split("/")
-    key = tuple(tuple(unquote(part) for part in pair.split("=", 1)) for pair in pairs)
-    return RowRef(unquote(table), key)  # type: ignore[arg-type]
-
-
 def ref_of(kind: TableKind, tables: TableNames, row: Row) -> RowRef:
     """The `RowRef` of a decoded row of the `kind` table."""
     return row_ref(getattr(tables, kind), KEY_NAMES[kind], row)
@@ -101,32 +85,38 @@ def dag_id_of(kind: TableKind, row: Row | None, tables: TableNames) -> DagId | N
     The same rule as `validate` (``job-{job_name}`` / ``schedule-{schedule_name}``
     with a key-based fallback), so a partial read agrees with a full compile.
     """
-    if row is None or kind == "task":
-        return None
-    if kind == "job":
-        job, _ = parse_job(row, tables.job)
-        if job is None or not job.enabled:
-            return None
-        return dag_id_for("job", job.name, job.job_type, job.job_id)[0]
-    scheduler, _ = parse_scheduler(row, tables.scheduler)
-    if scheduler is None or not scheduler.enabled:
-        return None
-    return dag_id_for("schedule", scheduler.name, scheduler.schedule_id)[0]
+    return dag_id_of_parsed(_parsed(kind, row, tables))
 
 
 def index_keys(kind: TableKind, row: Row | None, tables: TableNames) -> frozenset[str]:
     """The reverse-index keys an enabled job or scheduler row depends on."""
+    return index_keys_of_parsed(_parsed(kind, row, tables))
+
+
+def dag_id_of_parsed(parsed: Job | Scheduler | None) -> DagId | None:
+    """`dag_id_of` for a row already parsed (`parse_job` / `parse_scheduler`)."""
+    if parsed is None or not parsed.enabled:
+        return None
+    if isinstance(parsed, Job):
+        return dag_id_for("job", parsed.name, parsed.job_type, parsed.job_id)[0]
+    return dag_id_for("schedule", parsed.name, parsed.schedule_id)[0]
+
+
+def index_keys_of_parsed(parsed: Job | Scheduler | None) -> frozenset[str]:
+    """`index_keys` for a row already parsed (`parse_job` / `parse_scheduler`)."""
+    if parsed is None or not parsed.enabled:
+        return frozenset()
+    if isinstance(parsed, Job):
+        return frozenset(f"{TASK_REF}{task_id}" for task_id in parsed.task_ids)
+    return frozenset(f"{JOB_REF}{job_ref}" for job_ref in parsed.job_refs)
+
+
+def _parsed(kind: TableKind, row: Row | None, tables: TableNames) -> Job | Scheduler | None:
     if row is None or kind == "task":
-        return frozenset()
+        return None
     if kind == "job":
-        job, _ = parse_job(row, tables.job)
-        if job is None or not job.enabled:
-            return frozenset()
-        return frozenset(f"{TASK_REF}{task_id}" for task_id in job.task_ids)
-    scheduler, _ = parse_scheduler(row, tables.scheduler)
-    if scheduler is None or not scheduler.enabled:
-        return frozenset()
-    return frozenset(f"{JOB_REF}{job_ref}" for job_ref in scheduler.job_refs)
+        return parse_job(row, tables.job)[0]
+    return parse_scheduler(row, tables.scheduler)[0]
 
 
 def job_lookup_keys(job_type: str, job_id: str) -> frozenset[str]:
@@ -175,23 +165,3 @@ def merge_hints(changes: Iterable[Change]) -> dict[RowRef, frozenset[DagId]]:
         for ref, dag_ids in change.hints.items():
             merged[ref] = merged.get(ref, frozenset()) | dag_ids
     return merged
-
-
-@dataclass(frozen=True)
-class RowState:
-    """What the registry remembers about a job or scheduler row from its last build."""
-
-    dag_id: DagId | None = None
-    valid: bool = False
-    deps: frozenset[str] = frozenset()
-
-
-def dependents_needed(previous: RowState | None, dag_id: DagId | None, valid: bool) -> bool:
-    """True when a job's schedulers must be rebuilt: its DAG id or validity changed.
-
-    A scheduler DAG reads only the job DAG's id and whether the job is valid, so a
-    task change that leaves both alone rebuilds nothing beyond the job.
-    """
-    if previous is None:
-        return True
-    return previous.dag_id != dag_id or previous.valid != valid

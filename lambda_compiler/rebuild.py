@@ -30,21 +30,20 @@ from lambda_compiler import __version__
 from lambda_compiler.airflowignore import merge_airflowignore
 from lambda_compiler.file_metadata import sha256_hex
 from lambda_compiler.isolation import compile_isolated
+from lambda_compiler.manifest import Manifest
 from lambda_compiler.model import DagId
+from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import (
-    RowState,
     TableKind,
-    dag_id_of,
-    index_keys,
-    parse_row_address,
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord
+from lambda_compiler.registry import DagRecord, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
+from lambda_compiler.settle import DagReport
 from lambda_compiler.snapshot import Snapshot
-from lambda_compiler.sync import DagReport, DagSync, build_sync
+from lambda_compiler.sync import DagSync, build_sync
 from lambda_compiler.validate import Validated, validate
 
 RUNTIME_FOLDER = "dags_runtime/"
@@ -107,9 +106,12 @@ def run_rebuild(
     bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
-    validated = validate(snapshot, sync.config)
+    manifest = Manifest(sync.tables, sync.config)
+    validated = validate(snapshot, sync.config, manifest)
     dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
-    gone = sync.publisher.dag_ids() | {d for d, r in previous.items() if r.outcome != "deleted"}
+    gone = sync.publisher.dag_ids() | {
+        d for d, r in previous.items() if r.outcome != Outcome.DELETED
+    }
     targets = [*dags, *sorted(gone - set(dags))]
     # The runtime goes first: every generated DAG imports it, so a DAG file that
     # arrived before it would fail to import until its next parse.
@@ -117,11 +119,13 @@ def run_rebuild(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
 
         def settle(dag_id: DagId) -> DagReport:
-            return sync.settle_dag(dag_id, dags.get(dag_id), previous.get(dag_id))
+            return sync.settler.settle(dag_id, dags.get(dag_id), previous.get(dag_id))
 
         for outcome in _run(pool, settle, targets, "DAG files", tick):
             _count(report, outcome)
-        _rebuild_bookkeeping(sync, snapshot, validated, previous, bookkeeping, report, pool, tick)
+        _rebuild_bookkeeping(
+            sync, snapshot, validated, manifest, previous, bookkeeping, report, pool, tick
+        )
     for names in (
         report.written,
         report.unchanged,
@@ -134,23 +138,23 @@ def run_rebuild(
 
 
 def _count(report: RebuildReport, outcome: DagReport) -> None:
-    if outcome.foreign_file and outcome.outcome == "unchanged":
+    if outcome.foreign_file and outcome.outcome == Outcome.UNCHANGED:
         report.foreign_files.append(outcome.dag_id)
         return
     match outcome.outcome:
-        case "written":
+        case Outcome.WRITTEN:
             report.written.append(outcome.dag_id)
-        case "unchanged":
+        case Outcome.UNCHANGED:
             report.unchanged.append(outcome.dag_id)
-        case "deleted":
+        case Outcome.DELETED:
             report.deleted.append(outcome.dag_id)
-        case "invalid":
+        case Outcome.INVALID:
             report.invalid[outcome.dag_id] = outcome.problems
-        case "pinned":
+        case Outcome.PINNED:
             report.pinned.append(outcome.dag_id)
-        case "error" if outcome.crashed:
+        case Outcome.ERROR if outcome.crashed:
             report.crashed[outcome.dag_id] = outcome.error or "unknown error"
-        case "error":
+        case Outcome.ERROR:
             report.failed[outcome.dag_id] = outcome.error or "unknown error"
 
 
@@ -174,6 +178,7 @@ def _rebuild_bookkeeping(
     sync: DagSync,
     snapshot: Snapshot,
     validated: Validated,
+    manifest: Manifest,
     previous: dict[DagId, DagRecord],
     bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
     report: RebuildReport,
@@ -196,9 +201,9 @@ def _rebuild_bookkeeping(
     for kind, rows in kinds:
         for row in rows:
             ref = ref_of(kind, tables, row)
-            dag_id = dag_id_of(kind, row, tables)
+            entry = manifest.entry(kind, row)
+            dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
-            deps = index_keys(kind, row, tables)
             states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
             if dag_id is not None:
                 claims[dag_id].add(ref)
@@ -207,7 +212,7 @@ def _rebuild_bookkeeping(
     claim_writes = []
     for dag_id in sorted(set(claims) | set(previous)):
         record = previous.get(dag_id)
-        had = {parse_row_address(a) for a in (record.claims if record else ())}
+        had = {RowRef.from_address(a) for a in (record.claims if record else ())}
         wanted_refs = claims.get(dag_id, set())
         claim_writes += [(registry.claim, dag_id, ref) for ref in sorted(wanted_refs - had)]
         claim_writes += [(registry.release, dag_id, ref) for ref in sorted(had - wanted_refs)]

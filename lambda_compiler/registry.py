@@ -13,7 +13,7 @@ never feeds the stream back). Item kinds:
 - ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
   row address: the scheduler lists the job (written as the scheduler writes it).
 
-Row addresses are `plan.row_address` texts. Everything here is state, rebuilt in
+Rows are named by their `RowRef.address`. Everything here is state, rebuilt in
 full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
 
 Whatever the rows hold, items stay within DynamoDB's limits (`limits.py`): a key
@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from lambda_compiler.batch_get import batch_get
 from lambda_compiler.limits import (
@@ -46,13 +46,13 @@ from lambda_compiler.limits import (
     clip_list,
 )
 from lambda_compiler.model import DagId
-from lambda_compiler.plan import RowState, parse_row_address, row_address
+from lambda_compiler.outcome import Outcome
+from lambda_compiler.plan import JOB_REF, TASK_REF
 from lambda_compiler.rows import RowRef
 
-Outcome = Literal["written", "unchanged", "deleted", "invalid", "error", "rolled-back", "pinned"]
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
-INDEX_PREFIXES = ("taskref#", "jobref#")
+INDEX_PREFIXES = (TASK_REF, JOB_REF)
 _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
@@ -76,6 +76,15 @@ def _deserialize(value: dict[str, Any]) -> Any:
 def utc_now() -> str:
     """The current time as ISO 8601 UTC, to the second."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RowState:
+    """What the registry remembers about a job or scheduler row from its last build."""
+
+    dag_id: DagId | None = None
+    valid: bool = False
+    deps: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,7 @@ class DagRecord:
         return cls(
             dag_id=DagId(data.get("dag_id") or data["pk"].removeprefix(DAG_PREFIX)),
             kind=data.get("kind"),
-            outcome=data.get("outcome"),
+            outcome=Outcome(data["outcome"]) if data.get("outcome") else None,
             s3_key=data.get("s3_key"),
             version_id=data.get("version_id"),
             sha256=data.get("sha256"),
@@ -212,7 +221,7 @@ class Registry:
         now = self._clock()
         values = {
             "dag_id": dag_id,
-            "outcome": "rolled-back",
+            "outcome": Outcome.ROLLED_BACK,
             "version_id": version_id,
             "sha256": sha256,
             "rolled_back_from": restored_from,
@@ -258,18 +267,18 @@ class Registry:
                 )
             )
         remove = [] if record.error is not None else ["error"]
-        if record.outcome == "pinned":
+        if record.outcome == Outcome.PINNED:
             values["pending_sha256"] = record.pending_sha256
             if record.pending_sha256 is None:
                 remove.append("pending_sha256")
-        if record.outcome in ("written", "unchanged", "deleted"):
+        if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED, Outcome.DELETED):
             remove.extend(_PIN_FIELDS)
-        if record.outcome in ("written", "unchanged"):
+        if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
             values.update(version_id=record.version_id, sha256=record.sha256)
             remove.append("rolled_back_from")
-        if record.outcome == "written":
+        if record.outcome == Outcome.WRITTEN:
             values["written_at"] = now
-        if record.outcome == "deleted":
+        if record.outcome == Outcome.DELETED:
             values["written_at"] = now
             remove.append("sha256")
             if record.version_id is not None:
@@ -342,7 +351,7 @@ class Registry:
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
         """Remember a row's DAG id, validity and reverse-index keys."""
         item: dict[str, Any] = {
-            _ADDRESS: row_address(ref),
+            _ADDRESS: ref.address,
             "valid": state.valid,
             "updated_at": self._clock(),
         }
@@ -384,7 +393,7 @@ class Registry:
             TableName=self.table,
             Key=_dag_key(dag_id),
             UpdateExpression=f"SET dag_id = :d {op} claims :c",
-            ExpressionAttributeValues={":d": {"S": dag_id}, ":c": {"SS": [row_address(ref)]}},
+            ExpressionAttributeValues={":d": {"S": dag_id}, ":c": {"SS": [ref.address]}},
         )
 
     def _update(
@@ -446,11 +455,11 @@ def _dag_key(dag_id: DagId) -> dict[str, Any]:
 
 
 def _row_key(ref: RowRef) -> dict[str, Any]:
-    return _key(f"{ROW_PREFIX}{row_address(ref)}", _ROW_SK)
+    return _key(f"{ROW_PREFIX}{ref.address}", _ROW_SK)
 
 
 def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
-    return _key(key, row_address(ref))
+    return _key(key, ref.address)
 
 
 def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
@@ -458,19 +467,19 @@ def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
     item = _index_key(key, ref)
     if item["pk"]["S"] != key:
         item[_INDEX_KEY] = {"S": key}
-    if item["sk"]["S"] != row_address(ref):
-        item[_ADDRESS] = {"S": row_address(ref)}
+    if item["sk"]["S"] != ref.address:
+        item[_ADDRESS] = {"S": ref.address}
     return item
 
 
 def _index_entry(item: dict[str, Any]) -> tuple[str, RowRef]:
     """``(reverse-index key, row)`` of an index item (or of a query's projection of it)."""
     key = (item.get(_INDEX_KEY) or item.get("pk") or {}).get("S", "")
-    return key, parse_row_address((item.get(_ADDRESS) or item["sk"])["S"])
+    return key, RowRef.from_address((item.get(_ADDRESS) or item["sk"])["S"])
 
 
 def _state_ref(item: dict[str, Any]) -> RowRef:
     """The row a row-state item describes."""
     if _ADDRESS in item:
-        return parse_row_address(item[_ADDRESS]["S"])
-    return parse_row_address(item["pk"]["S"].removeprefix(ROW_PREFIX))
+        return RowRef.from_address(item[_ADDRESS]["S"])
+    return RowRef.from_address(item["pk"]["S"].removeprefix(ROW_PREFIX))

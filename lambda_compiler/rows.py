@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, unquote
 
 from lambda_compiler.limits import (
     EXCERPT_CHARS,
@@ -77,7 +78,23 @@ class RowRef:
         return ", ".join(f"{name}={excerpt(value)}" for name, value in self.key)
 
     def __str__(self) -> str:
+        """The text people read: ``mwaa_task[task_id='4']``."""
         return f"{self.table}[{self.key_text}]"
+
+    @property
+    def address(self) -> str:
+        """The text stored in the registry: compact, reversible, ASCII, e.g.
+        ``mwaa_job/job_type=etl/job_id=7`` (each part percent-encoded)."""
+        parts = [quote(self.table, safe="")]
+        parts.extend(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in self.key)
+        return "/".join(parts)
+
+    @classmethod
+    def from_address(cls, text: str) -> RowRef:
+        """The row an `address` names."""
+        table, *pairs = text.split("/")
+        key = tuple(tuple(unquote(part) for part in pair.split("=", 1)) for pair in pairs)
+        return cls(unquote(table), key)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "key": dict(self.key)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.graph import find_cycle, topological_order
@@ -27,7 +28,7 @@ from lambda_compiler.params import DagSettings
 from lambda_compiler.parse import parse_job, parse_scheduler, parse_task
 from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.redact import excerpt
-from lambda_compiler.rows import RowRef
+from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.schedules import NON_CRON_SCHEDULES, ScheduleError, normalize_schedule
 from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.targets import AirflowTarget
@@ -87,18 +88,35 @@ def unused_warning(ref: RowRef) -> str:
     return f"{ref}: no enabled job lists this task; it is checked but builds nothing"
 
 
-def validate(snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG) -> Validated:
-    """Parse and check every row; the result says, per DAG, what to build or why not."""
+class RowParser(Protocol):
+    """Parses job and scheduler rows (`manifest.Manifest` parses each row once per round)."""
+
+    def job(self, row: Row) -> tuple[Job | None, list[Problem]]: ...
+
+    def scheduler(self, row: Row) -> tuple[Scheduler | None, list[Problem]]: ...
+
+
+def validate(
+    snapshot: Snapshot, config: CompilerConfig = DEFAULT_CONFIG, parser: RowParser | None = None
+) -> Validated:
+    """Parse and check every row; the result says, per DAG, what to build or why not.
+
+    `parser` parses the job and scheduler rows (default: `parse_job`/`parse_scheduler`
+    with `config`).
+    """
     tables = snapshot.tables
     tasks, task_problems, unparsable = _parse_tasks(snapshot, tables.task, config)
     jobs: list[Job] = []
     schedulers: list[Scheduler] = []
     parse_problems: dict[RowRef, list[Problem]] = {}
     for row in snapshot.jobs:
-        job, problems = parse_job(row, tables.job, config)
+        job, problems = parser.job(row) if parser else parse_job(row, tables.job, config)
         _keep(job, problems, jobs, parse_problems, unparsable)
     for row in snapshot.schedulers:
-        scheduler, problems = parse_scheduler(row, tables.scheduler, config)
+        if parser:
+            scheduler, problems = parser.scheduler(row)
+        else:
+            scheduler, problems = parse_scheduler(row, tables.scheduler, config)
         _keep(scheduler, problems, schedulers, parse_problems, unparsable)
     disabled = [row.ref for row in [*jobs, *schedulers] if not row.enabled]
     job_plans = {

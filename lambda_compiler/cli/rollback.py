@@ -27,9 +27,10 @@ from lambda_compiler.cli.versions import (
 )
 from lambda_compiler.file_metadata import rollback_metadata
 from lambda_compiler.model import DagId
+from lambda_compiler.outcome import Outcome
 
 if TYPE_CHECKING:
-    from lambda_compiler.sync import DagReport
+    from lambda_compiler.settle import DagReport
 
 
 @aws_command
@@ -134,7 +135,8 @@ def rollback(
 
 def _release(aws: Aws, dag_id: DagId) -> None:
     """Clear the pin, then build the DAG from its current rows as a row change would."""
-    from lambda_compiler.plan import Change, parse_row_address
+    from lambda_compiler.plan import Change
+    from lambda_compiler.rows import RowRef
     from lambda_compiler.sync import build_sync
 
     sync = build_sync(aws.settings, session=aws.session)
@@ -142,7 +144,7 @@ def _release(aws: Aws, dag_id: DagId) -> None:
     if record is None or not record.pinned:
         fail(f"DAG {dag_id!r} is not pinned", hint="`dynadag status` shows pinned DAGs")
     sync.registry.release_pin(dag_id)
-    owners = sorted(parse_row_address(address) for address in record.claims)
+    owners = sorted(RowRef.from_address(address) for address in record.claims)
     if owners:
         report = sync.apply(
             [Change(sync.source.kind(ref), ref, frozenset({ref})) for ref in owners]
@@ -154,20 +156,20 @@ def _release(aws: Aws, dag_id: DagId) -> None:
             )
         built = report.dags[dag_id]
     else:
-        built = sync.settle_dag(dag_id, None, sync.registry.get_dag(dag_id))
+        built = sync.settler.settle(dag_id, None, sync.registry.get_dag(dag_id))
     _say_released(built)
 
 
 def _say_released(built: DagReport) -> None:
     dag_id = built.dag_id
     match built.outcome:
-        case "written":
+        case Outcome.WRITTEN:
             say(f"released {dag_id}: published the compile of its current rows")
-        case "unchanged":
+        case Outcome.UNCHANGED:
             say(f"released {dag_id}: its current rows compile to the file already in place")
-        case "deleted":
+        case Outcome.DELETED:
             say(f"released {dag_id}: its rows no longer produce it; the file is deleted")
-        case "invalid":
+        case Outcome.INVALID:
             for problem in built.problems:
                 say(f"{dag_id}: {problem}", style="red", err=True)
             fail(f"released {dag_id}, but its rows are invalid: the rolled-back file stays")

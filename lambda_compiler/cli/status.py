@@ -101,9 +101,9 @@ def _table(records: list[DagRecord], unbuilt: list[Missing]) -> None:
 
 def _row_text(address: str) -> str:
     """A stored row address (`mwaa_task/task_id=4`) as users read it: `mwaa_task[task_id='4']`."""
-    from lambda_compiler.plan import parse_row_address
+    from lambda_compiler.rows import RowRef
 
-    ref = parse_row_address(address)
+    ref = RowRef.from_address(address)
     return str(ref) if ref.key else address  # e.g. "... and 3 more" when the list was capped
 
 

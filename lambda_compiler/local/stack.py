@@ -23,10 +23,9 @@ from botocore.config import Config
 
 from lambda_compiler.local.mirror import DagsMirror
 from lambda_compiler.local.provision import provision
-from lambda_compiler.local.report import ChangeLine, ChangeReport, OutcomeCapture
+from lambda_compiler.local.report import ChangeLine, ChangeReport
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
-from lambda_compiler.registry import Registry
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY
 from lambda_compiler.rows_file import put_rows, read_rows_file
 from lambda_compiler.settings import Settings
@@ -124,7 +123,6 @@ class LocalStack:
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
     _mirror_due: threading.Event = field(init=False, default_factory=threading.Event)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
-    _capture: OutcomeCapture = field(init=False, default_factory=OutcomeCapture)
     _lines: ChangeReport | None = field(init=False, default=None)
     _log_file: Any = field(init=False, default=None)
 
@@ -176,7 +174,8 @@ class LocalStack:
             thread.start()
 
     def _handler(self) -> Handler:
-        """The real Lambda handler, its JSON logs sent to a file, its DAG outcomes captured."""
+        """The real Lambda handler, its JSON logs sent to a file (`_report` prints what it
+        returns)."""
         from lambda_compiler.handler import lambda_handler, logger
 
         stdlib_logger = logging.getLogger(logger.service)
@@ -187,16 +186,15 @@ class LocalStack:
                 handler.setStream(self._log_file)
         tables = self.settings.tables
         self._lines = ChangeReport(
-            {tables.task: TASK_KEY, tables.job: JOB_KEY, tables.scheduler: SCHEDULER_KEY},
-            Registry(self.client("dynamodb"), self.settings.registry_table).get_dag,
+            {tables.task: TASK_KEY, tables.job: JOB_KEY, tables.scheduler: SCHEDULER_KEY}
         )
-        return self._capture.wrap(lambda_handler, stdlib_logger)
+        return lambda_handler
 
     def _report(self, invocation: Invocation) -> None:
         if invocation.error:
             self.on_error("handler", RuntimeError(invocation.error))
         assert self._lines is not None
-        for line in self._lines.lines(invocation, self._capture.take()):
+        for line in self._lines.lines(invocation):
             self.on_change(line)
 
     def client(self, service: str) -> Any:

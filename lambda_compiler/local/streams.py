@@ -47,6 +47,8 @@ class Invocation:
     gave_up: bool = False
     error: str | None = None
     seconds: float = 0.0
+    response: Any = None
+    """What the handler returned (None when it raised)."""
 
 
 @dataclass
@@ -143,7 +145,7 @@ class StreamWorker:
         attempt = 0
         while records:
             attempt += 1
-            error = None
+            error = response = None
             started = time.perf_counter()
             try:
                 response = self._handler({"Records": records}, LambdaContext())
@@ -154,7 +156,9 @@ class StreamWorker:
             gave_up = bool(failed) and attempt > self._max_retries
             seconds = time.perf_counter() - started
             self._on_invocation(
-                Invocation(table, tuple(records), failed, attempt, gave_up, error, seconds)
+                Invocation(
+                    table, tuple(records), failed, attempt, gave_up, error, seconds, response
+                )
             )
             if not failed or gave_up:
                 return

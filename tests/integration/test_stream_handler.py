@@ -13,7 +13,7 @@ import pytest
 
 from lambda_compiler import __version__
 from lambda_compiler.handler import lambda_handler, sync_for
-from tests.integration.aws_fixtures import Stack, deliver
+from tests.integration.aws_fixtures import LambdaContext, Stack, deliver
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -154,3 +154,26 @@ def test_the_deployments_compiler_options_reach_the_handler(
     # THEN the BASH job is written only where the deployment allows it
     assert ("job-shell" in stack.files()) is allow_bash
     assert stack.registry.get_dag("job-shell").outcome == ("written" if allow_bash else "invalid")
+
+
+def test_the_handler_returns_what_happened_to_each_dag_and_which_records_led_to_it(stack: Stack):
+    # GIVEN a built job whose task then changes, and a new job listing a missing task
+    stack.put("task", task("1"))
+    stack.put("job", job("10", "1", name="load"))
+    assert handle(stack) == []
+    stack.put("job", job("11", "9", name="broken"), job("12", "1", name="load"))
+    records = stack.records()
+    # WHEN the handler gets the job records
+    response = lambda_handler({"Records": records}, LambdaContext())
+    # THEN beside the (empty) failures it returns each DAG's outcome and its records
+    assert response["batchItemFailures"] == []
+    dags = {entry["dag_id"]: entry for entry in response["dynadag"]["dags"]}
+    assert dags["job-broken"]["outcome"] == "invalid"
+    assert "task '9' does not exist" in dags["job-broken"]["problems"][0]
+    assert dags["job-broken"]["changes"] == [0]
+    assert "kept_file" not in dags["job-broken"]
+    # two jobs now claim job-load: invalid, led to by the new job, its last good file kept
+    assert (dags["job-load"]["outcome"], dags["job-load"]["changes"]) == ("invalid", [1])
+    assert dags["job-load"]["kept_file"] is True
+    assert response["dynadag"]["failed"] == []
+    assert json.loads(json.dumps(response)) == response

@@ -34,6 +34,9 @@ CORE = [
     "lineage",
     "diagram",
     "change_plan",
+    "affected",
+    "manifest",
+    "outcome",
 ]
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_compiler"
 

@@ -14,7 +14,6 @@ from lambda_compiler.lineage import (
     parse_row_reference,
     uses,
 )
-from lambda_compiler.plan import row_address
 from lambda_compiler.rows import RowRef
 from lambda_compiler.snapshot import TableNames, snapshot_from_json
 from tests.rowkit import job, scheduler, task
@@ -89,10 +88,10 @@ def test_a_renamed_or_deleted_row_explains_a_deleted_dag() -> None:
     found = lineage(snapshot_from_json(ROWS))
     load = RowRef("mwaa_job", (("job_type", "etl"), ("job_id", "1")))
     gone = RowRef("mwaa_job", (("job_type", "etl"), ("job_id", "9")))
-    task_address = row_address(RowRef("mwaa_task", (("task_id", "1"),)))
+    task_address = RowRef("mwaa_task", (("task_id", "1"),)).address
 
-    renamed = missing_reason("job-loader", [row_address(load), task_address], found)
-    deleted = missing_reason("job-x", [row_address(gone), task_address], found)
+    renamed = missing_reason("job-loader", [load.address, task_address], found)
+    deleted = missing_reason("job-x", [gone.address, task_address], found)
 
     assert renamed == f"renamed: {load} now produces job-load (from job_name 'load')"
     assert deleted == f"{gone} was deleted"

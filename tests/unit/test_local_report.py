@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from lambda_compiler.handler import REPORT
 from lambda_compiler.local.report import ChangeReport
 from lambda_compiler.local.streams import Invocation
-from lambda_compiler.registry import DagRecord
+from lambda_compiler.model import DagId
+from lambda_compiler.outcome import Outcome
 from lambda_compiler.rows import JOB_KEY, TASK_KEY
+from lambda_compiler.settle import DagReport
+from lambda_compiler.sync import SyncReport
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-01-01T00:00:00"
-JOB_ROW = "mwaa_job/job_type=etl/job_id=1"
 
 
 def _record(table: str, keys: dict[str, str], event: str, seq: str, **images: Any) -> dict:
@@ -26,27 +29,26 @@ def _record(table: str, keys: dict[str, str], event: str, seq: str, **images: An
     }
 
 
-def _dag(dag_id: str, outcome: str, sources: tuple[str, ...], **extra: Any) -> DagRecord:
-    values: dict[str, Any] = dict.fromkeys(DagRecord.__dataclass_fields__)
-    values.update(dag_id=dag_id, outcome=outcome, sources=sources, problems=(), claims=frozenset())
-    values.update(extra)
-    return DagRecord(**values)
+def _response(*dags: tuple[DagReport, set[int]]) -> dict[str, Any]:
+    """The handler's response for a batch whose DAGs are `dags` (each with its changes)."""
+    report = SyncReport(
+        dags={dag.dag_id: dag for dag, _ in dags}, causes={dag.dag_id: c for dag, c in dags}
+    )
+    return {"batchItemFailures": [], REPORT: report.summary()}
 
 
-def _report(*records: DagRecord) -> ChangeReport:
-    by_id = {r.dag_id: r for r in records}
+def _report() -> ChangeReport:
     return ChangeReport(
         {"mwaa_task": TASK_KEY, "mwaa_job": JOB_KEY},
-        by_id.get,
         clock=lambda: datetime.datetime(2026, 1, 1, 12, 0, 5),
     )
 
 
+def _dag(dag_id: str, outcome: Outcome, **extra: Any) -> DagReport:
+    return DagReport(DagId(dag_id), outcome, **extra)
+
+
 def test_each_record_gets_the_dags_built_from_its_row() -> None:
-    report = _report(
-        _dag("job-a", "written", (JOB_ROW, "mwaa_task/task_id=1")),
-        _dag("job-b", "unchanged", ("mwaa_job/job_type=etl/job_id=2", "mwaa_task/task_id=2")),
-    )
     invocation = Invocation(
         "mwaa_task",
         (
@@ -57,9 +59,12 @@ def test_each_record_gets_the_dags_built_from_its_row() -> None:
         failed=(),
         attempt=1,
         seconds=0.0824,
+        response=_response(
+            (_dag("job-a", Outcome.WRITTEN), {0}), (_dag("job-b", Outcome.UNCHANGED), {1})
+        ),
     )
 
-    lines = report.lines(invocation, {"job-a": "written", "job-b": None})
+    lines = _report().lines(invocation)
 
     assert [line.text() for line in lines] == [
         "12:00:05 MODIFY mwaa_task[task_id='1'] → wrote job-a",
@@ -73,17 +78,16 @@ PROBLEM = "mwaa_job[job_type='etl', job_id='1']: task_list: task '9' does not ex
 
 
 def test_a_rejected_dag_says_why_and_that_its_last_good_file_stays() -> None:
-    report = _report(
-        _dag("job-a", "invalid", (JOB_ROW,), problems=(PROBLEM,), version_id="v1", sha256="ab12")
-    )
+    rejected = _dag("job-a", Outcome.INVALID, problems=(PROBLEM,), kept_file=True)
     invocation = Invocation(
         "mwaa_job",
         (_record("mwaa_job", {"job_type": "etl", "job_id": "1"}, "MODIFY", "5"),),
         failed=(),
         attempt=1,
+        response=_response((rejected, {0})),
     )
 
-    (line,) = report.lines(invocation, {"job-a": "invalid"})
+    (line,) = _report().lines(invocation)
 
     assert line.text() == (
         "12:00:05 MODIFY mwaa_job[job_type='etl', job_id='1'] → rejected job-a: "
@@ -93,19 +97,18 @@ def test_a_rejected_dag_says_why_and_that_its_last_good_file_stays() -> None:
 
 
 def test_a_dag_rejected_before_it_ever_had_a_file_does_not_claim_one_is_kept() -> None:
-    never_written = _dag("job-a", "invalid", (JOB_ROW,), problems=(PROBLEM,))
-    # Deleted (disabled) once, then re-enabled with a bad row: only a delete marker is current.
-    deleted = _dag("job-b", "invalid", (JOB_ROW,), problems=(PROBLEM,), version_id="marker")
+    never_written = _dag("job-a", Outcome.INVALID, problems=(PROBLEM,))
     invocation = Invocation(
         "mwaa_job",
         (_record("mwaa_job", {"job_type": "etl", "job_id": "1"}, "INSERT", "5"),),
         failed=(),
         attempt=1,
+        response=_response(
+            (never_written, {0}), (_dag("job-b", Outcome.INVALID, problems=(PROBLEM,)), {0})
+        ),
     )
 
-    (line,) = _report(never_written, deleted).lines(
-        invocation, {"job-a": "invalid", "job-b": "invalid"}
-    )
+    (line,) = _report().lines(invocation)
 
     assert "last good file kept" not in line.text()
     assert line.text() == (
@@ -117,13 +120,15 @@ def test_a_dag_rejected_before_it_ever_had_a_file_does_not_claim_one_is_kept() -
 
 
 def test_disabled_and_removed_rows_and_retried_records_are_noted() -> None:
-    report = _report(_dag("job-a", "deleted", (JOB_ROW,)))
     keys = {"job_type": "etl", "job_id": "1"}
     disabled = _record("mwaa_job", keys, "MODIFY", "7", NewImage={"status": {"N": "0"}})
     removed = _record("mwaa_job", {"job_type": "etl", "job_id": "2"}, "REMOVE", "8")
-    invocation = Invocation("mwaa_job", (disabled, removed), failed=("8",), attempt=1)
+    response = _response((_dag("job-a", Outcome.DELETED), {0}))
+    invocation = Invocation(
+        "mwaa_job", (disabled, removed), failed=("8",), attempt=1, response=response
+    )
 
-    first, second = report.lines(invocation, {"job-a": "deleted"})
+    first, second = _report().lines(invocation)
 
     assert first.text() == (
         "12:00:05 MODIFY mwaa_job[job_type='etl', job_id='1'] (disabled) → deleted job-a"
@@ -131,4 +136,38 @@ def test_disabled_and_removed_rows_and_retried_records_are_noted() -> None:
     assert second.text() == (
         "12:00:05 REMOVE mwaa_job[job_type='etl', job_id='2'] (will be retried) → no DAG affected"
         " [handler 0 ms for 2 records]"
+    )
+
+
+def test_a_dag_no_record_led_to_and_a_failed_dag_go_on_the_last_line() -> None:
+    crashed = _dag("job-b", Outcome.ERROR, error="KeyError: 'x'", crashed=True)
+    invocation = Invocation(
+        "mwaa_task",
+        (_record("mwaa_task", {"task_id": "1"}, "MODIFY", "3"),),
+        failed=(),
+        attempt=1,
+        response=_response((crashed, set())),
+    )
+
+    (line,) = _report().lines(invocation)
+
+    assert line.text() == (
+        "12:00:05 MODIFY mwaa_task[task_id='1'] → failed job-b: KeyError: 'x' [handler 0 ms]"
+    )
+    assert line.failed
+
+
+def test_a_crashed_invocation_reports_no_dag() -> None:
+    invocation = Invocation(
+        "mwaa_task",
+        (_record("mwaa_task", {"task_id": "1"}, "MODIFY", "3"),),
+        failed=("3",),
+        attempt=1,
+        error="RuntimeError: boom",
+    )
+
+    (line,) = _report().lines(invocation)
+
+    assert line.text() == (
+        "12:00:05 MODIFY mwaa_task[task_id='1'] (will be retried) → no DAG affected [handler 0 ms]"
     )

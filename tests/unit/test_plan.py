@@ -11,14 +11,10 @@ from hypothesis import strategies as st
 
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.plan import (
-    RowState,
     UnknownTableError,
     change_from_record,
     dag_id_of,
-    dependents_needed,
     index_keys,
-    parse_row_address,
-    row_address,
 )
 from lambda_compiler.rows import RowRef
 from lambda_compiler.rows_file import load_snapshot
@@ -117,28 +113,12 @@ def test_a_disabled_job_produces_no_dag_id():
     assert dag_id_of("job", job("1", "1", name="no spaces allowed"), TABLES) == "job-etl-1"
 
 
-@pytest.mark.parametrize(
-    ("previous", "dag_id", "valid", "needed"),
-    [
-        (None, "job-a", True, True),
-        (RowState("job-a", True), "job-a", True, False),
-        (RowState("job-a", True), "job-a", False, True),
-        (RowState("job-a", True), "job-b", True, True),
-        (RowState("job-a", True), None, False, True),
-    ],
-)
-def test_schedulers_are_rebuilt_only_when_a_jobs_dag_id_or_validity_changes(
-    previous, dag_id, valid, needed
-):
-    assert dependents_needed(previous, dag_id, valid) is needed
-
-
 @given(
     st.text(min_size=1, max_size=12),
     st.lists(st.tuples(st.text(min_size=1, max_size=8), st.text(max_size=12)), max_size=3),
 )
 def test_row_addresses_are_ascii_and_read_back_exactly(table: str, key: list[tuple[str, str]]):
     ref = RowRef(table, tuple(key))
-    address = row_address(ref)
+    address = ref.address
     assert address.isascii()
-    assert parse_row_address(address) == ref
+    assert RowRef.from_address(address) == ref

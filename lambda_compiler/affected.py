@@ -1,0 +1,458 @@
+"""Which DAGs does a change affect? The incremental planner: pure, no I/O.
+
+A stream record only names a row (`plan.Change`); what a DAG contains always comes
+from consistent reads of the current rows. A `Round` decides, from what has been
+read so far, what to read next (`Round.next_reads`), and once the reads are
+exhausted which DAGs to build (`Round.settle`), which registry entries to write
+(`Round.take_registrations`), which row states to remember (`Round.row_state_writes`)
+and, from a second read, whether the round must be redone (`Round.verify_reads`,
+`Round.unchanged`). The executor (`sync.py`) does the reads and writes it asks for.
+One round goes:
+
+1. **Owners.** The job and scheduler rows to rebuild: the changed rows themselves,
+   the jobs listing a changed task and the schedulers listing a changed job (the
+   registry's reverse index: ``taskref#``/``jobref#``; `owners_of_changes`), every
+   other row that claims one of their DAG ids (duplicates across rows are found
+   through the registry's ``dag#`` claims, not by scanning), and the schedulers of a
+   job whose DAG id or validity changed since its last build.
+2. **Read and register.** Each owner's dependencies are read with consistent reads,
+   together with its reverse-index entries and the claims of its DAG ids (one
+   `BatchGetItem` across the tables where possible): tasks of jobs; jobs of schedulers
+   (a bare job id resolves through the `job_id` GSI, confirmed by consistent reads, plus
+   any job row of the batch with that id); the rows claiming the same DAG ids. Index
+   entries and claims the registry does not hold yet are written (stale ones removed)
+   in the background; they land before step 4.
+3. **Compile** the partial snapshot (validated once, for planning and compiling) for
+   `only=owners` and settle each DAG (`settle.py`): publish, delete, keep or hold.
+4. **Verify.** Re-read every input (rows, GSI answers, claims). If anything changed
+   since step 2, run another round (up to `max_rounds`; beyond that the records
+   fail and Lambda retries them).
+
+Why this converges under duplicates, reordering and concurrency: whoever writes a
+row commits it *before* its stream record exists, and a builder's registrations
+(index entries, claims) are in the registry before its verify read: written by it,
+or already read there. (A registration removed after that read was removed by a
+build that read another version of the row, after this version was committed: if
+that version is newer, this round's verify sees the row changed; if older, that
+build's verify does; the redone round reads the registry again and writes what is
+missing. A lost claim also shows in the verify's claims comparison.)
+Take a new task T and a job J listing it, built by different workers. Either T's
+worker finds J in the index (and rebuilds J after T was written), or it looked
+before J's registration landed; then T was written before J's verify read, so J's
+verify sees T changed and J is rebuilt.
+The same holds for two rows claiming one DAG id: at least one of the two verifies
+sees both claims. A round whose inputs changed while it wrote is redone, so the last
+write to S3 and to the registry always comes from a round whose inputs were still
+current after it wrote. Duplicate or replayed records rebuild a DAG whose bytes are
+unchanged: no S3 write. The residual gap is GSI lag for a brand-new job listed by a
+brand-new scheduler written within the same instant by different workers; a
+deploy-time `dynadag rebuild` settles any such leftover.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.manifest import Entry, Manifest
+from lambda_compiler.model import DagId, Job, Scheduler
+from lambda_compiler.plan import (
+    Change,
+    TableKind,
+    job_lookup_keys,
+    table_kind,
+)
+from lambda_compiler.registry import DagRecord, RegistryItems, RowState
+from lambda_compiler.rows import Row, RowRef
+from lambda_compiler.snapshot import Snapshot, TableNames
+from lambda_compiler.validate import Validated, validate
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What the planner needs read next.
+
+    `rows`, `states`, `records` and `index` share consistent `BatchGetItem` calls;
+    `job_ids` are `job_id` GSI lookups; `dependents` are reverse-index queries
+    (per job, the keys under which schedulers list it).
+    """
+
+    rows: frozenset[RowRef] = frozenset()
+    states: frozenset[RowRef] = frozenset()
+    records: frozenset[DagId] = frozenset()
+    index: frozenset[tuple[str, RowRef]] = frozenset()
+    job_ids: tuple[str, ...] = ()
+    dependents: Mapping[RowRef, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Answers:
+    """What was read for a `Reads` (a missing row reads as None)."""
+
+    rows: dict[RowRef, Row | None] = field(default_factory=dict)
+    registry: RegistryItems = field(default_factory=RegistryItems)
+    job_keys: dict[str, frozenset[RowRef]] = field(default_factory=dict)
+    dependents: dict[RowRef, set[RowRef]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, order=True)
+class Registration:
+    """One registry write that registers an owner: index entries added or removed, a
+    DAG id claimed or released."""
+
+    kind: Literal["add_index", "remove_index", "claim", "release"]
+    ref: RowRef
+    keys: frozenset[str] = frozenset()
+    dag_id: DagId | None = None
+
+
+@dataclass(frozen=True)
+class RowStateWrite:
+    """Remember what a build saw of a row (`state`), or forget a deleted row (None)."""
+
+    ref: RowRef
+    state: RowState | None
+
+
+def owners_of_changes(
+    changes: Sequence[Change | None], lookups: Mapping[str, set[RowRef] | Exception]
+) -> tuple[dict[int, set[RowRef]], dict[int, Exception]]:
+    """Per change (by index): the owner rows to rebuild, given the reverse-index
+    `lookups` of every change's keys; or the lookup error that kept it from planning."""
+    seeds: dict[int, set[RowRef]] = {}
+    errors: dict[int, Exception] = {}
+    for index, change in enumerate(changes):
+        if change is None:
+            continue
+        found = [lookups[key] for key in sorted(change.lookups)]
+        failed = [refs for refs in found if isinstance(refs, Exception)]
+        if failed:
+            errors[index] = failed[0]
+            continue
+        seeds[index] = set(change.owners).union(*found)  # type: ignore[arg-type]
+    return seeds, errors
+
+
+def dependents_needed(previous: RowState | None, dag_id: DagId | None, valid: bool) -> bool:
+    """True when a job's schedulers must be rebuilt: its DAG id or validity changed.
+
+    A scheduler DAG reads only the job DAG's id and whether the job is valid, so a
+    task change that leaves both alone rebuilds nothing beyond the job.
+    """
+    if previous is None:
+        return True
+    return previous.dag_id != dag_id or previous.valid != valid
+
+
+Steps = Generator[Reads, Answers, None]
+
+
+class Round:
+    """One round's plan: what was read, what to read next, what to build and register.
+
+    Drive it with ``reads = round.next_reads()`` and then
+    ``reads = round.next_reads(answers_to(reads))`` until it returns None, sending
+    `take_registrations()` to the registry as they appear.
+    """
+
+    def __init__(
+        self,
+        seeds: Iterable[RowRef],
+        hints: Mapping[RowRef, frozenset[DagId]],
+        tables: TableNames,
+        config: CompilerConfig = DEFAULT_CONFIG,
+    ) -> None:
+        self.tables = tables
+        self.config = config
+        self.owners: set[RowRef] = set()
+        self.parents: dict[RowRef, set[RowRef]] = defaultdict(set)
+        self.rows: dict[RowRef, Row | None] = {}
+        self.states: dict[RowRef, RowState] = {}
+        self.current: dict[RowRef, DagId | None] = {}
+        self.deps: dict[RowRef, frozenset[str]] = {}
+        self.settle: dict[DagId, set[RowRef]] = defaultdict(set)
+        """The DAGs to build, each with the owner rows that produce or produced it."""
+        self.records: dict[DagId, DagRecord | None] = {}
+        self.own_claims: dict[DagId, dict[str, bool]] = defaultdict(dict)
+        self.job_keys: dict[str, frozenset[RowRef]] = {}
+        self.valid: dict[RowRef, bool] = {}
+        self.expanded: set[RowRef] = set()
+        self.index: set[tuple[str, RowRef]] = set()
+        self.validated: Validated | None = None
+        self.manifest = Manifest(tables, config)
+        """Every job and scheduler row read, parsed once (planning, validate, render)."""
+        self._registrations: list[Registration] = []
+        self._steps = self._gather(set(seeds), hints)
+        self._started = False
+        self._done = False
+
+    # --- the driving API ------------------------------------------------------------
+
+    def next_reads(self, answers: Answers | None = None) -> Reads | None:
+        """The next reads, given the `answers` to the previous ones; None when the round's
+        inputs are complete (then `settle`, `only` and `validated` are final)."""
+        if self._done:
+            return None
+        try:
+            reads = self._steps.send(answers) if self._started else next(self._steps)
+        except StopIteration:
+            self._done = True
+            return None
+        self._started = True
+        return reads
+
+    def take_registrations(self) -> list[Registration]:
+        """The registry writes decided since the last call (to send in the background)."""
+        taken, self._registrations = self._registrations, []
+        return taken
+
+    @property
+    def only(self) -> set[RowRef]:
+        """The owners that produce a DAG now (what to compile)."""
+        return {ref for ref in self.owners if self.current.get(ref)}
+
+    def claims(self, dag_id: DagId) -> frozenset[str]:
+        """The rows claiming `dag_id`: as read, with this round's own claims applied."""
+        record = self.records.get(dag_id)
+        claims = set(record.claims if record else ())
+        for address, claimed in self.own_claims.get(dag_id, {}).items():
+            (claims.add if claimed else claims.discard)(address)
+        return frozenset(claims)
+
+    def origins(self, refs: Iterable[RowRef]) -> set[RowRef]:
+        """`refs` and every owner that pulled them in, transitively."""
+        seen: set[RowRef] = set()
+        stack = list(refs)
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(self.parents.get(ref, ()))
+        return seen
+
+    def row_state_writes(self, failed: Iterable[RowRef] = ()) -> list[RowStateWrite]:
+        """What to remember of each owner (DAG id, validity, index keys), skipping those
+        pulled in by a `failed` row and rows whose state is already current."""
+        writes = []
+        for ref in sorted(self.owners - self.origins(failed)):
+            if self.rows.get(ref) is None:
+                if ref in self.states:
+                    writes.append(RowStateWrite(ref, None))
+                continue
+            fresh = RowState(self.current[ref], self.valid.get(ref, False), self.deps[ref])
+            if self.states.get(ref) != fresh:
+                writes.append(RowStateWrite(ref, fresh))
+        return writes
+
+    def verify_reads(self) -> Reads:
+        """Every input again: rows, DAG items (claims) and GSI answers."""
+        return Reads(
+            rows=frozenset(self.rows),
+            records=frozenset(self.records),
+            job_ids=tuple(sorted(self.job_keys)),
+        )
+
+    def unchanged(self, answers: Answers) -> bool:
+        """True when `answers` to `verify_reads` equal what the round read: done; else redo."""
+        job_ids = sorted(self.job_keys)
+        if answers.rows != self.rows or [answers.job_keys.get(j) for j in job_ids] != [
+            self.job_keys[j] for j in job_ids
+        ]:
+            return False
+        found = answers.registry.records
+        return all(
+            (found[d].claims if d in found else frozenset()) == self.claims(d) for d in self.records
+        )
+
+    # --- 1 and 2: owners, reads, registrations --------------------------------------
+
+    def _gather(self, seeds: set[RowRef], hints: Mapping[RowRef, frozenset[DagId]]) -> Steps:
+        frontier = seeds
+        while frontier:
+            self.owners |= frontier
+            answers = yield Reads(
+                rows=frozenset(frontier - self.rows.keys()), states=frozenset(frontier)
+            )
+            self.rows.update(answers.rows)
+            self.states.update(answers.registry.states)
+            self._add_owners(frontier, hints)
+            yield from self._read_dependencies(frontier)
+            self._registrations += self._registrations_of(frontier)
+            found = self._claimants()
+            found |= yield from self._dependents_of_changed_jobs()
+            frontier = found - self.owners
+
+    def _add_owners(self, new: set[RowRef], hints: Mapping[RowRef, frozenset[DagId]]) -> None:
+        """Note the DAG ids new owners claim (now) or release (last build, hints)."""
+        for ref in sorted(new):
+            previous = self.states.get(ref, RowState())
+            entry = self._entry(ref)
+            current = entry.dag_id if entry else None
+            self.current[ref] = current
+            self.deps[ref] = entry.index_keys if entry else frozenset()
+            address = ref.address
+            if current is not None:
+                self.settle[current].add(ref)
+                self.own_claims[current][address] = True
+            for dag_id in ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}:
+                self.settle[dag_id].add(ref)  # type: ignore[index]
+                self.own_claims[dag_id][address] = False  # type: ignore[index]
+
+    def _read_dependencies(self, new: set[RowRef]) -> Steps:
+        """Jobs of schedulers, tasks of jobs, rows sharing a referenced job's DAG id, the
+        registry items of the DAG ids being settled and the index entries of `new` owners."""
+        index = {(key, ref) for ref in new for key in self.deps[ref]}
+        while True:
+            unknown = self._unresolved_job_ids()
+            if unknown:
+                answers = yield Reads(job_ids=tuple(sorted(unknown)))
+                self.job_keys.update({j: answers.job_keys[j] for j in unknown})
+            wanted: set[RowRef] = set()
+            for ref, row in list(self.rows.items()):
+                if row is None:
+                    continue
+                kind = self._kind(ref)
+                if kind == "scheduler" and ref in self.owners:
+                    wanted |= self._scheduler_jobs(ref)
+                elif kind == "job":
+                    job = self._parsed(ref)
+                    if isinstance(job, Job):
+                        wanted |= {self._task_ref(t) for t in job.task_ids}
+            referenced = [
+                ref
+                for ref, row in self.rows.items()
+                if row is not None and self._kind(ref) == "job" and ref not in self.owners
+            ]
+            dag_ids = {self._entry(r).dag_id for r in referenced} - {None}  # type: ignore[union-attr]
+            for dag_id in dag_ids & self.records.keys():
+                record = self.records[dag_id]  # type: ignore[index]
+                wanted |= {RowRef.from_address(a) for a in (record.claims if record else ())}
+            records = (set(self.settle) | dag_ids) - self.records.keys()
+            wanted -= self.rows.keys()
+            if not (wanted or records or index):
+                return
+            answers = yield Reads(
+                rows=frozenset(wanted),
+                records=frozenset(records),  # type: ignore[arg-type]
+                index=frozenset(index),
+            )
+            self.rows.update(answers.rows)
+            self.records.update({d: answers.registry.records.get(d) for d in records})  # type: ignore[misc]
+            self.index |= answers.registry.index
+            index = set()
+
+    def _unresolved_job_ids(self) -> set[str]:
+        """Bare job ids listed by owner schedulers whose job keys are not known yet."""
+        unknown = set()
+        for ref, row in self.rows.items():
+            if row is None or ref not in self.owners or self._kind(ref) != "scheduler":
+                continue
+            scheduler = self._parsed(ref)
+            for job_ref in scheduler.job_refs if isinstance(scheduler, Scheduler) else ():
+                job_type, _, job_id = job_ref.rpartition(":")
+                if not job_type and job_id not in self.job_keys:
+                    unknown.add(job_id)
+        return unknown
+
+    def _scheduler_jobs(self, ref: RowRef) -> set[RowRef]:
+        """The job rows a scheduler may list: by full key, or every job with a bare id
+        (the GSI's answer plus any job row read with that id)."""
+        scheduler = self._parsed(ref)
+        if not isinstance(scheduler, Scheduler):
+            return set()
+        wanted: set[RowRef] = set()
+        for job_ref in scheduler.job_refs:
+            job_type, _, job_id = job_ref.rpartition(":")
+            if job_type:
+                wanted.add(self._job_ref(job_type, job_id))
+                continue
+            known = {
+                ref
+                for ref in self.rows
+                if self._kind(ref) == "job" and dict(ref.key).get("job_id") == job_id
+            }
+            wanted |= self.job_keys[job_id] | known
+        return wanted
+
+    def _registrations_of(self, new: set[RowRef]) -> list[Registration]:
+        """The registry writes that register `new` owners, skipping what the registry holds."""
+        writes: list[Registration] = []
+        for ref in sorted(new):
+            deps = self.deps[ref]
+            missing = frozenset(key for key in deps if (key, ref) not in self.index)
+            if missing:
+                writes.append(Registration("add_index", ref, keys=missing))
+            stale = self.states.get(ref, RowState()).deps - deps
+            if stale:
+                writes.append(Registration("remove_index", ref, keys=stale))
+        addresses = {ref.address: ref for ref in new}
+        for dag_id, claims in sorted(self.own_claims.items()):
+            record = self.records.get(dag_id)
+            for address, claimed in sorted(claims.items()):
+                held = record is not None and address in record.claims
+                if address in addresses and claimed != held:
+                    kind: Literal["claim", "release"] = "claim" if claimed else "release"
+                    writes.append(Registration(kind, addresses[address], dag_id=dag_id))
+        return writes
+
+    def _claimants(self) -> set[RowRef]:
+        """Rows claiming a DAG id being settled: they are rebuilt with it."""
+        found = set()
+        for dag_id, refs in list(self.settle.items()):
+            for address in sorted(self.claims(dag_id)):
+                claimant = RowRef.from_address(address)
+                if claimant not in self.owners:
+                    found.add(claimant)
+                    self.parents[claimant] |= refs
+        return found
+
+    def _dependents_of_changed_jobs(self) -> Generator[Reads, Answers, set[RowRef]]:
+        """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
+        validated = self.validated = validate(self._snapshot(), self.config, self.manifest)
+        lookups: dict[RowRef, frozenset[str]] = {}
+        for ref in sorted(self.owners):
+            plan = validated.plans.get(ref)
+            self.valid[ref] = plan is not None and not plan.problems
+            if self._kind(ref) != "job" or ref in self.expanded:
+                continue
+            if dependents_needed(self.states.get(ref), self.current[ref], self.valid[ref]):
+                self.expanded.add(ref)
+                key = dict(ref.key)
+                lookups[ref] = job_lookup_keys(key["job_type"], key["job_id"])
+        if not lookups:
+            return set()
+        answers = yield Reads(dependents=lookups)
+        found: set[RowRef] = set()
+        for job_ref in sorted(lookups):
+            for scheduler in answers.dependents[job_ref]:
+                found.add(scheduler)
+                self.parents[scheduler].add(job_ref)
+        return found
+
+    def _snapshot(self) -> Snapshot:
+        by_kind: dict[str, list[Row]] = defaultdict(list)
+        for ref, row in sorted(self.rows.items()):
+            if row is not None:
+                by_kind[self._kind(ref)].append(row)
+        return Snapshot(by_kind["task"], by_kind["job"], by_kind["scheduler"], self.tables)
+
+    def _entry(self, ref: RowRef) -> Entry | None:
+        """The parse of a job or scheduler row read (None: gone, or a task)."""
+        row, kind = self.rows.get(ref), self._kind(ref)
+        return None if row is None or kind == "task" else self.manifest.entry(kind, row)
+
+    def _parsed(self, ref: RowRef) -> Job | Scheduler | None:
+        entry = self._entry(ref)
+        return entry.parsed if entry else None
+
+    def _kind(self, ref: RowRef) -> TableKind:
+        return table_kind(self.tables, ref.table)
+
+    def _task_ref(self, task_id: str) -> RowRef:
+        return RowRef(self.tables.task, (("task_id", task_id),))
+
+    def _job_ref(self, job_type: str, job_id: str) -> RowRef:
+        return RowRef(self.tables.job, (("job_type", job_type), ("job_id", job_id)))
