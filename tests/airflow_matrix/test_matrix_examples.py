@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_compiler.compiler import job_logical_date
 from lambda_compiler.config import CompilerConfig
+from lambda_compiler.context import job_logical_date
 from lambda_compiler.problems import ProblemCode
 from tests.airflow_matrix.conftest import TargetAirflow, compile_for
 from tests.conftest import REPO_ROOT

@@ -20,6 +20,7 @@ CORE = [
     "safety",
     "render",
     "compiler",
+    "context",
     "snapshot",
     "schedules",
     "plan",
