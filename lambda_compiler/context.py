@@ -363,42 +363,62 @@ def edge_statements(edges: list[Edge], names: dict[str, str]) -> list[str]:
     """The ``>>`` statements of a DAG body, each downstream task in exactly one of them.
 
     A task with several upstream tasks gets ``[a, b] >> c``; the tasks whose only
-    upstream is one task share ``a >> [b, c]``. Statements follow the order of `names`
-    (run order) by their first downstream task, and are laid out as black lays them out.
+    upstream is one task share ``a >> [b, c]``; a statement ending in one task goes on
+    with that task's own (``a >> b >> [c, d]``) while the line fits. Statements follow
+    the order of `names` (run order) by their first downstream task, laid out as black
+    lays them out.
     """
     order = {task: index for index, task in enumerate(names)}
     upstreams: dict[str, set[str]] = defaultdict(set)
     for edge in edges:
         upstreams[edge.downstream].add(edge.upstream)
     fan_out: dict[str, list[str]] = defaultdict(list)
-    statements: list[tuple[int, list[str], list[str]]] = []
+    statements: list[tuple[int, list[list[str]]]] = []
     for downstream in sorted(upstreams, key=order.__getitem__):
         ups = sorted(upstreams[downstream], key=order.__getitem__)
         if len(ups) == 1:
             fan_out[ups[0]].append(downstream)
         else:
-            statements.append((order[downstream], ups, [downstream]))
-    for upstream, downs in fan_out.items():
-        statements.append((order[downs[0]], [upstream], downs))
-    return [
-        _shift([names[t] for t in ups], [names[t] for t in downs])
-        for _, ups, downs in sorted(statements)
-    ]
+            statements.append((order[downstream], [ups, [downstream]]))
+    statements += [(order[downs[0]], [[up], downs]) for up, downs in fan_out.items()]
+    written: set[str] = set()  # tasks whose fan-out statement is written
+    lines = []
+    for _, sides in sorted(statements):
+        if len(sides[0]) == 1 and sides[0][0] in written:
+            continue
+        if len(sides[0]) == 1:
+            written.add(sides[0][0])
+        chain = [[names[task] for task in side] for side in sides]
+        while len(sides[-1]) == 1 and sides[-1][0] in fan_out and sides[-1][0] not in written:
+            task = sides[-1][0]
+            longer = [*chain, [names[t] for t in fan_out[task]]]
+            if len(_one_line(longer)) > BLACK_LINE_LENGTH:
+                break
+            written.add(task)
+            chain, sides = longer, [*sides, fan_out[task]]
+        lines.append(_shift(chain))
+    return lines
 
 
-def _shift(upstream: list[str], downstream: list[str]) -> str:
-    """``a >> b``, ``[a, b] >> c`` or ``a >> [b, c]`` in the DAG body, as black writes it."""
-    left, right = (
-        side[0] if len(side) == 1 else f"[{', '.join(side)}]" for side in (upstream, downstream)
-    )
-    line = f"    {left} >> {right}"
-    if len(line) <= BLACK_LINE_LENGTH or (len(upstream) == 1 and len(downstream) == 1):
-        return line
+def _side(tasks: list[str]) -> str:
+    return tasks[0] if len(tasks) == 1 else f"[{', '.join(tasks)}]"
+
+
+def _one_line(chain: list[list[str]]) -> str:
+    return "    " + " >> ".join(map(_side, chain))
+
+
+def _shift(chain: list[list[str]]) -> str:
+    """``a >> b``, ``[a, b] >> c``, ``a >> [b, c]`` or a chain of them, as black writes it."""
+    line = _one_line(chain)
+    if len(line) <= BLACK_LINE_LENGTH or len(chain) > 2 or max(map(len, chain)) == 1:
+        return line  # a chain always fits; black wraps two over-long names itself
+    upstream, downstream = chain
     if len(upstream) > 1:
         items = "".join(f"        {name},\n" for name in upstream)
-        return f"    [\n{items}    ] >> {right}"
+        return f"    [\n{items}    ] >> {_side(downstream)}"
     items = "".join(f"        {name},\n" for name in downstream)
-    return f"    {left} >> [\n{items}    ]"
+    return f"    {upstream[0]} >> [\n{items}    ]"
 
 
 def _canonical(value: Any) -> Any:

@@ -27,11 +27,14 @@ NAMES = {t: t for t in "abcdef"}
         (["ab"], ["a >> b"]),
         (["ac", "bc"], ["[a, b] >> c"]),
         (["ab", "ac"], ["a >> [b, c]"]),
+        (["ab", "bc", "cd"], ["a >> b >> c >> d"]),
         # c waits for a and b; d and e wait only for c; f only for a.
-        (["ac", "bc", "cd", "ce", "af"], ["[a, b] >> c", "c >> [d, e]", "a >> f"]),
+        (["ac", "bc", "cd", "ce", "af"], ["[a, b] >> c >> [d, e]", "a >> f"]),
+        # b and c both wait for a, so the chain stops at the list
+        (["ab", "ac", "cd"], ["a >> [b, c]", "c >> d"]),
     ],
 )
-def test_edges_are_grouped_by_downstream_and_fan_out_shares_a_line(pairs, expected):
+def test_edges_are_grouped_by_downstream_and_chained(pairs, expected):
     assert edge_statements(_edges(*pairs), NAMES) == [f"    {line}" for line in expected]
 
 
@@ -42,8 +45,7 @@ def test_edge_order_follows_the_tasks_not_the_rows():
     assert edge_statements(_edges(*shuffled), NAMES) == edge_statements(_edges(*pairs), NAMES)
     # e waits for b and c: its own line, placed by e's position
     assert edge_statements(_edges(*pairs), NAMES) == [
-        "    [a, b] >> c",
-        "    c >> d",
+        "    [a, b] >> c >> d",
         "    [b, c] >> e",
         "    a >> f",
     ]
@@ -56,6 +58,15 @@ def test_long_edge_lines_are_laid_out_as_black_lays_them_out(pairs):
     source = f"with dag:\n{body}\n"
     assert "\n" in body  # exploded, one task per line
     assert black.format_str(source, mode=_BLACK_MODE) == source
+
+
+def test_a_chain_stops_where_the_line_would_not_fit():
+    names = {t: f"{t}_" + "long_task_name" * 2 for t in "abcdef"}
+    assert edge_statements(_edges("ab", "bc", "cd"), names) == [
+        f"    {names['a']} >> {names['b']}",
+        f"    {names['b']} >> {names['c']}",
+        f"    {names['c']} >> {names['d']}",
+    ]
 
 
 def test_a_job_file_groups_edges_and_keeps_task_groups():
@@ -75,7 +86,7 @@ def test_a_job_file_groups_edges_and_keeps_task_groups():
         ],
     )
     source = result.dags["job-job_1"].source
-    assert source.endswith("\n    [extract, clean] >> load\n    load >> report\n")
+    assert source.endswith("\n    [extract, clean] >> load >> report\n")
     assert 'TaskGroup(group_id="ingest")' in source
 
 

@@ -44,7 +44,7 @@ def test_tasks_sit_in_their_named_groups_and_edges_use_group_ids():
     )
     assert ast.unparse(group.items[0].context_expr) == "TaskGroup(group_id='ingest')"
     assert [stmt.targets[0].id for stmt in group.body] == ["extract", "load"]
-    assert "extract >> load\n    load >> report\n" in source
+    assert "extract >> load >> report\n" in source
     assert '"ingest.extract": "mwaa_task[task_id=\'1\']"' in source
 
 
