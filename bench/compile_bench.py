@@ -107,7 +107,7 @@ def run(scale: int, repeats: int) -> dict[str, float]:
     n = len(result.dags)
     # black on the same rendered (pre-black) text the compiler formats
     env = environment()
-    from lambda_compiler.compiler import job_context, scheduler_context
+    from lambda_compiler.context import job_context, scheduler_context
     from lambda_compiler.targets import DEFAULT_TARGET
     from lambda_compiler.validate import JobPlan, validate
 

@@ -1,3 +1,3 @@
 """dynadag: compile DynamoDB pipeline rows into static Airflow DAG files."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -38,9 +38,7 @@ def to_literal(value: Any) -> str:
         return _string_literal(value)
     if isinstance(value, datetime.timedelta):
         # Only validated schema values are timedeltas; raw row values never are.
-        seconds = value.total_seconds()
-        number = int(seconds) if seconds.is_integer() else seconds
-        return f"datetime.timedelta(seconds={to_literal(number)})"
+        return _duration(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(to_literal(item) for item in value) + "]"
     if isinstance(value, dict):
@@ -51,6 +49,33 @@ def to_literal(value: Any) -> str:
             items.append(f"{_string_literal(key)}: {to_literal(value[key])}")
         return "{" + ", ".join(items) + "}"
     raise LiteralError(f"values of type {type(value).__name__} cannot be written to a DAG file")
+
+
+def _duration(value: datetime.timedelta) -> str:
+    """``datetime.timedelta(hours=1, minutes=30)``: the largest units, integer literals only.
+
+    The call reads back exactly (``eval`` with `datetime` gives `value`); a negative
+    duration is the negation of its absolute value.
+    """
+    rest = abs(value) // _MICROSECOND
+    parts = []
+    for unit, size in _DURATION_UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{unit}={count}")
+    call = f"datetime.timedelta({', '.join(parts) or 'seconds=0'})"
+    return f"-{call}" if value < datetime.timedelta(0) else call
+
+
+_MICROSECOND = datetime.timedelta(microseconds=1)
+_DURATION_UNITS = (
+    ("days", 86_400_000_000),
+    ("hours", 3_600_000_000),
+    ("minutes", 60_000_000),
+    ("seconds", 1_000_000),
+    ("milliseconds", 1_000),
+    ("microseconds", 1),
+)
 
 
 def _string_literal(text: str) -> str:

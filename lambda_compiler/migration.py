@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_compiler.compiler import ORIGINAL_TASK_ID, TIMETABLE_CLASSES, airflow_task_ids
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.context import ORIGINAL_TASK_ID, TIMETABLE_CLASSES, airflow_task_ids
 from lambda_compiler.problems import Problem
 from lambda_compiler.rows import RowRef
 from lambda_compiler.schedules import NON_CRON_SCHEDULES

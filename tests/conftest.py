@@ -24,6 +24,8 @@ os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ROWS = REPO_ROOT / "examples" / "rows.json"
+# examples/rows-all-types.json needs the opt-ins a deployment sets in its environment.
+EXAMPLE_OPT_INS = {"DYNADAG_ALLOW_BASH": "true", "DYNADAG_PYTHON_MODULE_PREFIXES": "analytics"}
 _AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

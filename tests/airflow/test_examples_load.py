@@ -49,7 +49,8 @@ def test_job_dag_matches_its_row(bag, row):
     assert _edges(dag) == expected
     assert dag.schedule is None
     assert dag.is_paused_upon_creation is False
-    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.start_date is None  # triggered only: no start date applies
 
 
 @pytest.mark.parametrize("row", ROWS["mwaa_scheduler"], ids=lambda r: r["schedule_name"])

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_compiler.compiler import job_logical_date
 from lambda_compiler.config import CompilerConfig
+from lambda_compiler.context import job_logical_date
 from lambda_compiler.problems import ProblemCode
 from tests.airflow_matrix.conftest import TargetAirflow, compile_for
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_OPT_INS, REPO_ROOT
 
 pytestmark = pytest.mark.airflow_matrix
 
 EXAMPLES = REPO_ROOT / "examples"
-# rows-all-types.json needs the opt-ins a deployment sets in its environment.
-OPT_INS = {"DYNADAG_ALLOW_BASH": "true", "DYNADAG_PYTHON_MODULE_PREFIXES": "analytics"}
 # Per DAG: Airflow task id -> upstream task ids, as the rows' task lists and dependencies say.
 STRUCTURE = {
     "job-daily_sales": {
@@ -69,7 +67,7 @@ def _deploy_examples(airflow: TargetAirflow, tmp_path) -> set[str]:  # type: ign
     written: set[str] = set()
     for name, environ in [
         ("rows.json", {}),
-        ("rows-all-types.json", OPT_INS),
+        ("rows-all-types.json", EXAMPLE_OPT_INS),
         ("sqlite_demo.json", {}),
     ]:
         result = compile_for(release, EXAMPLES / name, CompilerConfig.from_env(environ))

@@ -22,6 +22,7 @@ CORE = [
     "safety",
     "render",
     "compiler",
+    "context",
     "snapshot",
     "schedules",
     "plan",

@@ -44,7 +44,7 @@ def test_tasks_sit_in_their_named_groups_and_edges_use_group_ids():
     )
     assert ast.unparse(group.items[0].context_expr) == "TaskGroup(group_id='ingest')"
     assert [stmt.targets[0].id for stmt in group.body] == ["extract", "load"]
-    assert "extract >> load\n    load >> report\n" in source
+    assert "extract >> load >> report\n" in source
     assert '"ingest.extract": "mwaa_task[task_id=\'1\']"' in source
 
 
@@ -123,13 +123,13 @@ def test_alerts_timeouts_and_deadline_reach_the_dag():
     }
     assert ast.literal_eval(_keyword(callbacks, "run_history_table")) == "team_history"
     dag = _call(source, "DAG")
-    assert ast.unparse(_keyword(dag, "dagrun_timeout")) == "datetime.timedelta(seconds=3600)"
+    assert ast.unparse(_keyword(dag, "dagrun_timeout")) == "datetime.timedelta(hours=1)"
     default_args = ast.unparse(_keyword(dag, "default_args"))
-    assert "'execution_timeout': datetime.timedelta(seconds=600)" in default_args
+    assert "'execution_timeout': datetime.timedelta(minutes=10)" in default_args
     assert "'on_failure_callback': callbacks.on_failure" in default_args
     deadline = ast.unparse(_keyword(dag, "deadline"))
     assert "reference=DeadlineReference.DAGRUN_QUEUED_AT" in deadline
-    assert "interval=datetime.timedelta(seconds=1800)" in deadline
+    assert "interval=datetime.timedelta(minutes=30)" in deadline
     assert "AsyncCallback('dags_runtime.deadlines.deadline_missed'" in deadline
 
 

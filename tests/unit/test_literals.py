@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime
 
 import pytest
 from hypothesis import given
@@ -24,6 +25,45 @@ json_values = st.recursive(
 @given(json_values)
 def test_every_json_value_round_trips(value):
     assert ast.literal_eval(to_literal(value)) == value
+
+
+@given(st.timedeltas())
+def test_durations_read_back_exactly_from_integer_literals(value):
+    source = to_literal(value)
+    assert eval(source, {"datetime": datetime}) == value
+    call = ast.parse(source.removeprefix("-"), mode="eval").body
+    assert ast.unparse(call.func) == "datetime.timedelta" and not call.args
+    written = {keyword.arg: keyword.value.value for keyword in call.keywords}
+    # largest units first, each once, each below the next larger unit, integers only
+    assert list(written) == sorted(written, key=list(_UNITS).index)
+    assert all(type(count) is int for count in written.values())
+    assert all(0 < count < _UNITS[unit] for unit, count in written.items()) or not value
+
+
+# Each unit `to_literal` may write, and how many of it make the next larger unit.
+_UNITS = {
+    "days": 1_000_000_000,  # timedelta's own limit
+    "hours": 24,
+    "minutes": 60,
+    "seconds": 60,
+    "milliseconds": 1000,
+    "microseconds": 1000,
+}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "source"),
+    [
+        (21600, "datetime.timedelta(hours=6)"),
+        (300, "datetime.timedelta(minutes=5)"),
+        (5400, "datetime.timedelta(hours=1, minutes=30)"),
+        (90000, "datetime.timedelta(days=1, hours=1)"),
+        (0.25, "datetime.timedelta(milliseconds=250)"),
+        (0, "datetime.timedelta(seconds=0)"),
+    ],
+)
+def test_durations_are_written_as_a_person_would(seconds, source):
+    assert to_literal(datetime.timedelta(seconds=seconds)) == source
 
 
 @given(st.text())

@@ -12,7 +12,7 @@ import black
 import pytest
 
 from bench.synthetic import synthetic_rows
-from lambda_compiler.compiler import job_context, scheduler_context
+from lambda_compiler.context import job_context, scheduler_context
 from lambda_compiler.literals import to_kwarg
 from lambda_compiler.render import _BLACK_MODE, environment
 from lambda_compiler.rows_file import load_snapshot

@@ -6,8 +6,8 @@ import ast
 
 import pytest
 
-from lambda_compiler.compiler import job_logical_date
 from lambda_compiler.config import CompilerConfig
+from lambda_compiler.context import job_logical_date
 from lambda_compiler.problems import ProblemCode
 from lambda_compiler.targets import TARGETS, TargetError, target_for
 from tests.rowkit import compile_rows, job, scheduler, task
