@@ -131,6 +131,8 @@ class Resolved:
             return str(left) == str(right)
         if name == "Fn::Not":
             return not self.resolve(arg[0])
+        if name == "Fn::Or":
+            return any(self.resolve(v) for v in arg)
         if name == "Condition":
             return self.condition(arg)
         if name == "Fn::Sub":
