@@ -133,7 +133,8 @@ docs: readme
 	$(BIN)/python -m lambda_compiler.task_types --docs docs/task-types.md
 
 # The compiler benchmark (a few minutes). The others, recorded in bench/RESULTS.md:
-# bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench.
+# bench.handler_bench (~10 min), bench.local_latency, bench.package_bench, bench.runtime_parse_bench,
+# bench.dag_processor_bench (~30 min on a shared machine; needs make airflow-venvs).
 bench: $(STAMP)
 	$(BIN)/python -m bench.compile_bench
 

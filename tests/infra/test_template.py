@@ -494,6 +494,31 @@ def test_mwaa_runtime_policy_reaches_only_run_history_and_the_alert_topic(
 # ------------------------------------------------------------------------- outputs
 
 
+@pytest.mark.parametrize(
+    ("version", "section", "listing"),
+    [
+        ("2.10", "scheduler", "dag_dir_list_interval"),
+        ("2.11", "scheduler", "dag_dir_list_interval"),
+        ("3.0", "dag_processor", "refresh_interval"),
+        ("3.3", "dag_processor", "refresh_interval"),
+    ],
+)
+def test_parsing_options_carry_the_names_the_environments_release_reads(
+    version: str, section: str, listing: str
+) -> None:
+    # Airflow 2 has no [dag_processor] section: options named after it would be ignored
+    stack = Resolved({**EXISTING, "AirflowVersion": version})
+    options = json.loads(stack.output("MwaaAirflowConfigurationOptions"))
+    assert options == {
+        f"{section}.min_file_process_interval": "600",
+        f"{section}.{listing}": "60",
+        f"{section}.file_parsing_sort_mode": "modified_time",
+        "dynadag.alert_topic_arn": "<AlertTopic>",
+        "dynadag.run_history_table": "<RunHistoryTable>",
+    }
+    assert json.dumps(options) in stack.output("MwaaUpdateEnvironmentCommand")
+
+
 def test_outputs_name_everything_an_mwaa_environment_needs(existing: Resolved) -> None:
     assert existing.output("DagsBucketName") == "airflow-analytics-prod"
     assert existing.output("MwaaSourceBucketArn") == "arn:aws:s3:::airflow-analytics-prod"

@@ -1,0 +1,479 @@
+"""What Airflow's dag processor spends on a folder of generated DAGs, per release and size.
+
+    PYTHONPATH=$PWD nice -n 10 .venv/bin/python -m bench.dag_processor_bench \\
+        --dags 1000 --dags 4000 --release 3.3.2 --release 2.11.0 \\
+        --processor-max-dags 1000 --airflow2-processor-dags 55 --window-wait 35
+
+Rows come from `bench/synthetic.py` (jobs of 20 `REDSHIFT-SQL` tasks, one scheduler per ten
+jobs), compiled for each release's target into a dags folder laid out as dynadag publishes it
+(`dags_runtime/` beside the DAGs, kept out by `.airflowignore`). `--compile-dags` DAGs are
+compiled once per release; a smaller folder is a subset of them (the first jobs and the
+schedulers that trigger only them), a larger one repeats them under new DAG ids (a file's
+parse cost does not depend on its names). For each release (`.venv-airflow/RELEASE`):
+
+(a) a full `DagBag` fill of each folder in a fresh interpreter: wall, CPU per file, RSS growth;
+(b) up to `--processor-max-dags` DAGs, the real dag processor (`airflow dag-processor`, SQLite,
+    the recommended settings, 2 parsing processes) under `nice`; Airflow 2 refuses a standalone
+    processor on SQLite, so there its scheduler runs the same manager on one parsing process,
+    in lock-step with the scheduler loop (its wall times are not meaningful; only its CPU is),
+    on `--airflow2-processor-dags` files: the first pass (every file parsed and serialized),
+    the time until a changed file's new DAG is serialized, the idle loop's CPU, then a restart
+    on the same database, which re-parses every unchanged file (the steady-state pass).
+
+Printed ratios, both sides measured in the same run: processor CPU per file / DagBag CPU per
+file (what a process per file and the database add), steady-state pass / first pass, per-file
+DagBag cost at each size / at the smallest, and each release / the first one. Absolute
+figures depend on the machine and its load and are informative only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.synthetic import synthetic_rows
+from lambda_compiler.airflowignore import merge_airflowignore
+from lambda_compiler.compiler import compile_dags
+from lambda_compiler.config import CompilerConfig
+from lambda_compiler.rebuild import default_runtime_dir
+from lambda_compiler.snapshot import snapshot_from_json
+from lambda_compiler.targets import target_for
+
+_NUMBERED = re.compile(r"\b(pipeline|schedule)_(\d{3,4})\b")
+ROOT = Path(__file__).resolve().parent.parent
+TASKS_PER_JOB = 20
+CHANGED_DAG = "job-pipeline_0000"
+PARSING_PROCESSES = 2
+# the recommended settings (README, "Airflow-side sizing"); 2.x spells them under [scheduler]
+SETTINGS = {"min_file_process_interval": "600", "refresh_interval": "60"}
+SCHEDULER_NAMES = {"refresh_interval": "dag_dir_list_interval"}
+
+_DAGBAG = """
+import json, sys, time
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:
+    from airflow.models.dagbag import DagBag
+
+def rss_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+before = rss_kb()
+wall, cpu = time.perf_counter(), time.process_time()
+bag = DagBag(dag_folder=sys.argv[1])
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+errors = {path: str(error)[:300] for path, error in bag.import_errors.items()}
+print(json.dumps({"dags": len(bag.dags), "errors": errors, "wall": wall, "cpu": cpu,
+                  "rss_growth_kb": rss_kb() - before}))
+"""
+
+
+def split(dags: int) -> tuple[int, int]:
+    """Jobs and schedulers making up `dags` DAGs, one scheduler per ten jobs."""
+    schedulers = dags // 11
+    return dags - schedulers, schedulers
+
+
+def compile_folders(release: str, sizes: list[int], compiled: int, root: Path) -> dict[int, Path]:
+    """One dags folder per size for `release`'s target, from `compiled` compiled DAGs: a
+    smaller folder takes the first jobs and the schedulers that trigger only them; a larger
+    one repeats the compiled files under new DAG ids (copy k renames `pipeline_0001` to
+    `pipeline_c1_0001` everywhere, so schedulers trigger their own copies' jobs)."""
+    jobs, schedulers = split(compiled)
+    config = CompilerConfig(airflow=target_for(release))
+    rows = synthetic_rows(jobs, TASKS_PER_JOB, schedulers)
+    result = compile_dags(snapshot_from_json(rows), config=config)
+    if result.problems or len(result.dags) != compiled:
+        raise RuntimeError(f"compiling the synthetic rows failed: {result.problems[:3]}")
+    sources = {dag_id: dag.source or "" for dag_id, dag in result.dags.items()}
+    runtime = default_runtime_dir()
+    folders = {}
+    for size in sizes:
+        folder = root / f"{release}-{size}"
+        shutil.copytree(
+            runtime, folder / "dags_runtime", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        (folder / ".airflowignore").write_bytes(merge_airflowignore(b""))
+        for copy in range(-(-size // compiled)):
+            part_jobs, part_schedulers = split(min(compiled, size - copy * compiled))
+            wanted = [f"job-pipeline_{j:04d}" for j in range(part_jobs)]
+            wanted += [f"schedule-schedule_{s:03d}" for s in range(part_schedulers)]
+            for dag_id in wanted:
+                source, name = sources[dag_id], dag_id
+                if copy:
+                    renamed = rf"\1_c{copy}_\2"
+                    source = _NUMBERED.sub(renamed, source)
+                    name = _NUMBERED.sub(renamed, dag_id)
+                (folder / f"{name}.py").write_text(source)
+        folders[size] = folder
+    return folders
+
+
+def airflow_env(release: str, home: Path, folder: Path) -> dict[str, str]:
+    """The environment of an Airflow command for `release`: its own home, SQLite, the folder
+    and the recommended parsing settings."""
+    section = "DAG_PROCESSOR" if release.startswith("3.") else "SCHEDULER"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "PATH": f"{venv_bin(release, '')}{os.pathsep}{os.environ['PATH']}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        f"AIRFLOW__{section}__FILE_PARSING_SORT_MODE": "modified_time",
+        f"AIRFLOW__{section}__PARSING_PROCESSES": str(PARSING_PROCESSES),
+    }
+    for name, value in SETTINGS.items():
+        if section == "SCHEDULER":
+            name = SCHEDULER_NAMES.get(name, name)
+        env[f"AIRFLOW__{section}__{name.upper()}"] = value
+    env.pop("PYTHONPATH", None)  # the release's own packages, not dynadag's
+    return env
+
+
+def venv_bin(release: str, name: str) -> Path:
+    return ROOT / ".venv-airflow" / release / "bin" / name
+
+
+def dagbag_fill(release: str, folder: Path, home: Path) -> dict:
+    """(a): one full DagBag fill of `folder` in a fresh interpreter of `release`."""
+    out = subprocess.run(
+        ["nice", "-n", "10", venv_bin(release, "python"), "-c", _DAGBAG, str(folder)],
+        env=airflow_env(release, home, folder),
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"DagBag of {folder} failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise RuntimeError(f"import errors in {folder}: {result['errors']}")
+    return result
+
+
+@dataclass
+class Tree:
+    """CPU and memory of a process and its descendants, sampled."""
+
+    proc: psutil.Process
+    peak_main_rss: int = 0
+    peak_child_rss: int = 0
+
+    def cpu(self) -> float:
+        total = 0.0
+        for proc in [self.proc, *self._children()]:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+                rss = proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            if proc is self.proc:
+                self.peak_main_rss = max(self.peak_main_rss, rss)
+            else:
+                self.peak_child_rss = max(self.peak_child_rss, rss)
+        return total
+
+    def _children(self) -> list[psutil.Process]:
+        try:
+            return self.proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+
+def query(db: Path, sql: str, *args: object) -> list[tuple]:
+    """`sql` on the processor's database, read-only, retried while it is locked."""
+    for _ in range(50):
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+                return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc) or "locked" in str(exc):
+                time.sleep(0.2)
+                continue
+            raise
+    raise RuntimeError(f"{db} stayed locked")
+
+
+def _command(release: str) -> str:
+    """Airflow 2 refuses a standalone dag processor on SQLite: its scheduler runs the same
+    DagFileProcessorManager in a child process (one parsing process on SQLite)."""
+    return "dag-processor" if release.startswith("3.") else "scheduler"
+
+
+@dataclass
+class Processor:
+    """One `airflow dag-processor` run under `nice`, in its own process group."""
+
+    release: str
+    home: Path
+    folder: Path
+    log: Path = field(init=False)
+    popen: subprocess.Popen = field(init=False)
+    tree: Tree = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.home / "processor.log"
+        with self.log.open("a") as log:
+            self.popen = subprocess.Popen(
+                ["nice", "-n", "10", venv_bin(self.release, "airflow"), _command(self.release)],
+                env=airflow_env(self.release, self.home, self.folder),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.tree = Tree(psutil.Process(self.popen.pid))
+
+    def wait(self, done, timeout: float) -> tuple[float, float]:
+        """Sample until `done()`: the time and tree CPU when it first held."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                tail = self.log.read_text()[-2000:]
+                raise RuntimeError(f"the dag processor exited:\n{tail}")
+            cpu = self.tree.cpu()
+            if done():
+                return time.monotonic(), cpu
+            time.sleep(0.5)
+        raise TimeoutError(f"no progress within {timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is not None:
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+def serialized(db: Path) -> int:
+    return query(db, "SELECT count(DISTINCT dag_id) FROM serialized_dag")[0][0]
+
+
+def parsed_times(db: Path) -> dict[str, object]:
+    return dict(query(db, "SELECT dag_id, last_parsed_time FROM dag"))
+
+
+def _edit(path: Path, old: str, new: str) -> float:
+    """Rewrite `path` with `old` replaced, as a sync writes it (a new file, a new mtime)."""
+    source = path.read_text()
+    if old not in source:
+        raise RuntimeError(f"{old!r} is not in {path}")
+    Path(f"{path}.tmp").write_text(source.replace(old, new))
+    os.replace(f"{path}.tmp", path)
+    return time.monotonic()
+
+
+def _hash_changed(db: Path, dag_id: str):
+    """A predicate: `dag_id`'s serialized DAG has a hash it does not have now."""
+    before = [
+        h for (h,) in query(db, "SELECT dag_hash FROM serialized_dag WHERE dag_id = ?", dag_id)
+    ]
+    marks = ",".join("?" * len(before))
+    sql = f"SELECT 1 FROM serialized_dag WHERE dag_id = ? AND dag_hash NOT IN ({marks})"
+    return lambda: bool(query(db, sql, dag_id, *before))
+
+
+def processor_run(
+    release: str, folder: Path, home: Path, dags: int, idle_seconds: float, window_wait: float
+) -> dict:
+    """(b): first pass; idle CPU; a changed file's latency, and that of a second change
+    right after it; then a restart, whose pass re-parses every unchanged file."""
+    db = home / "airflow.db"
+    timeout = 60 + dags * 2.0
+    path = folder / f"{CHANGED_DAG}.py"
+    run = Processor(release, home, folder)
+    try:
+        start = time.monotonic()
+        t1, cpu1 = run.wait(lambda: serialized(db) > 0, timeout)
+        t2, cpu2 = run.wait(lambda: serialized(db) >= dags, timeout)
+        first = {"startup_s": t1 - start, "startup_cpu": cpu1, "wall": t2 - t1, "cpu": cpu2 - cpu1}
+        # idle, and past [core] min_serialized_dag_update_interval (30 s) since the first pass
+        time.sleep(idle_seconds)
+        idle_cpu = (run.tree.cpu() - cpu2) / idle_seconds
+        changed = _hash_changed(db, CHANGED_DAG)
+        at = _edit(path, "FROM staging.t0_0 ", "FROM staging.t0_0_v2 ")
+        latency = run.wait(changed, timeout)[0] - at
+        # a second change of the same file within min_serialized_dag_update_interval
+        changed = _hash_changed(db, CHANGED_DAG)
+        at = _edit(path, "FROM staging.t0_1 ", "FROM staging.t0_1_v2 ")
+        try:
+            second: float | None = run.wait(changed, window_wait)[0] - at
+        except TimeoutError:
+            second = None
+        peaks = (run.tree.peak_main_rss, run.tree.peak_child_rss)
+    finally:
+        run.stop()
+    previous = parsed_times(db)
+    rerun = Processor(release, home, folder)
+    try:
+
+        def reparsed(at_least: int) -> bool:
+            now = parsed_times(db)
+            return sum(now[d] != previous.get(d) for d in now) >= at_least
+
+        t5, cpu5 = rerun.wait(lambda: reparsed(1), timeout)
+        t6, cpu6 = rerun.wait(lambda: reparsed(dags), timeout)
+    finally:
+        rerun.stop()
+    return {
+        "first": first,
+        "change_latency_s": latency,
+        "second_change_latency_s": second,
+        "idle_cpu_per_s": idle_cpu,
+        # net of the idle loop (on Airflow 2, the scheduler's own loop)
+        "reparse": {"wall": t6 - t5, "cpu": cpu6 - cpu5 - idle_cpu * (t6 - t5)},
+        "peak_main_rss_mb": max(peaks[0], rerun.tree.peak_main_rss) / 2**20,
+        "peak_child_rss_mb": max(peaks[1], rerun.tree.peak_child_rss) / 2**20,
+    }
+
+
+def migrated_db(release: str, home: Path, folder: Path) -> Path:
+    """An empty, migrated SQLite database for `release` (copied for each processor run)."""
+    home.mkdir(parents=True)
+    subprocess.run(
+        ["nice", "-n", "10", venv_bin(release, "airflow"), "db", "migrate"],
+        env=airflow_env(release, home, folder),
+        check=True,
+        capture_output=True,
+    )
+    return home / "airflow.db"
+
+
+def per_day(cpu_per_pass: float, interval: float) -> float:
+    """CPU-hours a day of re-parsing every file each `interval`, or back to back when a pass
+    needs longer than that on `PARSING_PROCESSES` busy cores."""
+    return cpu_per_pass * 86400 / max(interval, cpu_per_pass / PARSING_PROCESSES) / 3600
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--dags", type=int, action="append", help="folder sizes (1000, 4000)")
+    parser.add_argument("--release", action="append", help="under .venv-airflow (3.3.2, 2.11.0)")
+    parser.add_argument("--processor-max-dags", type=int, default=1000)
+    parser.add_argument(
+        "--compile-dags", type=int, default=1000, help="compile this many; repeat for more"
+    )
+    parser.add_argument(
+        "--airflow2-processor-dags",
+        type=int,
+        default=110,
+        help="Airflow 2 on SQLite parses ~1 file per scheduler loop: run it on this size only",
+    )
+    parser.add_argument("--idle-seconds", type=float, default=35.0)
+    parser.add_argument("--window-wait", type=float, default=45.0)
+    args = parser.parse_args()
+    releases = args.release or ["3.3.2", "2.11.0"]
+    sizes = sorted(set(args.dags or [1000, 4000]))
+    if any(not r.startswith("3.") for r in releases):
+        sizes = sorted({*sizes, args.airflow2_processor_dags})
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="dynadag-dagproc-") as tmp:
+        root = Path(tmp)
+        for release in releases:
+            start = time.perf_counter()
+            compiled = min(max(sizes), args.compile_dags)
+            folders = compile_folders(release, sizes, compiled, root / "dags")
+            print(
+                f"{release}: compiled {compiled} DAGs in {time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
+            empty = root / f"empty-{release}"
+            empty.mkdir()
+            template = migrated_db(release, root / f"home-{release}", empty)
+            results[release] = {}
+            for size, folder in folders.items():
+                bag = dagbag_fill(release, folder, root / f"home-{release}")
+                entry = {"dagbag": bag}
+                print(
+                    f"{release} {size} DAGs, DagBag: {bag['wall']:.1f} s wall, "
+                    f"{bag['cpu'] / size * 1000:.1f} CPU-ms/file, "
+                    f"RSS +{bag['rss_growth_kb'] / 1024:.0f} MB", flush=True,
+                )  # fmt: skip
+                if (
+                    size <= args.processor_max_dags
+                    if release.startswith("3.")
+                    else size == args.airflow2_processor_dags
+                ):
+                    home = root / f"home-{release}-{size}"
+                    home.mkdir()
+                    shutil.copy(template, home / "airflow.db")
+                    proc = processor_run(
+                        release, folder, home, size, args.idle_seconds, args.window_wait
+                    )
+                    entry["processor"] = proc
+                    print(f"{release} {size} DAGs, processor: {json.dumps(proc)}", flush=True)
+                results[release][size] = entry
+    report(results, sizes, releases)
+
+
+def _per_day_text(cpu: float, interval: float) -> str:
+    busy = " (back to back)" if cpu / PARSING_PROCESSES > interval else ""
+    return f"{interval} s: {per_day(cpu, interval):.2f}{busy}"
+
+
+def _seconds(value: float | None) -> str:
+    return (
+        "(not within the wait: at the next periodic re-parse)"
+        if value is None
+        else f"{value:.1f} s"
+    )
+
+
+def report(results: dict[str, dict], sizes: list[int], releases: list[str]) -> None:
+    """Per-file figures, the ratios and the CPU-hours a day they add up to."""
+    small = sizes[0]
+    base = releases[0]
+    for release in releases:
+        r = results[release]
+        bag_ms = {s: r[s]["dagbag"]["cpu"] / s * 1000 for s in sizes}
+        print(f"\n== Airflow {release}")
+        for size in sizes[1:]:
+            growth = bag_ms[size] / bag_ms[small]
+            print(f"DagBag CPU per file, {size} / {small} DAGs: {growth:.2f}")
+        if release != base:
+            ratio = bag_ms[small] / (results[base][small]["dagbag"]["cpu"] / small * 1000)
+            print(f"DagBag CPU per file at {small}, {release} / {base}: {ratio:.2f}")
+        for size in sizes:
+            proc = r[size].get("processor")
+            if proc is None:
+                continue
+            first_ms = proc["first"]["cpu"] / size * 1000
+            re_ms = proc["reparse"]["cpu"] / size * 1000
+            ratios = (first_ms / bag_ms[size], re_ms / bag_ms[size], re_ms / first_ms)
+            print(
+                f"{size} DAGs: processor first pass {first_ms:.1f} CPU-ms/file, steady-state "
+                f"{re_ms:.1f}; / DagBag {ratios[0]:.2f} and {ratios[1]:.2f}; steady / first "
+                f"{ratios[2]:.2f}; changed file serialized after {proc['change_latency_s']:.1f} s, "
+                f"a second change within 30 s after {_seconds(proc['second_change_latency_s'])}; "
+                f"idle loop {proc['idle_cpu_per_s'] * 1000:.0f} CPU-ms/s; peak RSS: manager "
+                f"{proc['peak_main_rss_mb']:.0f} MB, parser {proc['peak_child_rss_mb']:.0f} MB"
+            )
+            for target in sizes:
+                # another size: the per-file process overhead stays, the file's own parse
+                # cost moves as the DagBag's does
+                est = "" if target == size else " (extrapolated: + DagBag difference per file)"
+                cpu = (re_ms + bag_ms[target] - bag_ms[size]) * target / 1000
+                days = ", ".join(_per_day_text(cpu, interval) for interval in (30, 600, 3600))
+                print(f"  {target} DAGs{est}: {cpu:.0f} CPU-s per pass; CPU-h/day at {days}")
+
+
+if __name__ == "__main__":
+    main()
