@@ -64,7 +64,8 @@ _BATCH_WRITE_LIMIT = 25
 def _serialize(value: Any) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer  # imported on use: the CLI starts without boto3
 
-    return TypeSerializer().serialize(value)
+    serialized: dict[str, Any] = TypeSerializer().serialize(value)
+    return serialized
 
 
 def _deserialize(value: dict[str, Any]) -> Any:
@@ -219,7 +220,7 @@ class Registry:
         pinned it); without, the next change to the DAG's rows replaces the rollback.
         """
         now = self._clock()
-        values = {
+        values: dict[str, Any] = {
             "dag_id": dag_id,
             "outcome": Outcome.ROLLED_BACK,
             "version_id": version_id,

@@ -93,8 +93,9 @@ class RowRef:
     def from_address(cls, text: str) -> RowRef:
         """The row an `address` names."""
         table, *pairs = text.split("/")
-        key = tuple(tuple(unquote(part) for part in pair.split("=", 1)) for pair in pairs)
-        return cls(unquote(table), key)  # type: ignore[arg-type]
+        split = (pair.partition("=") for pair in pairs)
+        key = tuple((unquote(name), unquote(value)) for name, _, value in split)
+        return cls(unquote(table), key)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "key": dict(self.key)}
