@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_compiler.batch_get import batch_get
+from lambda_compiler.dynamodb_json import deserialize
 from lambda_compiler.limits import (
     PARTITION_KEY_BYTES,
     SORT_KEY_BYTES,
@@ -66,12 +67,6 @@ def _serialize(value: Any) -> dict[str, Any]:
 
     serialized: dict[str, Any] = TypeSerializer().serialize(value)
     return serialized
-
-
-def _deserialize(value: dict[str, Any]) -> Any:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    return TypeDeserializer().deserialize(value)
 
 
 def utc_now() -> str:
@@ -131,7 +126,7 @@ class DagRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
         """A record from a registry item (DynamoDB-typed)."""
-        data = {name: _deserialize(value) for name, value in item.items()}
+        data = {name: deserialize(value) for name, value in item.items()}
         return cls(
             dag_id=DagId(data.get("dag_id") or data["pk"].removeprefix(DAG_PREFIX)),
             kind=data.get("kind"),
@@ -339,7 +334,7 @@ class Registry:
                 record = DagRecord.from_item(item)
                 found.records[record.dag_id] = record
             elif sk == _ROW_SK and pk.startswith(ROW_PREFIX):
-                data = {name: _deserialize(value) for name, value in item.items()}
+                data = {name: deserialize(value) for name, value in item.items()}
                 found.states[_state_ref(item)] = RowState(
                     DagId(data["dag_id"]) if data.get("dag_id") else None,
                     bool(data.get("valid")),
