@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, SupportsBytes
 
 from lambda_compiler.rows import Row
@@ -38,6 +39,8 @@ def row_of(item: Mapping[str, Any]) -> Row:
 def row_value(value: Any) -> Any:
     """A decoded value in the core's shape: sets as sorted lists, binary as `bytes`,
     maps and lists walked; everything else as it is."""
+    if value is None or isinstance(value, (str, Decimal, bool, int, float)):
+        return value
     if isinstance(value, dict):
         return {key: row_value(item) for key, item in value.items()}
     if isinstance(value, list):
