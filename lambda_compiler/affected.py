@@ -127,12 +127,15 @@ def owners_of_changes(
     for index, change in enumerate(changes):
         if change is None:
             continue
-        found = [lookups[key] for key in sorted(change.lookups)]
-        failed = [refs for refs in found if isinstance(refs, Exception)]
-        if failed:
-            errors[index] = failed[0]
-            continue
-        seeds[index] = set(change.owners).union(*found)  # type: ignore[arg-type]
+        owners = set(change.owners)
+        for key in sorted(change.lookups):
+            refs = lookups[key]
+            if isinstance(refs, Exception):
+                errors[index] = refs
+                break
+            owners |= refs
+        else:
+            seeds[index] = owners
     return seeds, errors
 
 
@@ -197,7 +200,12 @@ class Round:
         if self._done:
             return None
         try:
-            reads = self._steps.send(answers) if self._started else next(self._steps)
+            if not self._started:
+                reads = next(self._steps)
+            elif answers is None:
+                raise ValueError("next_reads needs the answers to the previous reads")
+            else:
+                reads = self._steps.send(answers)
         except StopIteration:
             self._done = True
             return None
@@ -297,9 +305,10 @@ class Round:
             if current is not None:
                 self.settle[current].add(ref)
                 self.own_claims[current][address] = True
-            for dag_id in ({previous.dag_id} | hints.get(ref, frozenset())) - {None, current}:
-                self.settle[dag_id].add(ref)  # type: ignore[index]
-                self.own_claims[dag_id][address] = False  # type: ignore[index]
+            for dag_id in {previous.dag_id, *hints.get(ref, ())} - {current}:
+                if dag_id is not None:
+                    self.settle[dag_id].add(ref)
+                    self.own_claims[dag_id][address] = False
 
     def _read_dependencies(self, new: set[RowRef]) -> Steps:
         """Jobs of schedulers, tasks of jobs, rows sharing a referenced job's DAG id, the
@@ -326,9 +335,9 @@ class Round:
                 for ref, row in self.rows.items()
                 if row is not None and self._kind(ref) == "job" and ref not in self.owners
             ]
-            dag_ids = {self._entry(r).dag_id for r in referenced} - {None}  # type: ignore[union-attr]
+            dag_ids = {d for d in map(self._dag_id_of, referenced) if d is not None}
             for dag_id in dag_ids & self.records.keys():
-                record = self.records[dag_id]  # type: ignore[index]
+                record = self.records[dag_id]
                 wanted |= {RowRef.from_address(a) for a in (record.claims if record else ())}
             records = (set(self.settle) | dag_ids) - self.records.keys()
             wanted -= self.rows.keys()
@@ -336,11 +345,11 @@ class Round:
                 return
             answers = yield Reads(
                 rows=frozenset(wanted),
-                records=frozenset(records),  # type: ignore[arg-type]
+                records=frozenset(records),
                 index=frozenset(index),
             )
             self.rows.update(answers.rows)
-            self.records.update({d: answers.registry.records.get(d) for d in records})  # type: ignore[misc]
+            self.records.update({d: answers.registry.records.get(d) for d in records})
             self.index |= answers.registry.index
             index = set()
 
@@ -443,6 +452,10 @@ class Round:
         """The parse of a job or scheduler row read (None: gone, or a task)."""
         row, kind = self.rows.get(ref), self._kind(ref)
         return None if row is None or kind == "task" else self.manifest.entry(kind, row)
+
+    def _dag_id_of(self, ref: RowRef) -> DagId | None:
+        entry = self._entry(ref)
+        return entry.dag_id if entry else None
 
     def _parsed(self, ref: RowRef) -> Job | Scheduler | None:
         entry = self._entry(ref)

@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
-AWS_ERRORS = (ClientError, BotoCoreError)
+# Typed so that a caught error is an `Exception` (botocore ships no types: its classes are `Any`).
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 TRANSIENT_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
-from lambda_compiler.compiler import CompileResult, DagResult, Kind, compile_dags
+from lambda_compiler.compiler import CompileResult, DagResult, compile_dags
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
+from lambda_compiler.context import Kind
 from lambda_compiler.file_metadata import sha256_hex
 from lambda_compiler.model import DagId
 from lambda_compiler.problems import Problem

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from lambda_compiler import __version__
 from lambda_compiler.doc_md import job_doc, scheduler_doc
 from lambda_compiler.literals import BLACK_LINE_LENGTH, RESERVED_NAMES, variable_names
-from lambda_compiler.model import Edge, TaskId
-from lambda_compiler.params import AlertSettings, DagSettings
+from lambda_compiler.model import Edge, JobRef, Task, TaskId
+from lambda_compiler.params import AlertSettings, DagSettings, StrictModel
 from lambda_compiler.rows import RowRef
 from lambda_compiler.schedules import NON_CRON_SCHEDULES
 from lambda_compiler.targets import AirflowTarget
@@ -74,7 +74,8 @@ def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
     names = variable_names([plan.task_ids[task.task_id] for task in plan.tasks])
     by_airflow_id = {airflow_ids[t.task_id]: names[plan.task_ids[t.task_id]] for t in plan.tasks}
     imports: dict[str, set[str]] = defaultdict(set)
-    operators = {t.task_id: TASK_TYPES[t.task_type].operator(t.params) for t in plan.tasks}
+    typed = {t.task_id: _typed(t) for t in plan.tasks}
+    operators = {key: TASK_TYPES[kind].operator(params) for key, (kind, params) in typed.items()}
     taken = set(RESERVED_NAMES | _GENERATED_NAMES) | set(names.values())
     taken |= {operator.class_name for operator in operators.values()}
     imported_as: dict[tuple[str, str], str] = {}
@@ -104,7 +105,10 @@ def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
     if any(task["group"] for task in tasks):
         imports[target.module_of("TaskGroup")].add("TaskGroup")
     edges = [
-        Edge(downstream=airflow_ids[edge.downstream], upstream=airflow_ids[edge.upstream])
+        Edge(
+            downstream=airflow_ids[TaskId(edge.downstream)],
+            upstream=airflow_ids[TaskId(edge.upstream)],
+        )
         for edge in job.edges
     ]
     # Triggered only: no start date, catch-up or time zone applies to the DAG.
@@ -113,7 +117,10 @@ def job_context(plan: JobPlan, target: AirflowTarget) -> dict[str, Any]:
         plan.dag_id,
         job.params.description,
         job.ref,
-        [(airflow_ids[t.task_id], t.task_type, t.ref, t.params) for t in plan.tasks],
+        [
+            (airflow_ids[t.task_id], typed[t.task_id][0], t.ref, typed[t.task_id][1])
+            for t in plan.tasks
+        ],
     )
     callbacks = _callbacks(job.params, job.ref, {airflow_ids[t.task_id]: t.ref for t in plan.tasks})
     return _finish(
@@ -133,7 +140,9 @@ def scheduler_context(plan: SchedulerPlan, target: AirflowTarget) -> dict[str, A
     scheduler = plan.scheduler
     params = scheduler.params
     names = variable_names([job_plan.dag_id for job_plan in plan.jobs])
-    configs = {plan.resolved[key].dag_id: config for key, config in scheduler.job_configs.items()}
+    configs = {
+        plan.resolved[JobRef(key)].dag_id: config for key, config in scheduler.job_configs.items()
+    }
     triggers = []
     for job_plan in plan.jobs:
         config = configs.get(job_plan.dag_id)
@@ -225,6 +234,13 @@ def task_layout(plan: JobPlan) -> dict[TaskId, tuple[str | None, str]]:
 def airflow_task_ids(plan: JobPlan) -> dict[TaskId, str]:
     """What Airflow calls each task of a job: its id, prefixed by its task group."""
     return {key: _in_group(*placed) for key, placed in task_layout(plan).items()}
+
+
+def _typed(task: Task) -> tuple[str, StrictModel]:
+    """A planned task's type and parameters: a plan without problems has both."""
+    if task.task_type is None or task.params is None:
+        raise ValueError(f"{task.ref}: a task without a valid type cannot be rendered")
+    return task.task_type, task.params
 
 
 def _in_group(group: str | None, task_id: str) -> str:
@@ -429,8 +445,8 @@ def _canonical(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)  # type: ignore[arg-type]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, set):
         return sorted(value)
     return str(value)

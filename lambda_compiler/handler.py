@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, UnknownTableError, change_from_record
 from lambda_compiler.settings import Settings
@@ -95,7 +96,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _change(record: dict[str, Any], sync: DagSync) -> Change | None:
     try:
-        return change_from_record(record, sync.tables)
+        return change_from_record(record, sync.tables, row_of)
     except UnknownTableError as exc:
         logger.error("record skipped", extra={"reason": str(exc)})
         return None

@@ -68,9 +68,11 @@ class Manifest:
     def job(self, row: Row) -> tuple[Job | None, list[Problem]]:
         """A job row as `parse_job` returns it (`validate.RowParser`)."""
         entry = self.entry("job", row)
-        return entry.parsed, list(entry.problems)  # type: ignore[return-value]
+        job = entry.parsed if isinstance(entry.parsed, Job) else None
+        return job, list(entry.problems)
 
     def scheduler(self, row: Row) -> tuple[Scheduler | None, list[Problem]]:
         """A scheduler row as `parse_scheduler` returns it (`validate.RowParser`)."""
         entry = self.entry("scheduler", row)
-        return entry.parsed, list(entry.problems)  # type: ignore[return-value]
+        scheduler = entry.parsed if isinstance(entry.parsed, Scheduler) else None
+        return scheduler, list(entry.problems)

@@ -21,7 +21,7 @@ Rows are addressed in the registry by `RowRef.address`, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,7 +34,6 @@ from lambda_compiler.rows import (
     TASK_KEY,
     Row,
     RowRef,
-    decode_item,
     row_ref,
 )
 from lambda_compiler.snapshot import TableNames
@@ -141,12 +140,15 @@ class Change:
     hints: Mapping[RowRef, frozenset[DagId]] = field(default_factory=dict)
 
 
-def change_from_record(record: Mapping[str, Any], tables: TableNames) -> Change:
-    """A `Change` from a Lambda DynamoDB stream record (DynamoDB-typed images)."""
+def change_from_record(
+    record: Mapping[str, Any], tables: TableNames, decode: Callable[[Mapping[str, Any]], Row]
+) -> Change:
+    """A `Change` from a Lambda DynamoDB stream record, whose DynamoDB-typed images
+    `decode` reads (the adapters' `dynamodb_json.row_of`: the core imports no boto3)."""
     kind = table_kind(tables, table_from_arn(str(record.get("eventSourceARN", ""))))
     body = record.get("dynamodb") or {}
-    images = [decode_item(body[name]) for name in ("OldImage", "NewImage") if body.get(name)]
-    keys = decode_item(body.get("Keys") or {})
+    images = [decode(body[name]) for name in ("OldImage", "NewImage") if body.get(name)]
+    keys = decode(body.get("Keys") or {})
     ref = ref_of(kind, tables, keys)
     if kind == "task":
         return Change(kind, ref, lookups=frozenset({f"{TASK_REF}{dict(ref.key)['task_id']}"}))

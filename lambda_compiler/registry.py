@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_compiler.batch_get import batch_get
+from lambda_compiler.dynamodb_json import deserialize
 from lambda_compiler.limits import (
     PARTITION_KEY_BYTES,
     SORT_KEY_BYTES,
@@ -64,13 +65,8 @@ _BATCH_WRITE_LIMIT = 25
 def _serialize(value: Any) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer  # imported on use: the CLI starts without boto3
 
-    return TypeSerializer().serialize(value)
-
-
-def _deserialize(value: dict[str, Any]) -> Any:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    return TypeDeserializer().deserialize(value)
+    serialized: dict[str, Any] = TypeSerializer().serialize(value)
+    return serialized
 
 
 def utc_now() -> str:
@@ -130,7 +126,7 @@ class DagRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
         """A record from a registry item (DynamoDB-typed)."""
-        data = {name: _deserialize(value) for name, value in item.items()}
+        data = {name: deserialize(value) for name, value in item.items()}
         return cls(
             dag_id=DagId(data.get("dag_id") or data["pk"].removeprefix(DAG_PREFIX)),
             kind=data.get("kind"),
@@ -219,7 +215,7 @@ class Registry:
         pinned it); without, the next change to the DAG's rows replaces the rollback.
         """
         now = self._clock()
-        values = {
+        values: dict[str, Any] = {
             "dag_id": dag_id,
             "outcome": Outcome.ROLLED_BACK,
             "version_id": version_id,
@@ -338,7 +334,7 @@ class Registry:
                 record = DagRecord.from_item(item)
                 found.records[record.dag_id] = record
             elif sk == _ROW_SK and pk.startswith(ROW_PREFIX):
-                data = {name: _deserialize(value) for name, value in item.items()}
+                data = {name: deserialize(value) for name, value in item.items()}
                 found.states[_state_ref(item)] = RowState(
                     DagId(data["dag_id"]) if data.get("dag_id") else None,
                     bool(data.get("valid")),

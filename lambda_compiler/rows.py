@@ -93,8 +93,9 @@ class RowRef:
     def from_address(cls, text: str) -> RowRef:
         """The row an `address` names."""
         table, *pairs = text.split("/")
-        key = tuple(tuple(unquote(part) for part in pair.split("=", 1)) for pair in pairs)
-        return cls(unquote(table), key)  # type: ignore[arg-type]
+        split = (pair.partition("=") for pair in pairs)
+        key = tuple((unquote(name), unquote(value)) for name, _, value in split)
+        return cls(unquote(table), key)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "key": dict(self.key)}
@@ -134,9 +135,10 @@ def decode_value(typed: Any, level: int = 0) -> Any:
     """Decode one DynamoDB-typed value as boto3 does (numbers as `Decimal`); never raises.
 
     Sets become sorted lists; binary values, malformed descriptors and nesting deeper
-    than `MAX_DEPTH` become `Unreadable`. Not boto3's `TypeDeserializer` (which the
-    adapters use) because the core imports no boto3 and a stream image must never raise;
-    tests/unit/test_typed_json.py checks that both read every well-formed value alike.
+    than `MAX_DEPTH` become `Unreadable`. For typed JSON written by hand (documents given
+    to `snapshot.snapshot_from_json`), which may be malformed: what DynamoDB answers is
+    read by boto3 in the adapters (`dynamodb_json`). tests/unit/test_typed_json.py checks
+    that both read every well-formed value alike.
     """
     if not (isinstance(typed, dict) and len(typed) == 1):
         return Unreadable('is not a DynamoDB-typed value like {"S": "text"}')

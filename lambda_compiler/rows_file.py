@@ -26,6 +26,7 @@ from decimal import Decimal, DecimalException
 from pathlib import Path
 from typing import Any
 
+from lambda_compiler.dynamodb_json import deserialize, row_value
 from lambda_compiler.limits import MAX_DEPTH
 from lambda_compiler.rows import (
     JOB_KEY,
@@ -141,7 +142,7 @@ def load_snapshot(path: Path, tables: TableNames = _TABLES) -> Snapshot:
 
 def snapshot_of(rows: dict[str, list[Row]], tables: TableNames = _TABLES) -> Snapshot:
     """A snapshot of decoded rows; sets (``SS``/``NS``) become sorted lists, as from a stream."""
-    lists = {key: [_sets_as_lists(item) for item in rows.get(key, [])] for key in FILE_KEYS}
+    lists = {key: [row_value(item) for item in rows.get(key, [])] for key in FILE_KEYS}
     return Snapshot(lists[TASK_TABLE], lists[JOB_TABLE], lists[SCHEDULER_TABLE], tables)
 
 
@@ -276,7 +277,7 @@ def _decode_item(item: Row) -> Row:
     for name, value in item.items():
         if typed:
             _check_typed(value, name)
-            decoded[name] = _boto3_types().TypeDeserializer().deserialize(value)
+            decoded[name] = deserialize(value)
         else:
             _check_depth(value, name)
             decoded[name] = value
@@ -361,16 +362,6 @@ def _is_number(text: Any) -> bool:
     return number.is_finite()
 
 
-def _sets_as_lists(value: Any) -> Any:
-    if isinstance(value, set):
-        return sorted(value)
-    if isinstance(value, dict):
-        return {k: _sets_as_lists(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sets_as_lists(v) for v in value]
-    return value
-
-
 def to_typed(item: Row) -> Row:
     """A decoded item as DynamoDB-typed JSON, ready for `PutItem`."""
     return {name: _boto3_types().TypeSerializer().serialize(value) for name, value in item.items()}
@@ -384,7 +375,7 @@ def to_plain(item: Row) -> Row:
     converted = {}
     for name, value in item.items():
         try:
-            converted[name] = plain(_boto3_types().TypeDeserializer().deserialize(value))
+            converted[name] = plain(deserialize(value))
         except TypeError:
             raise RowsFileError(
                 f"attribute {name!r}: binary values have no plain-JSON form; rows never need them"

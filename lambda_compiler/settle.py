@@ -210,9 +210,12 @@ class Settler:
             dag.dag_id,
             extra={"dag_id": dag.dag_id, "problems": list(problems)},
         )
-        repeated = previous is not None and previous.outcome == Outcome.INVALID
-        stored = bounded_problems(problems)
-        if self.alerter and not (repeated and previous.problems == stored):  # type: ignore[union-attr]
+        repeated = (
+            previous is not None
+            and previous.outcome == Outcome.INVALID
+            and previous.problems == bounded_problems(problems)
+        )
+        if self.alerter and not repeated:
             self.alerter.invalid_dag(dag.dag_id, [str(ref) for ref in dag.inputs], problems)
         kept = previous is not None and previous.sha256 is not None
         return DagReport(

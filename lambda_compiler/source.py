@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lambda_compiler.batch_get import batch_get
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.plan import TableKind, ref_of, table_kind
-from lambda_compiler.rows import Row, RowRef, decode_item
+from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.snapshot import Snapshot, TableNames
 
 
@@ -58,7 +59,7 @@ class RowSource:
         for table in {ref.table for ref in found}:
             kind = table_kind(self.tables, table)
             for item in items.get(table, []):
-                row = decode_item(item)
+                row = row_of(item)
                 found[ref_of(kind, self.tables, row)] = row
         return found
 
@@ -86,9 +87,7 @@ class RowSource:
                 ConsistentRead=True,
             )
         return frozenset(
-            ref_of("job", self.tables, decode_item(item))
-            for page in pages
-            for item in page["Items"]
+            ref_of("job", self.tables, row_of(item)) for page in pages for item in page["Items"]
         )
 
     def scan_all(self) -> Snapshot:
@@ -104,7 +103,7 @@ class RowSource:
         pages = self._client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
         for page in pages:
             for item in page["Items"]:
-                yield decode_item(item)
+                yield row_of(item)
 
     def _key(self, ref: RowRef) -> dict[str, Any]:
         return {name: self._typed(ref.table, name, value) for name, value in ref.key}

@@ -10,8 +10,9 @@ problems are reported as the row's, never making a DAG invalid (`Validated.unuse
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.graph import find_cycle, topological_order
@@ -118,7 +119,8 @@ def validate(
         else:
             scheduler, problems = parse_scheduler(row, tables.scheduler, config)
         _keep(scheduler, problems, schedulers, parse_problems, unparsable)
-    disabled = [row.ref for row in [*jobs, *schedulers] if not row.enabled]
+    parsed: list[Job | Scheduler] = [*jobs, *schedulers]
+    disabled = [row.ref for row in parsed if not row.enabled]
     job_plans = {
         job.ref: _plan_job(job, tasks, task_problems, parse_problems[job.ref], tables.task)
         for job in jobs
@@ -164,10 +166,13 @@ def _target_problems(
     return []
 
 
+_Parsed = TypeVar("_Parsed", Job, Scheduler)
+
+
 def _keep(
-    row: Job | Scheduler | None,
+    row: _Parsed | None,
     problems: list[Problem],
-    kept: list,
+    kept: list[_Parsed],
     parse_problems: dict[RowRef, list[Problem]],
     unparsable: list[Problem],
 ) -> None:
@@ -339,8 +344,8 @@ def _check_edges(
     ref: RowRef,
     field: str,
     noun: str,
-    listed: list[str],
-    edges: tuple[Edge, ...] | list[Edge],
+    listed: Sequence[str],
+    edges: Sequence[Edge],
 ) -> None:
     for edge in edges:
         if edge.upstream == edge.downstream:
@@ -473,7 +478,7 @@ def _plan_scheduler_edges(plan: SchedulerPlan, jobs_by_id: dict[str, list[Job]])
     dag_ids = {job_plan.job.ref: job_plan.dag_id for job_plan in plan.jobs}
     edges: list[Edge] = []
     for edge in plan.scheduler.edges:
-        ends = []
+        ends: list[DagId] = []
         for end in (edge.downstream, edge.upstream):
             job = _resolve_job([], ref, "", JobRef(end), jobs_by_id)
             dag_id = dag_ids.get(job.ref) if job else None
@@ -486,8 +491,9 @@ def _plan_scheduler_edges(plan: SchedulerPlan, jobs_by_id: dict[str, list[Job]])
                         f"job {end!r} is in a dependency but not a usable job of job_list",
                     )
                 )
-            ends.append(dag_id)
-        if None not in ends:
+            else:
+                ends.append(dag_id)
+        if len(ends) == 2:
             edges.append(Edge(downstream=ends[0], upstream=ends[1]))
     listed = [job_plan.dag_id for job_plan in plan.jobs]
     before = len(plan.problems)

@@ -171,6 +171,7 @@ def group_callback(command: Callable[..., None]) -> Callable[..., None]:
         if ctx.invoked_subcommand is None:
             guarded(command)(**options)
 
+    # typeshed declares no `__signature__` on functions, though `inspect.signature` reads it.
     callback.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[context, *signature.parameters.values()]
     )

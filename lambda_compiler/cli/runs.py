@@ -18,6 +18,7 @@ import typer
 from lambda_compiler.cli.aws import aws_command, connect
 from lambda_compiler.cli.common import FormatOption, OutputFormat, fail
 from lambda_compiler.cli.output import print_table, say
+from lambda_compiler.dynamodb_json import deserialize
 from lambda_compiler.rows import plain
 
 DagIdArgument = Annotated[str, typer.Argument(help="The DAG id, e.g. job-daily_sales.")]
@@ -71,9 +72,6 @@ def summarize_runs(items: list[dict[str, Any]]) -> list[RunSummary]:
 
 
 def _history_items(dynamodb: Any, table: str, dag_id: str, max_items: int) -> list[dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
@@ -83,8 +81,7 @@ def _history_items(dynamodb: Any, table: str, dag_id: str, max_items: int) -> li
     while len(items) < max_items:
         page = dynamodb.query(**kwargs)
         items.extend(
-            {key: deserializer.deserialize(value) for key, value in item.items()}
-            for item in page["Items"]
+            {key: deserialize(value) for key, value in item.items()} for item in page["Items"]
         )
         if "LastEvaluatedKey" not in page:
             break

@@ -170,7 +170,8 @@ def read_version(s3: Any, settings: Settings, dag_id: str, version: Version) -> 
     body = s3.get_object(
         Bucket=settings.bucket, Key=dag_key(settings, dag_id), VersionId=version.version_id
     )["Body"].read()
-    return body.decode("utf-8")
+    text: str = body.decode("utf-8")
+    return text
 
 
 def version_metadata(s3: Any, settings: Settings, dag_id: str, version: Version) -> dict[str, str]:
@@ -178,7 +179,8 @@ def version_metadata(s3: Any, settings: Settings, dag_id: str, version: Version)
     head = s3.head_object(
         Bucket=settings.bucket, Key=dag_key(settings, dag_id), VersionId=version.version_id
     )
-    return head.get("Metadata", {})
+    metadata: dict[str, str] = head.get("Metadata", {})
+    return metadata
 
 
 def source_rows(metadata: dict[str, str]) -> list[str]:

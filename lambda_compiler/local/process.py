@@ -73,7 +73,9 @@ class LocalProcess:
         except LocalProcessError:
             self.stop()
             raise
-        self.endpoint = READY.search(ready)[1]  # type: ignore[index]
+        match = READY.search(ready)
+        assert match is not None  # `ready` is the line READY matched
+        self.endpoint = match[1]
         exports = next(m[1] for line in self.seen if (m := EXPORTS.match(line)))
         self.env: dict[str, str] = dict(re.findall(r"(\w+)=(\S+)", exports))
 

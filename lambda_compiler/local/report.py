@@ -14,15 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
+from lambda_compiler.dynamodb_json import deserialize, row_of
 from lambda_compiler.handler import REPORT
 from lambda_compiler.local.streams import Invocation
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import table_from_arn
 from lambda_compiler.rows import RowRef, row_ref
 
-_DESERIALIZER = TypeDeserializer()
 _VERBS = {
     Outcome.WRITTEN: "wrote",
     Outcome.UNCHANGED: "unchanged",
@@ -120,7 +118,7 @@ class ChangeReport:
 
     def _ref(self, record: dict[str, Any]) -> RowRef:
         table = table_from_arn(record["eventSourceARN"])
-        keys = {k: _DESERIALIZER.deserialize(v) for k, v in record["dynamodb"]["Keys"].items()}
+        keys = row_of(record["dynamodb"]["Keys"])
         return row_ref(table, self._key_names.get(table, tuple(sorted(keys))), keys)
 
 
@@ -140,6 +138,6 @@ def _row_note(record: dict[str, Any]) -> str | None:
     if record["eventName"] == "REMOVE":
         return "row removed"
     status = record["dynamodb"].get("NewImage", {}).get("status")
-    if status is not None and _DESERIALIZER.deserialize(status) in (0, "0"):
+    if status is not None and deserialize(status) in (0, "0"):
         return "disabled"
     return None

@@ -137,9 +137,10 @@ class StreamWorker:
         shard_id = self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"][
             "Shards"
         ][0]["ShardId"]
-        return self._streams.get_shard_iterator(
+        iterator: str = self._streams.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
+        return iterator
 
     def _deliver(self, table: str, records: list[Event], stop: threading.Event | None) -> None:
         attempt = 0

@@ -66,11 +66,12 @@ class GlueParams(TaskParams):
     def _dashed_keys(
         cls, value: dict[str, str] | None, info: ValidationInfo
     ) -> dict[str, str] | None:
-        bad = sorted(key for key in value or {} if not key.startswith("--"))
+        arguments = value or {}
+        bad = sorted(key for key in arguments if not key.startswith("--"))
         if bad:
             raise ValueError(f"Glue job arguments start with '--' (like '--day'); got {bad}")
-        for key in sorted(_GLUE_CODE_ARGUMENTS & (value or {}).keys()):
-            code_allowed(policy(info), f"code location ({key})", comma_items(value[key]))
+        for key in sorted(_GLUE_CODE_ARGUMENTS & arguments.keys()):
+            code_allowed(policy(info), f"code location ({key})", comma_items(arguments[key]))
         return value
 
     @model_validator(mode="after")

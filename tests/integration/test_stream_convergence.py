@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.plan import change_from_record
 from lambda_compiler.sync import DagSync, build_sync
 from tests.integration.aws_fixtures import Stack
@@ -116,7 +117,7 @@ def work(sync: DagSync, pool: Pool, stop: threading.Event, errors: list[BaseExce
             if not batch:
                 time.sleep(0.01)
                 continue
-            report = sync.apply([change_from_record(r, sync.tables) for r in batch])
+            report = sync.apply([change_from_record(r, sync.tables, row_of) for r in batch])
             pool.done([batch[i] for i in sorted(report.failed)])
     except BaseException as exc:  # surfaced by the test thread
         errors.append(exc)
@@ -164,7 +165,7 @@ def test_random_concurrent_out_of_order_delivery_converges_to_the_compile_of_the
 
 
 def changes(sync: DagSync, records: list[dict]) -> list:
-    return [change_from_record(r, sync.tables) for r in records]
+    return [change_from_record(r, sync.tables, row_of) for r in records]
 
 
 def test_a_write_that_lands_after_a_newer_one_is_corrected_by_the_verify_step(stack: Stack):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.plan import Change, change_from_record
 from lambda_compiler.rows import RowRef
 from lambda_compiler.sync import DagSync, build_sync
@@ -23,7 +24,7 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
 
 
 def changes(sync: DagSync, records: list[dict]) -> list[Change]:
-    return [change_from_record(r, sync.tables) for r in records]
+    return [change_from_record(r, sync.tables, row_of) for r in records]
 
 
 def test_a_change_owned_by_more_rows_than_the_limit_is_offloaded_and_built_by_the_receiver(

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_compiler.compiler import compile_dags
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.plan import (
     UnknownTableError,
     change_from_record,
@@ -40,7 +41,7 @@ def record(table: str, keys: dict[str, Any], old: dict | None, new: dict | None)
 
 def test_a_task_change_looks_up_the_jobs_listing_the_task_and_rebuilds_nothing_directly():
     change = change_from_record(
-        record("mwaa_task", {"task_id": "7"}, task("7"), task("7", name="renamed")), TABLES
+        record("mwaa_task", {"task_id": "7"}, task("7"), task("7", name="renamed")), TABLES, row_of
     )
     assert change.kind == "task"
     assert change.owners == frozenset()
@@ -56,6 +57,7 @@ def test_a_renamed_job_rebuilds_itself_hints_both_dag_ids_and_looks_up_its_sched
             job("3", "1", name="new"),
         ),
         TABLES,
+        row_of,
     )
     ref = RowRef("mwaa_job", (("job_type", "etl"), ("job_id", "3")))
     assert change.owners == {ref}
@@ -67,6 +69,7 @@ def test_a_removed_scheduler_hints_the_dag_id_of_its_old_image():
     change = change_from_record(
         record("mwaa_scheduler", {"schedule_id": "9"}, scheduler("9", "1", name="nightly"), None),
         TABLES,
+        row_of,
     )
     ref = RowRef("mwaa_scheduler", (("schedule_id", "9"),))
     assert change.owners == {ref}
@@ -76,11 +79,13 @@ def test_a_removed_scheduler_hints_the_dag_id_of_its_old_image():
 
 def test_a_record_from_another_table_is_refused_with_its_name():
     with pytest.raises(UnknownTableError, match="'orders'"):
-        change_from_record(record("orders", {"id": "1"}, None, {"id": "1"}), TABLES)
+        change_from_record(record("orders", {"id": "1"}, None, {"id": "1"}), TABLES, row_of)
 
 
 def test_numeric_keys_in_images_compare_as_strings():
-    change = change_from_record(record("mwaa_task", {"task_id": 12}, None, task("12")), TABLES)
+    change = change_from_record(
+        record("mwaa_task", {"task_id": 12}, None, task("12")), TABLES, row_of
+    )
     assert change.lookups == {"taskref#12"}
 
 
