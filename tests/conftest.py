@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# This machine is shared and noisy: property tests check behaviour, never time, so no
+# per-example deadline (Hypothesis's default 200 ms fails examples that merely waited).
+settings.register_profile("dynadag", deadline=None)
+settings.load_profile("dynadag")
 
 _AIRFLOW_HOME = Path(
     tempfile.mkdtemp(prefix=f"dynadag-airflow-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")

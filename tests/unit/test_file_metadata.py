@@ -48,6 +48,7 @@ _text = st.text(min_size=1, max_size=12)
             ),
         ),
         min_size=1,
+        max_size=40,
         unique=True,
     )
 )
