@@ -236,7 +236,11 @@ class DagSync:
         max_rounds: int = 4,
         timer: Callable[[], float] = time.perf_counter,
         io_threads: int = 16,
+        offload: Callable[[Sequence[RowRef]], None] | None = None,
+        offload_above: int = 0,
     ) -> None:
+        self.offload = offload
+        self.offload_above = offload_above
         self.source = source
         self.publisher = publisher
         self.registry = registry
@@ -270,6 +274,11 @@ class DagSync:
                 self._give_up(report, index, errors[0], "reverse index lookup failed")
                 continue
             seeds[index] = set(change.owners).union(*found)
+        owners = set().union(*seeds.values()) if seeds else set()
+        if self.offload is not None and len(owners) > self.offload_above:
+            # FANOUT seam: too many rows for one invocation; workers build them (fanout.py)
+            self.offload(sorted(owners))
+            return report
         hints = merge_hints(c for c in changes if c is not None)
         try:
             self._converge(seeds, hints, report)
