@@ -28,8 +28,9 @@ watchdog message (delayed ≤ 900 s, re-armed) answers FAILED if the run has not
 its deadline, so CloudFormation always gets an answer within its limits.
 
 Enumeration is keys-only: the job and scheduler tables are scanned for their key
-attributes, the registry for its row states (rows deleted since their last build) and
-DAG items (DAG ids nothing claims), the bucket for its DAG files.
+attributes (plus the name and status their DAG id is made of), the registry for its row
+states (rows deleted since their last build) and DAG items (DAG ids nothing claims), the
+bucket for its DAG files.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from lambda_compiler.plan import (
     KEY_NAMES,
     Change,
     TableKind,
+    dag_id_of,
     parse_row_address,
     ref_of,
     row_address,
@@ -334,16 +336,23 @@ def enumerate_work(sync: DagSync) -> Work:
     rows claiming a DAG id, and the DAG ids no row claims any more (with a file or a
     record that is not ``deleted``): keys only, paginated."""
     tables = sync.tables
+    work = Work()
     owners: set[RowRef] = set()
     kinds: tuple[TableKind, ...] = ("job", "scheduler")
     for kind in kinds:
-        owners |= {ref_of(kind, tables, row) for row in _scan_keys(sync, kind)}
-    work = Work()
+        for row in _scan_keys(sync, kind):
+            ref = ref_of(kind, tables, row)
+            owners.add(ref)
+            dag_id = dag_id_of(kind, row, tables)
+            if dag_id is not None:
+                work.dag_ids[ref] = dag_id
     records: dict[DagId, DagRecord] = {}
     for page in _scan_registry(sync.source.client, sync.registry.table):
         found = Registry.parse(page)
         owners |= found.states.keys()
-        work.dag_ids.update({ref: s.dag_id for ref, s in found.states.items() if s.dag_id})
+        for ref, state in found.states.items():
+            if state.dag_id and ref not in work.dag_ids:
+                work.dag_ids[ref] = state.dag_id
         records.update(found.records)
     for record in records.values():
         owners |= {parse_row_address(address) for address in record.claims}
@@ -354,8 +363,17 @@ def enumerate_work(sync: DagSync) -> Work:
     return work
 
 
+NAMING_ATTRIBUTES: dict[TableKind, tuple[str, ...]] = {
+    "job": ("job_name", "status"),
+    "scheduler": ("schedule_name", "status"),
+}
+"""Besides its key, what a row's DAG id is made of (`plan.dag_id_of`): read by the scan."""
+
+
 def _scan_keys(sync: DagSync, kind: TableKind) -> Iterator[dict[str, Any]]:
-    names = {f"#k{i}": name for i, name in enumerate(KEY_NAMES[kind])}
+    """The key, name and status of every row of a table (a projected, paginated scan)."""
+    attributes = (*KEY_NAMES[kind], *NAMING_ATTRIBUTES[kind])
+    names = {f"#k{i}": name for i, name in enumerate(attributes)}
     pages = sync.source.client.get_paginator("scan").paginate(
         TableName=getattr(sync.tables, kind),
         ProjectionExpression=", ".join(names),
@@ -382,7 +400,11 @@ def _scan_registry(client: Any, table: str) -> Iterator[list[dict[str, Any]]]:
 
 class RetryBatchError(RuntimeError):
     """The batch left DAGs unbuilt; SQS delivers it again (or, after its last receive,
-    moves it to the dead-letter queue)."""
+    moves it to the dead-letter queue). `result` says what was built."""
+
+    def __init__(self, message: str, result: BatchResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -440,7 +462,9 @@ def process(
     """
     result = build_batch(sync, item)
     if result.failed and not final:
-        raise RetryBatchError(f"batch {item.batch_no} of run {item.run_id}: {result.failed}")
+        raise RetryBatchError(
+            f"batch {item.batch_no} of run {item.run_id}: {result.failed}", result
+        )
     ok = not result.failed
     run = runs.settle(
         item.run_id, ok=ok, counts=result.counts(), failed_dags=() if ok else result.failed
@@ -449,7 +473,7 @@ def process(
         answer(run)
     if not ok:
         raise RetryBatchError(
-            f"batch {item.batch_no} of run {item.run_id} failed for good: {result.failed}"
+            f"batch {item.batch_no} of run {item.run_id} failed for good: {result.failed}", result
         )
     return result
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambda_compiler.fanout import (
     BatchResult,
+    RetryBatchError,
     Runs,
     WorkItem,
     WorkItemError,
@@ -127,14 +129,72 @@ def worker_for(settings: Settings) -> Worker:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch (size 1) of work items; the messages to deliver again."""
-    worker = worker_for(Settings.from_env())
+    return handle_event(worker_for(Settings.from_env()), event, context)
 
-    def record(message: SQSRecord) -> None:
-        count = int(message.attributes.approximate_receive_count or 1)
+
+def handle_event(worker: Worker, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS event for `worker`: ``batchItemFailures`` names the messages to retry."""
+
+    def build(record: SQSRecord) -> None:
+        count = int(record.attributes.approximate_receive_count or 1)
         try:
-            worker.handle(message.body, count)
+            worker.handle(record.body, count)
         except WorkItemError as exc:
             logger.error("message dropped", extra={"reason": str(exc)})
 
     processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event, record, processor, context)
+    return process_partial_response(event, build, processor, context)
+
+
+# --- `dynadag rebuild --workers N`: the same worker on processes of this machine ---------
+
+_PROCESS_WORKER: list[Worker] = []
+
+
+def _start_process() -> None:
+    _PROCESS_WORKER.append(build_worker(Settings.from_env()))
+
+
+def build_item_here(body: str, worker: Worker | None = None) -> BatchResult:
+    """Build one work item as SQS would deliver it: up to `max_receives` times; the
+    result of the last try (its `failed` DAGs empty when it was built)."""
+    worker = worker or _PROCESS_WORKER[0]
+    for receive in range(1, worker.max_receives + 1):
+        try:
+            result = worker.handle(body, receive)
+            assert result is not None
+            return result
+        except RetryBatchError as exc:
+            if receive == worker.max_receives:
+                return exc.result
+    raise AssertionError("unreachable")
+
+
+def build_here(
+    settings: Settings,
+    bodies: list[str],
+    processes: int,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> list[BatchResult]:
+    """Build work items on `processes` worker processes (1: in this process).
+
+    Each process builds its own clients from the environment (`DYNADAG_*`, `AWS_*`), as a
+    Lambda container does; memory per process is bounded by its batch.
+    """
+    results: list[BatchResult] = []
+    if processes <= 1:
+        worker = build_worker(settings)
+        for body in bodies:
+            results.append(build_item_here(body, worker))
+            progress(len(results), len(bodies))
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_process) as pool:
+        futures = [pool.submit(build_item_here, body) for body in bodies]
+        for future in as_completed(futures):
+            results.append(future.result())
+            progress(len(results), len(bodies))
+    return results
