@@ -498,8 +498,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - 1e-9:  # float sums of elapsed time fall just short
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return
                 wait = (1 - self._tokens) / self.rate
             time.sleep(wait)

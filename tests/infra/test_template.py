@@ -357,9 +357,12 @@ def test_fanout_workers_have_bounded_concurrency_retries_and_a_dead_letter_queue
     }
     assert default.resources["WorkDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
     assert default.resources["DagRebuild"]["Properties"]["ServiceTimeout"] == 3600
+    from lambda_compiler.local.resources import load_template
     from lambda_compiler.settings import DEFAULTS
 
-    assert int(DEFAULTS["DYNADAG_REBUILD_DEADLINE_SECONDS"] or 0) < 3600
+    environment = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["DYNADAG_MAX_RECEIVES"] == str(queue["RedrivePolicy"]["maxReceiveCount"])
+    assert int(environment["DYNADAG_REBUILD_DEADLINE_SECONDS"]) < 3600
     assert DEFAULTS["DYNADAG_MAX_RECEIVES"] == "3"
 
 
