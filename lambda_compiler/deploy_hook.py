@@ -1,19 +1,28 @@
 """CloudFormation custom resource that rebuilds every DAG on deploy (`DagRebuild` in template.yaml).
 
-Create and Update run `run_rebuild`, so a new compiler or new templates reach every DAG file;
-Delete succeeds without touching the DAG files (deleting the stack must not take pipelines
-down). Whatever happens, CloudFormation gets an answer: a rebuild still running shortly before
-the function's timeout is reported as failed rather than leaving the stack waiting.
+The hook is the fan-out's coordinator (`fanout.py`): for Create and Update it uploads the
+runtime files, enumerates the work (keys only), writes a run record holding this
+request's ResponseURL and ids, enqueues the batches and a watchdog, and returns
+**without answering**: the worker whose batch ends the run answers (`answer_run`),
+SUCCESS, or FAILED naming the DAGs that could not be built; the watchdog answers FAILED
+if the run has not ended by its deadline (`DYNADAG_REBUILD_DEADLINE_SECONDS`, within the
+custom resource's `ServiceTimeout`). With nothing to build it answers at once.
 
-A rebuild fails the deploy only when a DAG could not be built for an infrastructure reason
-(permissions, a missing bucket); DAGs with invalid rows are recorded and alerted as usual,
-and the deploy goes on.
+So the deploy never waits on one invocation's time or memory, and a failed rebuild never
+wedges the stack: Delete answers SUCCESS at once without touching the DAG files (deleting
+the stack must not take pipelines down), and so does any request CloudFormation sends
+while rolling back (the stack's status ends in ``ROLLBACK_IN_PROGRESS``): the rebuild then
+still runs, best effort, but the rollback does not wait on it. An error before the run is
+queued (a missing setting, a missing bucket) answers FAILED with the reason.
+
+DAGs with invalid rows, or whose compile crashed, are recorded and alerted as usual and do
+not fail the deploy; only DAGs an AWS error kept from being built (after the queue's
+retries) do.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,85 +30,122 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from lambda_compiler.rebuild import RebuildReport, run_rebuild
-from lambda_compiler.settings import Settings
+from lambda_compiler.fanout import Fanout, RunRecord, Runs, WorkQueue, prepare_rebuild
+from lambda_compiler.settings import Settings, SettingsError
+from lambda_compiler.sync import build_sync
 
 logger = Logger(service="dynadag")
 
 PHYSICAL_RESOURCE_ID = "dynadag-dag-rebuild"
-ANSWER_MARGIN_SECONDS = 20.0
-"""Time kept back from the function's timeout to answer CloudFormation."""
 REASON_LIMIT = 1000
 """CloudFormation rejects responses over 4 KB; the reason is cut to this many characters."""
 SEND_ATTEMPTS = 4
-
-
-class RebuildTimeoutError(TimeoutError):
-    """The rebuild did not finish before the function had to answer CloudFormation."""
+DATA_KEYS = ("written", "unchanged", "deleted", "invalid", "failed", "crashed")
+"""The custom resource's `Data` (readable with `!GetAtt`): DAG counts by outcome."""
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
-    """Run the rebuild for Create/Update, skip it for Delete, and always answer CloudFormation."""
+    """Start the rebuild for Create/Update (the workers answer), answer Delete and any
+    request made during a rollback at once; FAILED when the rebuild cannot even start."""
     request_type = event.get("RequestType")
-    status, data = "SUCCESS", {}
+    if request_type == "Delete":
+        reason = "DAG files and the registry are kept when the stack is deleted"
+        send_response(event, "SUCCESS", reason, {})
+        return
     try:
-        if request_type == "Delete":
-            reason = "DAG files and the registry are kept when the stack is deleted"
-        else:
-            budget = context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS
-            report = _rebuild_within(Settings.from_env(), budget)
-            data = summary(report)
-            reason = ", ".join(f"{count} {outcome}" for outcome, count in data.items())
-            if report.failed:
-                status = "FAILED"
-                failed = ", ".join(
-                    f"{dag}: {error}" for dag, error in sorted(report.failed.items())
-                )
-                reason = f"{len(report.failed)} DAG(s) could not be built: {failed}"
+        settings = Settings.from_env()
+        rolling_back = _rolling_back(event)
+        run = start_rebuild(settings, None if rolling_back else event)
     except Exception as exc:
         logger.exception("deploy-time rebuild failed", extra={"request_type": request_type})
-        status = "FAILED"
         reason = f"{type(exc).__name__}: {exc}"
-    if status == "FAILED":
         reason += f" (log stream {getattr(context, 'log_stream_name', '?')})"
+        send_response(event, "FAILED", reason, {})
+        return
+    if rolling_back:
+        reason = f"rolling back: rebuild {run.run_id} runs in the background ({run.total} batches)"
+        send_response(event, "SUCCESS", reason, {})
+    elif run.total == 0:
+        send_response(event, "SUCCESS", "no DAGs to build", dict.fromkeys(DATA_KEYS, 0))
+    else:
+        logger.info("rebuild queued", extra={"run_id": run.run_id, "batches": run.total})
+
+
+def start_rebuild(settings: Settings, cloudformation: dict[str, Any] | None) -> RunRecord:
+    """Upload the runtime, enqueue every DAG's rows and arm the watchdog; the run.
+
+    With `cloudformation` (the request), the run answers it when it ends; an empty run is
+    recorded as answered (the caller answers).
+    """
+    import boto3
+
+    if not settings.fanout.queue_url:
+        raise SettingsError("DYNADAG_WORK_QUEUE_URL is not set: name the fan-out work queue")
+    session = boto3.Session()
+    sync = build_sync(settings, logger, session)
+    queue = WorkQueue(session.client("sqs"), settings.fanout.queue_url)
+    runs = Runs(sync.source.client, settings.registry_table)
+    fanout = Fanout(queue, runs, settings.fanout.batch_rows)
+    work, runtime = prepare_rebuild(sync)
+    logger.info("runtime files written", extra={"files": runtime})
+    now = time.time()
+    deadline = now + settings.fanout.deadline_seconds
+    empty = not work.owners and not work.gone
+    run = fanout.start(
+        work, "deploy", deadline=deadline, cloudformation=None if empty else cloudformation
+    )
+    if not empty and cloudformation is not None:
+        queue.arm_watchdog(run.run_id, deadline, now)
+    return run
+
+
+def _rolling_back(event: dict[str, Any]) -> bool:
+    """True when the stack that sent `event` is rolling back (DescribeStacks)."""
+    import boto3
+
+    stack_id = event.get("StackId")
+    if not stack_id:
+        return False
+    try:
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_id)["Stacks"]
+    except Exception as exc:  # unknown: treat as a normal deploy, which answers either way
+        logger.warning("stack status unknown", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return False
+    return any(s.get("StackStatus", "").endswith("ROLLBACK_IN_PROGRESS") for s in stacks)
+
+
+def answer_run(run: RunRecord, *, timed_out: bool = False) -> None:
+    """Answer the CloudFormation request a run was started for (if any)."""
+    event = run.cloudformation
+    if event is None:
+        return
+    counts = run.counts
+    data = {
+        "written": counts.get("written", 0),
+        "unchanged": counts.get("unchanged", 0),
+        "deleted": counts.get("deleted", 0),
+        "invalid": counts.get("invalid", 0),
+        "failed": counts.get("error", 0),
+        "crashed": counts.get("crashed", 0),
+    }
+    if timed_out:
+        status = "FAILED"
+        reason = (
+            f"the rebuild {run.run_id} did not finish in time: {run.done} of {run.total} "
+            f"batches done, {run.failed} failed, {run.pending} pending; it goes on in the "
+            "background (`dynadag status`)"
+        )
+    elif run.failed:
+        status = "FAILED"
+        reason = (
+            f"{run.failed} of {run.total} batch(es) of rebuild {run.run_id} could not be "
+            f"built; DAGs: {', '.join(run.failed_dags)}; replay with `dynadag redrive`"
+        )
+    else:
+        status = "SUCCESS"
+        reason = ", ".join(f"{count} {outcome}" for outcome, count in data.items())
     logger.info("answering CloudFormation", extra={"status": status, "reason": reason})
     send_response(event, status, reason, data)
-
-
-def _rebuild_within(settings: Settings, seconds: float) -> RebuildReport:
-    """`run_rebuild(settings)`, or RebuildTimeoutError if it takes longer than `seconds`."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["report"] = run_rebuild(settings)
-        except Exception as exc:  # handed over to the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="dag-rebuild", daemon=True)
-    worker.start()
-    worker.join(max(seconds, 0.0))
-    if worker.is_alive():
-        raise RebuildTimeoutError(
-            f"the rebuild did not finish within {seconds:.0f} s; raise the DeployHookFunction "
-            "timeout or rebuild from a workstation with `dynadag rebuild`"
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    report: RebuildReport = outcome["report"]
-    return report
-
-
-def summary(report: RebuildReport) -> dict[str, int]:
-    """DAG counts by outcome: the custom resource's `Data` (readable with `!GetAtt`)."""
-    return {
-        "written": len(report.written),
-        "unchanged": len(report.unchanged),
-        "deleted": len(report.deleted),
-        "invalid": len(report.invalid),
-        "failed": len(report.failed),
-        "crashed": len(report.crashed),
-    }
 
 
 def send_response(event: dict[str, Any], status: str, reason: str, data: dict[str, Any]) -> None:

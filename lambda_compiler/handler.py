@@ -37,6 +37,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_compiler.dynamodb_json import row_of
+from lambda_compiler.fanout import fanout_for
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, UnknownTableError, change_from_record
 from lambda_compiler.settings import Settings
@@ -66,8 +67,14 @@ class RecordNotProcessedError(RuntimeError):
 
 @functools.lru_cache(maxsize=1)
 def sync_for(settings: Settings) -> DagSync:
-    """The container's `DagSync` (boto3 clients built once, on the first invocation)."""
-    return build_sync(settings, logger)
+    """The container's `DagSync` (boto3 clients built once, on the first invocation); a
+    batch affecting more than `DYNADAG_OFFLOAD_ABOVE` rows goes to the work queue."""
+    sync = build_sync(settings, logger)
+    fanout = fanout_for(settings)
+    if fanout is not None:
+        sync.offload = fanout.offloader(sync.registry)
+        sync.offload_above = settings.fanout.offload_above
+    return sync
 
 
 @logger.inject_lambda_context

@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from lambda_compiler.config import (
     CONN_IDS,
@@ -39,6 +40,8 @@ from lambda_compiler.config import (
 from lambda_compiler.generated import with_block, write
 from lambda_compiler.snapshot import TableNames
 from lambda_compiler.targets import DEFAULT_TARGET
+
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,32 @@ VARIABLES: tuple[Variable, ...] = (
         "DYNADAG_RUN_HISTORY_TABLE", "dynadag_run_history", "task tries recorded by `dags_runtime`"
     ),
     Variable("DYNADAG_ALERT_TOPIC_ARN", None, "SNS topic for compile alerts"),
+    Variable(
+        "DYNADAG_WORK_QUEUE_URL",
+        None,
+        "SQS work queue of the fan-out (rebuilds, large stream changes); none: built in place",
+    ),
+    Variable(
+        "DYNADAG_OFFLOAD_ABOVE",
+        "200",
+        "a stream batch affecting more job/scheduler rows than this hands them to the queue",
+    ),
+    Variable("DYNADAG_BATCH_ROWS", "50", "job/scheduler rows per work item (one worker batch)"),
+    Variable(
+        "DYNADAG_S3_WRITES_PER_SECOND",
+        "50",
+        "S3 puts/deletes per second per worker (total: this times concurrency); 0: no cap",
+    ),
+    Variable(
+        "DYNADAG_MAX_RECEIVES",
+        "3",
+        "receives of a work item before it is counted failed (the queue's maxReceiveCount)",
+    ),
+    Variable(
+        "DYNADAG_REBUILD_DEADLINE_SECONDS",
+        "3300",
+        "a deploy-time rebuild not finished by then answers CloudFormation FAILED",
+    ),
     Variable(
         "DYNADAG_AIRFLOW_VERSION",
         DEFAULT_TARGET.version,
@@ -133,6 +162,7 @@ class Settings:
     dags_prefix: str = "dags/"
     alert_topic_arn: str | None = None
     compiler: CompilerConfig = DEFAULT_CONFIG
+    fanout: FanoutSettings = field(default_factory=lambda: FanoutSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -161,7 +191,38 @@ class Settings:
             dags_prefix=prefix,
             alert_topic_arn=get("DYNADAG_ALERT_TOPIC_ARN").strip() or None,
             compiler=_compiler_config(env),
+            fanout=FanoutSettings(
+                queue_url=get("DYNADAG_WORK_QUEUE_URL").strip() or None,
+                offload_above=_number(get, "DYNADAG_OFFLOAD_ABOVE", int),
+                batch_rows=max(_number(get, "DYNADAG_BATCH_ROWS", int), 1),
+                s3_writes_per_second=_number(get, "DYNADAG_S3_WRITES_PER_SECOND", float),
+                max_receives=max(_number(get, "DYNADAG_MAX_RECEIVES", int), 1),
+                deadline_seconds=_number(get, "DYNADAG_REBUILD_DEADLINE_SECONDS", int),
+            ),
         )
+
+
+@dataclass(frozen=True)
+class FanoutSettings:
+    """The fan-out's queue and bounds (`lambda_compiler.fanout`)."""
+
+    queue_url: str | None = None
+    offload_above: int = 200
+    batch_rows: int = 50
+    s3_writes_per_second: float = 50.0
+    max_receives: int = 3
+    deadline_seconds: int = 3300
+
+
+def _number(get: Callable[[str], str], name: str, kind: Callable[[str], N]) -> N:
+    text = get(name).strip() or DEFAULTS[name] or "0"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={text!r} must not be negative")
+    return value
 
 
 def _compiler_config(env: Mapping[str, str]) -> CompilerConfig:

@@ -31,6 +31,7 @@ from lambda_compiler.cli.local import local
 from lambda_compiler.cli.migrate import migrate_check
 from lambda_compiler.cli.plan import plan
 from lambda_compiler.cli.rebuild import rebuild
+from lambda_compiler.cli.redrive import redrive
 from lambda_compiler.cli.rollback import rollback
 from lambda_compiler.cli.rows import export_rows, import_rows
 from lambda_compiler.cli.runs import runs
@@ -83,6 +84,7 @@ COMMANDS: list[tuple[str, Callable[..., Any], str, str, str]] = [
         "dynadag --profile prod rebuild",
         f"{OPERATE_ENV}; {OFFLINE_ENV}",
     ),
+    ("redrive", redrive, OPERATE_PANEL, "dynadag redrive --here", OPERATE_ENV),
     (
         "import",
         import_rows,

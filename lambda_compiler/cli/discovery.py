@@ -28,6 +28,7 @@ STACK_OUTPUTS = {
     "RegistryTableName": "DYNADAG_REGISTRY_TABLE",
     "RunHistoryTableName": "DYNADAG_RUN_HISTORY_TABLE",
     "AlertTopicArn": "DYNADAG_ALERT_TOPIC_ARN",
+    "WorkQueueUrl": "DYNADAG_WORK_QUEUE_URL",
 }
 # Stack parameter -> variable: the compiler's target and policy, so rows check as deployed.
 STACK_PARAMETERS = {

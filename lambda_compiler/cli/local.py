@@ -66,6 +66,15 @@ def local(
             help="Port of the Airflow UI on 127.0.0.1 (default: 8080 if free, else any).",
         ),
     ] = None,
+    queue_workers: Annotated[
+        int,
+        typer.Option(
+            "--queue-workers",
+            min=1,
+            max=32,
+            help="Threads building the fan-out work queue's batches (Lambda's concurrency).",
+        ),
+    ] = 2,
 ) -> None:
     """Run DynamoDB, S3 and the compiler locally: save an item and the DAG appears.
 
@@ -84,7 +93,11 @@ def local(
     from lambda_compiler.settings import SettingsError
 
     config = LocalConfig(
-        port=port, template=template or DEFAULT_TEMPLATE, bucket=bucket, dags_folder=dags_folder
+        port=port,
+        template=template or DEFAULT_TEMPLATE,
+        bucket=bucket,
+        dags_folder=dags_folder,
+        queue_workers=queue_workers,
     )
     stack = LocalStack(
         config,

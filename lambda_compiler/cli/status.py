@@ -13,6 +13,7 @@ from lambda_compiler.cli.output import print_table, say
 from lambda_compiler.problems import problem_dict
 
 if TYPE_CHECKING:
+    from lambda_compiler.cli.aws import Aws
     from lambda_compiler.lineage import Missing
     from lambda_compiler.registry import DagRecord
 
@@ -70,7 +71,19 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
         elif len(known) > len(live):
             summary += f" ({len(known) - len(live)} deleted not shown: `dynadag status --all`)"
         say(summary, style="red" if failed else None, err=True)
+    if output is not OutputFormat.JSON:
+        _latest_run(aws)
     raise typer.Exit(1 if failed else 0)
+
+
+def _latest_run(aws: Aws) -> None:
+    """The last fan-out run's batches (pending, done, failed), on stderr."""
+    from lambda_compiler.cli.rebuild import run_line
+    from lambda_compiler.fanout import Runs
+
+    run = Runs(aws.dynamodb, aws.settings.registry_table).latest()
+    if run is not None:
+        say(run_line(run), style="red" if run.failed else None, err=True)
 
 
 def _reason(missing: Missing | None) -> dict[str, object]:

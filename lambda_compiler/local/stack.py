@@ -1,7 +1,9 @@
 """The local stack: a moto server, the template's resources, a stream worker and a dags mirror.
 
 Everything runs in this process: moto serves on 127.0.0.1, the worker thread polls the
-tables' streams and calls the real Lambda handler, and the mirror copies the dags prefix
+tables' streams and calls the real Lambda handler, `queue_workers` threads consume the
+fan-out's work queue with the real worker handler (the deploy-time rebuild at start and
+large stream changes go through it), and the mirror copies the dags prefix
 into a local Airflow dags folder. Any AWS CLI or boto3 call with the endpoint URL
 works against it.
 """
@@ -23,6 +25,7 @@ from botocore.config import Config
 
 from lambda_compiler.local.mirror import DagsMirror
 from lambda_compiler.local.provision import provision
+from lambda_compiler.local.queues import Queues, QueueWorker, local_queues
 from lambda_compiler.local.report import ChangeLine, ChangeReport
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
@@ -58,6 +61,7 @@ class LocalConfig:
     region: str = "us-east-1"
     batch_size: int = 100
     poll_interval: float = 0.05
+    queue_workers: int = 2  # threads consuming the fan-out work queue (Lambda's concurrency)
 
     def environment(self, endpoint: str, settings: Settings) -> dict[str, str]:
         """The variables the handler and any child process need to use this stack."""
@@ -75,6 +79,7 @@ class LocalConfig:
             "DYNADAG_JOB_ID_INDEX": settings.job_id_index or "",
             "DYNADAG_REGISTRY_TABLE": settings.registry_table,
             "DYNADAG_RUN_HISTORY_TABLE": settings.run_history_table,
+            "DYNADAG_WORK_QUEUE_URL": settings.fanout.queue_url or "",
         }
 
 
@@ -145,13 +150,20 @@ class LocalStack:
         os.environ.update(LAMBDA_ENVIRONMENT)
         # As the handler reads them, with the compiler opt-ins (DYNADAG_ALLOW_BASH...) kept.
         self.settings = Settings.from_env()
-        provision(
-            self.resources, self.client("dynamodb"), self.client("s3"), bucket, self.client("sqs")
-        )
-        # As on deploy: upload dags_runtime/ and .airflowignore, fill the registry.
-        from lambda_compiler.rebuild import run_rebuild
-
-        run_rebuild(self.settings)
+        sqs = self.client("sqs")
+        provision(self.resources, self.client("dynamodb"), self.client("s3"), bucket, sqs)
+        queues = local_queues(sqs, self.resources)
+        os.environ["DYNADAG_WORK_QUEUE_URL"] = queues.work_url
+        self.settings = Settings.from_env()
+        self._threads = [
+            threading.Thread(target=self._consume, args=(queues,), name=f"dynadag-queue-{n}")
+            for n in range(self.config.queue_workers)
+        ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+        # As on deploy: upload dags_runtime/ and .airflowignore, build every DAG (the fan-out).
+        self._rebuild()
         worker = StreamWorker(
             self.client("dynamodb"),
             self.client("dynamodbstreams"),
@@ -165,13 +177,45 @@ class LocalStack:
             self.client("s3"), bucket, self.settings.dags_prefix, self.config.dags_folder
         )
         mirror.sync()
-        self._threads = [
+        more = [
             threading.Thread(target=self._poll, args=(worker,), name="dynadag-streams"),
             threading.Thread(target=self._mirror, args=(mirror,), name="dynadag-mirror"),
         ]
-        for thread in self._threads:
+        for thread in more:
             thread.daemon = True
             thread.start()
+        self._threads += more
+
+    def _rebuild(self, timeout: float = 900.0) -> None:
+        """The deploy-time rebuild: queued as the deploy hook does, built by the queue
+        workers; returns when its run has ended."""
+        import time
+
+        from lambda_compiler.deploy_hook import start_rebuild
+        from lambda_compiler.fanout import Runs
+
+        run = start_rebuild(self.settings, None)
+        runs = Runs(self.client("dynamodb"), self.settings.registry_table)
+        deadline = time.monotonic() + timeout
+        while not run.finished and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.1)
+            run = runs.get(run.run_id) or run
+
+    def _consume(self, queues: Queues) -> None:
+        """A queue worker thread: the fan-out worker handler on the work queue's messages."""
+        from lambda_compiler.fanout_worker import handler
+
+        worker = QueueWorker(self.client("sqs"), queues.work_url, handler)
+        while not self._stop.is_set():
+            try:
+                handled = worker.poll_once()
+            except Exception as exc:  # e.g. a moto hiccup; report it and keep polling
+                self.on_error("queue worker", exc)
+                handled = 0
+            if handled:
+                self._mirror_due.set()
+            else:
+                self._stop.wait(self.config.poll_interval * 2)
 
     def _handler(self) -> Handler:
         """The real Lambda handler, its JSON logs sent to a file (`_report` prints what it
@@ -227,6 +271,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION",  # boto3 this one
             *LOCAL_CREDENTIALS,
             "DYNADAG_BUCKET",
+            "DYNADAG_WORK_QUEUE_URL",
         ]
         if self.settings.dags_prefix != "dags/":
             names.append("DYNADAG_DAGS_PREFIX")

@@ -100,6 +100,7 @@ def test_existing_tables_and_bucket_are_used_not_created(existing: Resolved) -> 
         for r in existing.of_type("AWS::Lambda::EventSourceMapping").values()
     }
     assert sources == {
+        "<WorkQueue.Arn>",
         f"{TABLE_ARN}mwaa_task/stream/2024-01-01T00:00:00.001",
         f"{TABLE_ARN}mwaa_job/stream/2024-01-01T00:00:00.002",
         f"{TABLE_ARN}mwaa_scheduler/stream/2024-01-01T00:00:00.003",
@@ -263,7 +264,11 @@ def test_function_logs_go_to_log_groups_with_retention(default: Resolved) -> Non
 def test_one_stream_source_per_table_with_partial_batches_bisect_and_dead_letters(
     default: Resolved,
 ) -> None:
-    mappings = default.of_type("AWS::Lambda::EventSourceMapping")
+    mappings = {
+        name: mapping
+        for name, mapping in default.of_type("AWS::Lambda::EventSourceMapping").items()
+        if mapping["Properties"]["EventSourceArn"] != "<WorkQueue.Arn>"
+    }
     sources = sorted(m["Properties"]["EventSourceArn"] for m in mappings.values())
     assert sources == [
         "<JobTable.StreamArn>",
@@ -337,12 +342,59 @@ def test_compile_failure_metrics_alarm(default: Resolved, metric: str) -> None:
     assert alarm["AlarmActions"] == ["<AlertTopic>"]
 
 
-def test_dead_letter_queue_depth_alarm(default: Resolved) -> None:
-    alarm = _alarm(default, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": "<StreamDeadLetterQueue.QueueName>"}
+@pytest.mark.parametrize("queue", ["StreamDeadLetterQueue", "WorkDeadLetterQueue"])
+def test_dead_letter_queue_depth_alarm(default: Resolved, queue: str) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in default.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": f"<{queue}.QueueName>"}]
     ]
-    assert alarm["AlarmActions"] == ["<AlertTopic>"]
+    assert len(alarms) == 1, f"one depth alarm on {queue}"
+    assert alarms[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarms[0]["AlarmActions"] == ["<AlertTopic>"]
+
+
+def test_fanout_workers_have_bounded_concurrency_retries_and_a_dead_letter_queue(
+    default: Resolved,
+) -> None:
+    mapping = next(
+        m["Properties"]
+        for m in default.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == "<WorkQueue.Arn>"
+    )
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": "20"}  # RebuildConcurrency
+    worker = default.resources["FanoutWorkerFunction"]["Properties"]
+    assert worker["Handler"] == "lambda_compiler.fanout_worker.handler"
+    queue = default.resources["WorkQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert int(queue["VisibilityTimeout"]) >= 6 * int(worker["Timeout"])
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": "<WorkDeadLetterQueue.Arn>",
+        "maxReceiveCount": 3,
+    }
+    assert default.resources["WorkDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert default.resources["DagRebuild"]["Properties"]["ServiceTimeout"] == 3600
+    from lambda_compiler.local.resources import load_template
+    from lambda_compiler.settings import DEFAULTS
+
+    environment = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["DYNADAG_MAX_RECEIVES"] == str(queue["RedrivePolicy"]["maxReceiveCount"])
+    assert int(environment["DYNADAG_REBUILD_DEADLINE_SECONDS"]) < 3600
+    assert DEFAULTS["DYNADAG_MAX_RECEIVES"] == "3"
+
+
+def test_fanout_roles_reach_only_the_work_queue_and_their_own_stack(default: Resolved) -> None:
+    worker = _role_statements(default, "FanoutWorkerRole")
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"):
+        assert _grants(worker, action) == {"<WorkQueue.Arn>"}
+    assert _grants(worker, "logs:PutLogEvents") == {"<FanoutWorkerLogGroup.Arn>"}
+    hook = _role_statements(default, "DeployHookRole")
+    assert _grants(hook, "sqs:SendMessage") == {"<WorkQueue.Arn>"}
+    assert _grants(hook, "sqs:ReceiveMessage") == set()
+    assert _grants(hook, "cloudformation:DescribeStacks") == {"<AWS::StackId>"}
 
 
 def _rebuild_properties(parameters: dict[str, str], code_uri: str = CODE_URI) -> dict[str, Any]:
@@ -469,10 +521,9 @@ def test_s3_access_is_limited_to_the_dags_prefix(
 def test_publish_only_to_its_topic_and_dead_letters_only_to_its_queue(default: Resolved) -> None:
     found = _role_statements(default, "CompilerRole")
     assert _grants(found, "sns:Publish") == {"<AlertTopic>"}
-    assert _grants(found, "sqs:SendMessage") == {"<StreamDeadLetterQueue.Arn>"}
+    assert _grants(found, "sqs:SendMessage") == {"<StreamDeadLetterQueue.Arn>", "<WorkQueue.Arn>"}
     assert _grants(found, "logs:PutLogEvents") == {"<CompilerLogGroup.Arn>"}
     hook = _role_statements(default, "DeployHookRole")
-    assert _grants(hook, "sqs:SendMessage") == set()
     assert _grants(hook, "dynamodb:GetRecords") == set()
 
 

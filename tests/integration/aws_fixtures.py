@@ -9,9 +9,11 @@ them (`lambda_compiler.local.streams.lambda_record`).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -22,7 +24,9 @@ from botocore.config import Config
 
 from lambda_compiler import render as render_module
 from lambda_compiler.compiler import CompileResult, compile_dags
+from lambda_compiler.fanout_worker import Worker, build_worker, handle_event
 from lambda_compiler.local.provision import provision
+from lambda_compiler.local.queues import Queues, QueueWorker, create_queues
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.local.streams import LambdaContext, lambda_record
 from lambda_compiler.registry import Registry
@@ -247,10 +251,13 @@ def failing(
 ) -> Iterator[list[str]]:
     """Answer some calls of `event` (e.g. ``before-send.s3.PutObject``) with `status` `code`.
 
+    `each` is a client, or a `boto3.Session` (every client it makes).
+
     `should_fail(request)` picks the calls; the URLs of the failed calls are yielded.
     """
     failed: list[str] = []
     body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+    events = each.events if isinstance(each, boto3.Session) else each.meta.events
 
     def respond(request: Any, **_: Any) -> AWSResponse | None:
         if not should_fail(request):
@@ -258,11 +265,11 @@ def failing(
         failed.append(request.url)
         return AWSResponse(request.url, status, {}, _RawBody(body))
 
-    each.meta.events.register(event, respond)
+    events.register(event, respond)
     try:
         yield failed
     finally:
-        each.meta.events.unregister(event, respond)
+        events.unregister(event, respond)
 
 
 def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None:
@@ -276,3 +283,60 @@ def crash_rendering(monkeypatch: pytest.MonkeyPatch, crashing: set[str]) -> None
         return render(template, context, *args)
 
     monkeypatch.setattr(render_module, "render_dag", faulty)
+
+
+@dataclass
+class FanoutQueues:
+    """The fan-out's work queue and dead-letter queue of a test, and a worker to drain them."""
+
+    stack: Stack
+    queues: Queues
+    session: boto3.Session
+    sqs: Any
+
+    def worker(self) -> Worker:
+        """A fan-out worker with its own clients (a Lambda container), on `session`."""
+        return build_worker(Settings.from_env(), self.session)
+
+    def drain(self, worker: Worker | None = None, limit: int = 200) -> int:
+        """Deliver work messages to a worker until none is visible; how many were handled.
+
+        Failed messages come back after 1 s (the local stand-in's visibility timeout);
+        delayed ones (a watchdog) are left.
+        """
+        worker = worker or self.worker()
+        poller = QueueWorker(
+            self.sqs, self.queues.work_url, lambda event, ctx: handle_event(worker, event, ctx)
+        )
+        handled = 0
+        while handled < limit:
+            if poller.poll_once():
+                handled += 1
+            elif not self.depth(delayed=False):
+                return handled
+            else:
+                time.sleep(0.2)
+        return handled
+
+    def depth(self, *, delayed: bool = True) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queues.work_url, AttributeNames=["All"]
+        )["Attributes"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        names += ["ApproximateNumberOfMessagesDelayed"] if delayed else []
+        return sum(int(attributes.get(name, 0)) for name in names)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The work items in the dead-letter queue (left there)."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queues.dead_letter_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+
+def fanout_queues(stack: Stack, monkeypatch: Any) -> FanoutQueues:
+    """Create the template's work queues and point `DYNADAG_WORK_QUEUE_URL` at them."""
+    sqs = client("sqs", stack.endpoint)
+    queues = create_queues(sqs, "dynadag-test")
+    monkeypatch.setenv("DYNADAG_WORK_QUEUE_URL", queues.work_url)
+    return FanoutQueues(stack, queues, boto3.Session(), sqs)

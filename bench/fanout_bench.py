@@ -1,0 +1,203 @@
+"""Fan-out benchmarks (issue 12): rebuild throughput and memory vs worker processes, and a
+shared task fanned out on the local stack while an unrelated change lands.
+
+(a) `--jobs` 20-task jobs (plus one scheduler per ten jobs) in a moto server of its own
+    process; the same rebuild (`dynadag rebuild --workers N`'s code: `fanout.prepare_rebuild`,
+    then `fanout_worker.build_item_here` on N spawned processes) for each N, each into a
+    fresh registry table and dags prefix, so every run writes every DAG. Prints DAGs/s,
+    the speedup against one worker in the same run, and each worker's peak RSS.
+(b) `dynadag local` seeded with `--fanout-jobs` jobs sharing one task: time from changing the
+    task until every job's file holds the change, and the latency of an unrelated one-row
+    change written right after it.
+
+    PYTHONPATH=$PWD .venv/bin/python -m bench.fanout_bench --jobs 1800 --workers 1,2,4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+
+from bench.handler_bench import environment, load, moto_process, reset
+from bench.synthetic import synthetic_rows
+from lambda_compiler.fanout import Fanout, Runs, prepare_rebuild
+from lambda_compiler.fanout_worker import _start_process, build_item_here
+from lambda_compiler.local.resources import read_resources
+from lambda_compiler.settings import Settings
+from lambda_compiler.sync import build_sync
+
+_serialize = TypeSerializer().serialize
+
+
+def _item_with_rss(body: str) -> tuple[int, int, int]:
+    """Build one work item in this worker process: (DAG outcomes, failed, peak RSS in KB)."""
+    result = build_item_here(body)
+    return len(result.dags), len(result.failed), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def fresh_target(label: str) -> Settings:
+    """A new registry table and dags prefix, so the next rebuild writes every DAG."""
+    definition = read_resources().tables["RegistryTable"].create_table_kwargs()
+    definition["TableName"] = f"registry-{label}-{uuid.uuid4().hex[:6]}"
+    boto3.client("dynamodb").create_table(**definition)
+    os.environ["DYNADAG_REGISTRY_TABLE"] = definition["TableName"]
+    os.environ["DYNADAG_DAGS_PREFIX"] = f"{label}-{uuid.uuid4().hex[:6]}/"
+    return Settings.from_env()
+
+
+def rebuild(workers: int, label: str) -> dict[str, float]:
+    """One full rebuild on `workers` processes: seconds, DAGs, peak RSS per worker."""
+    settings = fresh_target(label)
+    sync = build_sync(settings)
+    started = time.perf_counter()
+    work, _ = prepare_rebuild(sync)
+    fanout = Fanout(None, Runs(sync.source.client, settings.registry_table), 50)
+    run, items = fanout.plan(work, "rebuild")
+    fanout.runs.start(run)
+    enumerated = time.perf_counter() - started
+    failed = 0
+    rss: list[int] = []
+    context = get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_process) as pool:
+        futures = [pool.submit(_item_with_rss, item.body()) for item in items]
+        for future in as_completed(futures):
+            _, not_built, peak = future.result()
+            failed, rss = failed + not_built, [*rss, peak]
+    elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "enumerate_s": enumerated,
+        "dags": len(set(work.dag_ids.values())),
+        "failed": failed,
+        "batches": len(items),
+        "peak_rss_mb": max(rss) / 1024,
+    }
+
+
+def part_a(jobs_list: list[int], workers_list: list[int]) -> None:
+    with moto_process() as endpoint:
+        environment(endpoint)
+        for jobs in jobs_list:
+            reset(endpoint)
+            load(synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=max(1, jobs // 10)))
+            base = None
+            for workers in workers_list:
+                figures = rebuild(workers, f"w{workers}")
+                rate = figures["dags"] / figures["seconds"]
+                base = base or rate
+                print(
+                    f"(a) {jobs} jobs, {workers} worker(s): {figures['dags']:.0f} DAGs in "
+                    f"{figures['seconds']:.1f} s ({rate:.1f} DAGs/s, speedup {rate / base:.2f}, "
+                    f"per worker {rate / base / workers:.2f}); enumerate + runtime upload "
+                    f"{figures['enumerate_s']:.1f} s; {figures['batches']:.0f} batches; peak RSS "
+                    f"per worker {figures['peak_rss_mb']:.0f} MB; failed {figures['failed']:.0f}",
+                    flush=True,
+                )
+
+
+def wait_until(check: Callable[[], bool], timeout: float) -> float:
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("timed out")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+def part_b(jobs: int, queue_workers: int) -> None:
+    from lambda_compiler.local.process import LocalProcess
+
+    rows = {
+        "mwaa_task": [
+            {"task_id": "shared", "task_name": "shared", "task_type": "SQL", "status": 1,
+             "task_params": json.dumps({"conn_id": "redshift_default", "sql": "SELECT 1;"})},
+            {"task_id": "solo", "task_name": "solo", "task_type": "SQL", "status": 1,
+             "task_params": json.dumps({"conn_id": "redshift_default", "sql": "SELECT 2;"})},
+        ],
+        "mwaa_job": [
+            {"job_type": "etl", "job_id": str(n), "job_name": f"fan_{n:05d}",
+             "task_list": "shared", "job_task_dependencies": "[]", "status": 1}
+            for n in range(jobs)
+        ]
+        + [{"job_type": "etl", "job_id": "solo", "job_name": "solo", "task_list": "solo",
+            "job_task_dependencies": "[]", "status": 1}],
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        seed = Path(folder) / "rows.json"
+        seed.write_text(json.dumps(rows))
+        started = time.perf_counter()
+        local = LocalProcess(
+            Path(folder) / ".dynadag",
+            seed=seed,
+            options=("--queue-workers", str(queue_workers)),
+            timeout=1800,
+        )
+        try:
+            s3, dynamodb = local.client("s3"), local.client("dynamodb")
+            bucket = local.env["DYNADAG_BUCKET"]
+
+            def files() -> dict[str, Any]:
+                found = {}
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix="dags/job-"
+                ):
+                    found.update({o["Key"]: o["LastModified"] for o in page.get("Contents", [])})
+                return found
+
+            seeded = wait_until(lambda: len(files()) == jobs + 1, 1800)
+            print(f"(b) {jobs + 1} seeded DAGs built in {time.perf_counter() - started:.0f} s "
+                  f"(seeding {seeded:.0f} s after start-up)", flush=True)  # fmt: skip
+            before = files()
+            shared = rows["mwaa_task"][0] | {"task_name": "shared_v2"}
+            solo = rows["mwaa_task"][1] | {"task_name": "solo_v2"}
+            changed = time.perf_counter()
+            for row in (shared, solo):
+                item = {k: _serialize(v) for k, v in row.items()}
+                dynamodb.put_item(TableName="mwaa_task", Item=item)
+            solo_key = "dags/job-solo.py"
+            latency = wait_until(lambda: files()[solo_key] != before[solo_key], 600)
+            everything = wait_until(lambda: all(v != before[k] for k, v in files().items()), 3600)
+            print(
+                f"(b) one task shared by {jobs} jobs, {queue_workers} queue worker(s): every "
+                f"file updated {time.perf_counter() - changed:.1f} s after the change "
+                f"({everything:.1f} s after the unrelated one landed); the unrelated one-row "
+                f"change written right after it landed in {latency:.2f} s (target < 2 s)",
+                flush=True,
+            )
+        finally:
+            local.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", default="1800", help="comma-separated job counts for (a)")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    parser.add_argument("--fanout-jobs", type=int, default=2000, help="jobs sharing a task (b)")
+    parser.add_argument("--queue-workers", type=int, default=2, help="local queue workers (b)")
+    parser.add_argument("--part", choices=["a", "b", "ab"], default="ab")
+    args = parser.parse_args()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DYNADAG_S3_WRITES_PER_SECOND", "0")
+    if "a" in args.part:
+        part_a([int(j) for j in args.jobs.split(",")], [int(w) for w in args.workers.split(",")])
+    if "b" in args.part:
+        part_b(args.fanout_jobs, args.queue_workers)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
