@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
@@ -28,6 +30,7 @@ PSEUDO = {
     "AWS::Region": "us-east-1",
     "AWS::Partition": "aws",
     "AWS::StackName": "dynadag",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/dynadag/0f1e2d3c",
     "AWS::URLSuffix": "amazonaws.com",
 }
 CODE_URI = "s3://artifacts-bucket/dynadag/0123456789abcdef"
@@ -55,7 +58,9 @@ def _translated_json(code_uri: str) -> str:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = code_uri
-    return json.dumps(transform(template, {}, NoManagedPolicies()))
+    # The transform reads the region from boto3's session (SQS event sources need it).
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": PSEUDO["AWS::Region"]}):
+        return json.dumps(transform(template, {}, NoManagedPolicies()))
 
 
 def translate(code_uri: str = CODE_URI) -> dict[str, Any]:

@@ -57,11 +57,13 @@ def test_sam_validate_lint_passes(sam: list[str]) -> None:
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def test_both_functions_are_built_from_the_same_sources(build_dir: Path) -> None:
+def test_every_function_is_built_from_the_same_sources(build_dir: Path) -> None:
     def files(folder: Path) -> set[str]:
         return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
-    assert files(build_dir / "CompilerFunction") == files(build_dir / "DeployHookFunction")
+    compiler = files(build_dir / "CompilerFunction")
+    assert compiler == files(build_dir / "DeployHookFunction")
+    assert compiler == files(build_dir / "FanoutWorkerFunction")
     built = (build_dir / "template.yaml").read_text()
     assert "CodeUri: CompilerFunction" in built
 

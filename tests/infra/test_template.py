@@ -13,7 +13,15 @@ from cfnlint.api import ManualArgs, lint
 from lambda_compiler.config import DEFAULT_CONFIG
 from lambda_compiler.settings import Settings
 from lambda_compiler.targets import TargetError, target_for
-from tests.infra.cfn import CODE_URI, TEMPLATE, Resolved, source_template, statements, translate
+from tests.infra.cfn import (
+    CODE_URI,
+    PSEUDO,
+    TEMPLATE,
+    Resolved,
+    source_template,
+    statements,
+    translate,
+)
 
 EXISTING = {
     "UseExistingTables": "true",
@@ -377,10 +385,11 @@ def test_fanout_workers_have_bounded_concurrency_retries_and_a_dead_letter_queue
     }
     assert default.resources["WorkDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
     assert default.resources["DagRebuild"]["Properties"]["ServiceTimeout"] == 3600
-    from lambda_compiler.local.resources import load_template
+    from lambda_compiler.local.cfn import load_template
+    from lambda_compiler.local.resources import DEFAULT_TEMPLATE
     from lambda_compiler.settings import DEFAULTS
 
-    environment = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    environment = load_template(DEFAULT_TEMPLATE)["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["DYNADAG_MAX_RECEIVES"] == str(queue["RedrivePolicy"]["maxReceiveCount"])
     assert int(environment["DYNADAG_REBUILD_DEADLINE_SECONDS"]) < 3600
     assert DEFAULTS["DYNADAG_MAX_RECEIVES"] == "3"
@@ -394,7 +403,7 @@ def test_fanout_roles_reach_only_the_work_queue_and_their_own_stack(default: Res
     hook = _role_statements(default, "DeployHookRole")
     assert _grants(hook, "sqs:SendMessage") == {"<WorkQueue.Arn>"}
     assert _grants(hook, "sqs:ReceiveMessage") == set()
-    assert _grants(hook, "cloudformation:DescribeStacks") == {"<AWS::StackId>"}
+    assert _grants(hook, "cloudformation:DescribeStacks") == {PSEUDO["AWS::StackId"]}
 
 
 def _rebuild_properties(parameters: dict[str, str], code_uri: str = CODE_URI) -> dict[str, Any]:
