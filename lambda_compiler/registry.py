@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_compiler.batch_get import batch_get
+from lambda_compiler.batch_get import batch_get, until_processed
 from lambda_compiler.limits import (
     PARTITION_KEY_BYTES,
     SORT_KEY_BYTES,
@@ -426,10 +426,12 @@ class Registry:
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
-            pending = {self.table: requests[start : start + _BATCH_WRITE_LIMIT]}
-            while pending:
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
+            chunk = {self.table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            until_processed(
+                lambda request: self._client.batch_write_item(RequestItems=request),
+                chunk,
+                "UnprocessedItems",
+            )
 
     def _scan_prefix(self, prefix: str) -> Iterator[dict[str, Any]]:
         pages = self._client.get_paginator("scan").paginate(
