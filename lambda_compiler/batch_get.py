@@ -22,7 +22,7 @@ Sleep = Callable[[float], None]
 def backoff_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
     """Full jitter: a uniform delay up to ``base * 2**attempt`` seconds (capped), the wait
     before call ``attempt + 1`` of a batch."""
-    return rand() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return rand() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (1 << attempt))
 
 
 def until_processed(
