@@ -4,7 +4,9 @@
 deployment fills the registry). It
 
 1. scans the three tables (paginated, consistent) and compiles every DAG, each on its
-   own: an unexpected exception in one DAG is that DAG's failure (`isolation.py`);
+   own: an unexpected exception in one DAG is that DAG's failure (`isolation.py`); a
+   DAG whose inputs key is the one recorded for its file is not rendered, and when the
+   file is still in S3 nothing is written for it (`settle.py`);
 2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and keeps dynadag's
    block in ``{prefix}.airflowignore`` (the user's own lines stay), which keeps that
    folder out of DAG parsing, before any DAG file, since every generated DAG imports it;
@@ -43,7 +45,7 @@ from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport
 from lambda_compiler.snapshot import Snapshot
-from lambda_compiler.sync import DagSync, build_sync
+from lambda_compiler.sync import DagSync, build_sync, recorded_keys
 from lambda_compiler.validate import Validated, validate
 
 RUNTIME_FOLDER = "dags_runtime/"
@@ -108,7 +110,8 @@ def run_rebuild(
     tick("reading tables", 1, 1)
     manifest = Manifest(sync.tables, sync.config)
     validated = validate(snapshot, sync.config, manifest)
-    dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
+    recorded = recorded_keys(previous.values())
+    dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config, recorded)}
     gone = sync.publisher.dag_ids() | {
         d for d, r in previous.items() if r.outcome != Outcome.DELETED
     }

@@ -13,6 +13,9 @@ never feeds the stream back). Item kinds:
 - ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
   row address: the scheduler lists the job (written as the scheduler writes it).
 
+A build that finds a DAG as recorded writes nothing for it (`settle.py`): a DAG's
+outcome is that of the last build that changed its file or its item.
+
 Rows are named by their `RowRef.address`. Everything here is state, rebuilt in
 full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
 
@@ -101,6 +104,9 @@ class DagRecord:
     the outcome ``pinned`` with the problems of its rows and `pending_sha256`, the
     sha256 their compile would publish (None when invalid or no longer produced),
     until `release_pin`.
+
+    `inputs_key` (`compiler.inputs_key`) says what the current file was compiled from,
+    kept only while the outcome is ``written`` or ``unchanged``.
     """
 
     dag_id: DagId
@@ -121,11 +127,19 @@ class DagRecord:
     pinned_by: str | None = None
     pinned_at: str | None = None
     pending_sha256: str | None = None
+    inputs_key: str | None = None
 
     @property
     def pinned(self) -> bool:
         """True while a rollback holds the DAG's file in place."""
         return self.pinned_version is not None
+
+    @property
+    def reusable_key(self) -> str | None:
+        """The `inputs_key` of the file in S3 when the last build wrote or confirmed that
+        file (not invalid, failed, pinned, rolled back or deleted); else None."""
+        good = self.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED) and self.sha256
+        return self.inputs_key if good and not self.pinned else None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
@@ -150,6 +164,7 @@ class DagRecord:
             pinned_by=data.get("pinned_by"),
             pinned_at=data.get("pinned_at"),
             pending_sha256=data.get("pending_sha256"),
+            inputs_key=data.get("inputs_key"),
         )
 
 
@@ -169,6 +184,8 @@ class OutcomeRecord:
     error: str | None = None
     pending_sha256: str | None = None
     """For ``pinned``: the sha256 the rows' compile would publish (None: nothing to)."""
+    inputs_key: str | None = None
+    """For ``written``/``unchanged``: what the file was compiled from (`compiler.inputs_key`)."""
 
 
 @dataclass
@@ -242,12 +259,15 @@ class Registry:
         """DAG items by id (consistent); ids the registry never saw are absent."""
         return self._read(self.keys(records=dag_ids)).records
 
-    def record_outcome(self, record: OutcomeRecord) -> None:
+    def record_outcome(self, record: OutcomeRecord, previous: DagRecord | None = None) -> None:
         """Store a build's outcome; a failed or invalid build keeps the last good file's data.
 
         Problems, the error and the source rows are capped (`limits.py`), so the item
-        stays under DynamoDB's 400 KB whatever the rows hold.
+        stays under DynamoDB's 400 KB whatever the rows hold. Nothing is written when
+        `previous` (the DAG's item as read) already says all of it.
         """
+        if previous is not None and _says(previous, record):
+            return
         now = self._clock()
         values: dict[str, Any] = {
             "dag_id": record.dag_id,
@@ -261,11 +281,7 @@ class Registry:
         if record.error is not None:
             values["error"] = clip(record.error, TEXT_BYTES)
         if record.sources:
-            values["sources"] = list(
-                clip_list(
-                    record.sources, "rows", max_items=len(record.sources), item_bytes=TEXT_BYTES
-                )
-            )
+            values["sources"] = list(_stored_sources(record))
         remove = [] if record.error is not None else ["error"]
         if record.outcome == Outcome.PINNED:
             values["pending_sha256"] = record.pending_sha256
@@ -275,7 +291,10 @@ class Registry:
             remove.extend(_PIN_FIELDS)
         if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
             values.update(version_id=record.version_id, sha256=record.sha256)
+            values["inputs_key"] = record.inputs_key
             remove.append("rolled_back_from")
+        if values.get("inputs_key") is None:
+            remove.append("inputs_key")
         if record.outcome == Outcome.WRITTEN:
             values["written_at"] = now
         if record.outcome == Outcome.DELETED:
@@ -442,6 +461,45 @@ class Registry:
         )
         for page in pages:
             yield from page["Items"]
+
+
+def _stored_sources(record: OutcomeRecord) -> tuple[str, ...]:
+    return clip_list(record.sources, "rows", max_items=len(record.sources), item_bytes=TEXT_BYTES)
+
+
+def _says(previous: DagRecord, record: OutcomeRecord) -> bool:
+    """True when the stored item already records `record` (as `record_outcome` stores it)."""
+    stored = (
+        previous.outcome,
+        previous.kind,
+        previous.s3_key,
+        previous.compiler_version,
+        previous.error,
+        previous.problems,
+        previous.sources,
+        previous.pending_sha256,
+    )
+    error = clip(record.error, TEXT_BYTES) if record.error is not None else None
+    wanted = (
+        record.outcome,
+        record.kind,
+        record.s3_key,
+        record.compiler_version,
+        error,
+        bounded_problems(record.problems),
+        _stored_sources(record),
+        record.pending_sha256,
+    )
+    if stored != wanted or record.outcome in (Outcome.WRITTEN, Outcome.DELETED):
+        return False
+    if record.outcome == Outcome.UNCHANGED:
+        file = (previous.version_id, previous.sha256, previous.inputs_key)
+        return not previous.pinned and file == (
+            record.version_id,
+            record.sha256,
+            record.inputs_key,
+        )
+    return True
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

@@ -14,6 +14,11 @@ then record the outcome in the registry and alert.
 - an invalid DAG keeps its last good file (``invalid``), alerted when its problems
   are new; a file dynadag did not write at the DAG's key is an invalid DAG too;
 - a valid DAG is put when its bytes changed (``written``), else ``unchanged``;
+- an outcome the registry already holds word for word is not written again;
+- a DAG not rendered because its inputs are the recorded file's (`compiler.Skipped`)
+  is ``unchanged`` with nothing written, not even its outcome, when the object in S3
+  is still the recorded one (same version and sha256); otherwise it is rendered and
+  settled as above;
 - a DAG no row produces any more is deleted (``deleted``; ``unchanged`` when there was
   no file of dynadag's to delete).
 """
@@ -29,7 +34,7 @@ from typing import Any
 from lambda_compiler import __version__
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.aws_errors import AWS_ERRORS, is_transient, log_error
-from lambda_compiler.compiler import DagResult
+from lambda_compiler.compiler import DagResult, Skipped
 from lambda_compiler.isolation import CompileCrash
 from lambda_compiler.limits import TEXT_BYTES, bounded_problems, clip
 from lambda_compiler.model import DagId
@@ -90,7 +95,7 @@ class Settler:
     def settle(
         self,
         dag_id: DagId,
-        dag: DagResult | CompileCrash | None,
+        dag: DagResult | Skipped | CompileCrash | None,
         previous: DagRecord | None,
         head: Future[Current | None] | None = None,
     ) -> DagReport:
@@ -101,18 +106,26 @@ class Settler:
         error while publishing becomes an `error` outcome.
         """
         try:
+            if isinstance(dag, Skipped):
+                current = head.result() if head else self._current(dag_id)
+                if previous is not None and _is_recorded(current, previous):
+                    return DagReport(dag_id, Outcome.UNCHANGED)
+                dag = dag.render()
             if isinstance(dag, CompileCrash):
                 return self._failed(dag_id, dag.error, previous, dag.inputs)
             if previous is not None and previous.pinned:
                 return self._hold(dag_id, dag, previous)
             if dag is not None and not dag.ok:
                 return self._invalid(dag, previous)
-            current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
+            current = head.result() if head else self._current(dag_id)
             if dag is None:
                 return self._delete(dag_id, previous, current)
             return self._publish(dag, current, previous)
         except Exception as exc:
             return self._failed(dag_id, exc, previous, dag.inputs if dag else ())
+
+    def _current(self, dag_id: DagId) -> Current | None:
+        return self.publisher.current(self.publisher.key(dag_id))
 
     def _failed(
         self,
@@ -137,7 +150,7 @@ class Settler:
         try:
             sources = tuple(ref.address for ref in inputs)
             self.registry.record_outcome(
-                OutcomeRecord(dag_id, Outcome.ERROR, sources=sources, error=error)
+                OutcomeRecord(dag_id, Outcome.ERROR, sources=sources, error=error), previous
             )
             repeated = previous is not None and (previous.outcome, previous.error) == (
                 Outcome.ERROR,
@@ -177,7 +190,9 @@ class Settler:
                 sha256=dag.sha256,
                 sources=tuple(ref.address for ref in dag.inputs),
                 compiler_version=__version__,
-            )
+                inputs_key=dag.inputs_key,
+            ),
+            previous,
         )
         self.log.info("DAG %s", outcome.value, extra={"dag_id": dag.dag_id, "key": published.key})
         return DagReport(dag.dag_id, outcome)
@@ -203,7 +218,8 @@ class Settler:
                 sources=sources,
                 problems=problems,
                 compiler_version=__version__,
-            )
+            ),
+            previous,
         )
         self.log.warning(
             "DAG %s is invalid; the file in S3 stays",
@@ -232,7 +248,8 @@ class Settler:
                 problems=problems,
                 compiler_version=__version__,
                 pending_sha256=dag.sha256 if dag else None,
-            )
+            ),
+            previous,
         )
         self.log.warning(
             "DAG %s is pinned by a rollback: its file stays; "
@@ -264,3 +281,12 @@ class Settler:
             self.log.info("DAG %s deleted", dag_id, extra={"dag_id": dag_id, "key": deleted.key})
         outcome = Outcome.DELETED if deleted.outcome == "deleted" else Outcome.UNCHANGED
         return DagReport(dag_id, outcome, foreign_file=foreign)
+
+
+def _is_recorded(current: Current | None, previous: DagRecord) -> bool:
+    """True when the object in S3 is the file `previous` records (and dynadag's)."""
+    return (
+        current is not None
+        and current.by_dynadag
+        and (current.version_id, current.sha256) == (previous.version_id, previous.sha256)
+    )

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +45,7 @@ from lambda_compiler.affected import (
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.aws_errors import AWS_ERRORS, RetryableError, is_transient, log_error
 from lambda_compiler.batch_get import batch_get
-from lambda_compiler.compiler import DagResult
+from lambda_compiler.compiler import DagResult, Skipped
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.isolation import CompileCrash, compile_isolated
 from lambda_compiler.limits import TEXT_BYTES, clip
@@ -53,7 +53,7 @@ from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, merge_hints
 from lambda_compiler.publish import DagPublisher
-from lambda_compiler.registry import Registry
+from lambda_compiler.registry import DagRecord, Registry
 from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport, Settler
@@ -313,16 +313,19 @@ class DagSync:
             for dag_id in plan.settle
         }
 
-        def settle(dag_id: DagId, dag: DagResult | CompileCrash | None) -> Future[DagReport]:
+        def settle(
+            dag_id: DagId, dag: DagResult | Skipped | CompileCrash | None
+        ) -> Future[DagReport]:
             return self._pool.submit(
                 self.settler.settle, dag_id, dag, plan.records.get(dag_id), heads.get(dag_id)
             )
 
         assert plan.validated is not None
         started = self._timer()
+        recorded = recorded_keys(plan.records.values())
         settling = {
             dag.dag_id: settle(dag.dag_id, dag)
-            for dag in compile_isolated(plan.validated, plan.only, self.config)
+            for dag in compile_isolated(plan.validated, plan.only, self.config, recorded)
         }
         report.compile_seconds.append(self._timer() - started)
         for dag_id in sorted(set(plan.settle) - settling.keys()):
@@ -343,6 +346,12 @@ class DagSync:
         if write.state is None:
             return functools.partial(self.registry.delete_row_state, write.ref)
         return functools.partial(self.registry.put_row_state, write.ref, write.state)
+
+
+def recorded_keys(records: Iterable[DagRecord | None]) -> dict[DagId, str]:
+    """Per DAG, the `inputs_key` of a file in S3 that need not be compiled again when
+    its inputs are the same (`DagRecord.reusable_key`)."""
+    return {r.dag_id: r.reusable_key for r in records if r is not None and r.reusable_key}
 
 
 def build_sync(
