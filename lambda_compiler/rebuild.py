@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,7 +41,7 @@ from lambda_compiler.plan import (
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord, RowState
+from lambda_compiler.registry import DagRecord, Listing, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport
@@ -183,7 +184,7 @@ def _rebuild_bookkeeping(
     validated: Validated,
     manifest: Manifest,
     previous: dict[DagId, DagRecord],
-    bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
+    bookkeeping: tuple[dict[tuple[str, RowRef], Listing | None], set[RowRef]],
     report: RebuildReport,
     pool: ThreadPoolExecutor,
     tick: Progress,
@@ -196,6 +197,7 @@ def _rebuild_bookkeeping(
     registry, tables = sync.registry, sync.tables
     plans = validated.plans
     states: dict[RowRef, RowState] = {}
+    listings: dict[RowRef, Listing | None] = {}
     claims: dict[DagId, set[RowRef]] = defaultdict(set)
     kinds: tuple[tuple[TableKind, list[Row]], ...] = (
         ("job", snapshot.jobs),
@@ -208,6 +210,7 @@ def _rebuild_bookkeeping(
             dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
             states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
+            listings[ref] = entry.listing
             if dag_id is not None:
                 claims[dag_id].add(ref)
     report.rows = len(states)
@@ -222,13 +225,15 @@ def _rebuild_bookkeeping(
     _run(pool, lambda item: item[0](item[1], item[2]), claim_writes, "registry claims", tick)
     existing, known = bookkeeping
     wanted = {(key, ref) for ref, state in states.items() for key in state.deps}
-    report.index_added = len(wanted - existing)
-    report.index_removed = len(existing - wanted)
-    index_writes = [
-        *((registry.add_index, ref, keys) for ref, keys in _by_row(wanted - existing)),
-        *((registry.remove_index, ref, keys) for ref, keys in _by_row(existing - wanted)),
+    added = {e for e in wanted if e not in existing or existing[e] != listings[e[1]]}
+    removed = existing.keys() - wanted
+    report.index_added = len(added)
+    report.index_removed = len(removed)
+    index_writes: list[Callable[[], None]] = [
+        *(partial(registry.add_index, ref, keys, listings[ref]) for ref, keys in _by_row(added)),
+        *(partial(registry.remove_index, ref, keys) for ref, keys in _by_row(removed)),
     ]
-    _run(pool, lambda item: item[0](item[1], item[2]), index_writes, "reverse index", tick)
+    _run(pool, lambda write: write(), index_writes, "reverse index", tick)
     current = registry.row_states(states)
     changed = [(ref, state) for ref, state in sorted(states.items()) if current.get(ref) != state]
     _run(pool, lambda item: registry.put_row_state(*item), changed, "registry rows", tick)

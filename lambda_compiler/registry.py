@@ -10,6 +10,9 @@ never feeds the stream back). Item kinds:
   produced at its last build, whether it was valid, its reverse-index keys (so a
   renamed job's old file is deleted and stale index entries are removed);
 - ``pk="taskref#{task_id}"``, ``sk=`` a job's row address: the job lists the task;
+  the entry also holds the job's `Listing` (its task ids and DAG id at its last
+  registration), so the query that finds the job answers what its build reads next
+  (entries written before they held one still work: the job's row is read first);
 - ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
   row address: the scheduler lists the job (written as the scheduler writes it).
 
@@ -60,6 +63,10 @@ _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
 _ROW_SK = "row"
+_TASKS = "tasks"
+_LISTED_DAG_ID = "listed_dag_id"
+_LISTING_BYTES = 16_000
+"""A listing longer than this is left out of index entries (its job is read first)."""
 _PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
 
@@ -188,13 +195,24 @@ class OutcomeRecord:
     """For ``written``/``unchanged``: what the file was compiled from (`compiler.inputs_key`)."""
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a job's reverse-index entries say of it: its task ids and DAG id when it was
+    registered. A hint for what to read with the job, never trusted as its content."""
+
+    tasks: tuple[str, ...]
+    dag_id: DagId | None
+
+
 @dataclass
 class RegistryItems:
-    """Registry items read together: row states, DAG items, present index entries."""
+    """Registry items read together: row states, DAG items, present index entries and
+    the listings they hold."""
 
     states: dict[RowRef, RowState] = field(default_factory=dict)
     records: dict[DagId, DagRecord] = field(default_factory=dict)
     index: set[tuple[str, RowRef]] = field(default_factory=set)
+    listings: dict[tuple[str, RowRef], Listing] = field(default_factory=dict)
 
 
 class Registry:
@@ -314,19 +332,26 @@ class Registry:
 
     def dependents(self, keys: Iterable[str]) -> set[RowRef]:
         """The rows listed under reverse-index `keys` (consistent queries)."""
-        found: set[RowRef] = set()
+        return set(self.listed(keys))
+
+    def listed(self, keys: Iterable[str]) -> dict[RowRef, Listing | None]:
+        """The rows listed under reverse-index `keys`, each with the `Listing` its entry
+        holds (None: an entry without one), by consistent queries."""
+        found: dict[RowRef, Listing | None] = {}
         paginator = self._client.get_paginator("query")
         for key in sorted(set(keys)):
             pages = paginator.paginate(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": bounded_key(key, PARTITION_KEY_BYTES)}},
-                ProjectionExpression="sk, #a",
-                ExpressionAttributeNames={"#a": _ADDRESS},
+                ProjectionExpression="sk, #a, #t, #d",
+                ExpressionAttributeNames={"#a": _ADDRESS, "#t": _TASKS, "#d": _LISTED_DAG_ID},
                 ConsistentRead=True,
             )
             for page in pages:
-                found.update(_index_entry(item)[1] for item in page["Items"])
+                for item in page["Items"]:
+                    ref = _index_entry(item)[1]
+                    found[ref] = found.get(ref) or _listing(item)
         return found
 
     def row_states(self, refs: Iterable[RowRef]) -> dict[RowRef, RowState]:
@@ -364,7 +389,11 @@ class Registry:
                     frozenset(data.get("deps") or ()),
                 )
             else:
-                found.index.add(_index_entry(item))
+                entry = _index_entry(item)
+                found.index.add(entry)
+                listing = _listing(item)
+                if listing is not None:
+                    found.listings[entry] = listing
         return found
 
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
@@ -387,18 +416,22 @@ class Registry:
         """Forget a row that no longer exists."""
         self._client.delete_item(TableName=self.table, Key=_row_key(ref))
 
-    def add_index(self, ref: RowRef, keys: Iterable[str]) -> None:
-        """List `ref` under each reverse-index key."""
-        self._batch_write([{"PutRequest": {"Item": _index_item(k, ref)}} for k in sorted(keys)])
+    def add_index(self, ref: RowRef, keys: Iterable[str], listing: Listing | None = None) -> None:
+        """List `ref` under each reverse-index key (with the job's `listing`)."""
+        self._batch_write(
+            [{"PutRequest": {"Item": _index_item(k, ref, listing)}} for k in sorted(keys)]
+        )
 
     def remove_index(self, ref: RowRef, keys: Iterable[str]) -> None:
         """Remove `ref` from each reverse-index key."""
         self._batch_write([{"DeleteRequest": {"Key": _index_key(k, ref)}} for k in sorted(keys)])
 
-    def index_entries(self) -> set[tuple[str, RowRef]]:
-        """Every reverse-index entry as ``(key, row)`` (for the rebuild)."""
+    def index_entries(self) -> dict[tuple[str, RowRef], Listing | None]:
+        """Every reverse-index entry as ``(key, row)``, with its listing (for the rebuild)."""
         return {
-            _index_entry(item) for prefix in INDEX_PREFIXES for item in self._scan_prefix(prefix)
+            _index_entry(item): _listing(item)
+            for prefix in INDEX_PREFIXES
+            for item in self._scan_prefix(prefix)
         }
 
     def row_state_refs(self) -> set[RowRef]:
@@ -522,14 +555,29 @@ def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
     return _key(key, ref.address)
 
 
-def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
-    """A reverse-index item: its (bounded) key, plus the full texts when they were hashed."""
+def _index_item(key: str, ref: RowRef, listing: Listing | None = None) -> dict[str, Any]:
+    """A reverse-index item: its (bounded) key, plus the full texts when they were hashed,
+    and the job's listing when it fits."""
     item = _index_key(key, ref)
     if item["pk"]["S"] != key:
         item[_INDEX_KEY] = {"S": key}
     if item["sk"]["S"] != ref.address:
         item[_ADDRESS] = {"S": ref.address}
+    size = sum(len(t.encode()) for t in listing.tasks) + len(listing.dag_id or "") if listing else 0
+    if listing is not None and size <= _LISTING_BYTES:
+        item[_TASKS] = {"L": [{"S": task} for task in listing.tasks]}
+        if listing.dag_id is not None:
+            item[_LISTED_DAG_ID] = {"S": listing.dag_id}
     return item
+
+
+def _listing(item: dict[str, Any]) -> Listing | None:
+    """The listing an index item (or a query's projection of it) holds, if any."""
+    if _TASKS not in item:
+        return None
+    dag_id = item.get(_LISTED_DAG_ID, {}).get("S")
+    tasks = tuple(value["S"] for value in item[_TASKS]["L"])
+    return Listing(tasks, DagId(dag_id) if dag_id else None)
 
 
 def _index_entry(item: dict[str, Any]) -> tuple[str, RowRef]:

@@ -25,8 +25,9 @@ then record the outcome in the registry and alert.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,9 @@ from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
 from lambda_compiler.rows import RowRef
+
+Later = Callable[[Callable[[], None]], None]
+"""Runs a registry write the caller waits for itself (e.g. submits it to a pool)."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,15 @@ class Settler:
         dag: DagResult | Skipped | CompileCrash | None,
         previous: DagRecord | None,
         head: Future[Current | None] | None = None,
+        later: Later | None = None,
     ) -> DagReport:
         """Publish, keep (invalid), hold (pinned) or delete (`dag` is None) one DAG's file.
 
         `previous` is the DAG's registry record; `head` the object's current state if
         already being looked up. Exceptions never escape: a crashed compile or any
-        error while publishing becomes an `error` outcome.
+        error while publishing becomes an `error` outcome. With `later`, a published
+        DAG's outcome write is handed to it instead of made here (the caller waits for
+        it, and makes a failure of it the DAG's `error` with `failure`).
         """
         try:
             if isinstance(dag, Skipped):
@@ -112,7 +119,7 @@ class Settler:
                     return DagReport(dag_id, Outcome.UNCHANGED)
                 dag = dag.render()
             if isinstance(dag, CompileCrash):
-                return self._failed(dag_id, dag.error, previous, dag.inputs)
+                return self.failure(dag_id, dag.error, previous, dag.inputs)
             if previous is not None and previous.pinned:
                 return self._hold(dag_id, dag, previous)
             if dag is not None and not dag.ok:
@@ -120,21 +127,22 @@ class Settler:
             current = head.result() if head else self._current(dag_id)
             if dag is None:
                 return self._delete(dag_id, previous, current)
-            return self._publish(dag, current, previous)
+            return self._publish(dag, current, previous, later)
         except Exception as exc:
-            return self._failed(dag_id, exc, previous, dag.inputs if dag else ())
+            return self.failure(dag_id, exc, previous, dag.inputs if dag else ())
 
     def _current(self, dag_id: DagId) -> Current | None:
         return self.publisher.current(self.publisher.key(dag_id))
 
-    def _failed(
+    def failure(
         self,
         dag_id: DagId,
         exc: Exception,
         previous: DagRecord | None,
         inputs: Sequence[RowRef],
     ) -> DagReport:
-        """Log, record and (once, unless it is retried) alert a DAG that was not built."""
+        """Log, record and (once, unless it is retried) alert a DAG that was not built;
+        its report."""
         error = clip(f"{type(exc).__name__}: {exc}", TEXT_BYTES)
         retry = is_transient(exc)
         crashed = not isinstance(exc, AWS_ERRORS)
@@ -165,7 +173,11 @@ class Settler:
         return DagReport(dag_id, Outcome.ERROR, error=error, retry=retry, crashed=crashed)
 
     def _publish(
-        self, dag: DagResult, current: Current | None, previous: DagRecord | None
+        self,
+        dag: DagResult,
+        current: Current | None,
+        previous: DagRecord | None,
+        later: Later | None = None,
     ) -> DagReport:
         assert dag.source is not None
         published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
@@ -180,7 +192,8 @@ class Settler:
             )
             return self._invalid(dag, previous, (problem,), foreign_file=True)
         outcome = Outcome.WRITTEN if published.outcome == "written" else Outcome.UNCHANGED
-        self.registry.record_outcome(
+        record = functools.partial(
+            self.registry.record_outcome,
             OutcomeRecord(
                 dag.dag_id,
                 outcome,
@@ -194,6 +207,7 @@ class Settler:
             ),
             previous,
         )
+        (later or _now)(record)
         self.log.info("DAG %s", outcome.value, extra={"dag_id": dag.dag_id, "key": published.key})
         return DagReport(dag.dag_id, outcome)
 
@@ -290,3 +304,7 @@ def _is_recorded(current: Current | None, previous: DagRecord) -> bool:
         and current.by_dynadag
         and (current.version_id, current.sha256) == (previous.version_id, previous.sha256)
     )
+
+
+def _now(write: Callable[[], None]) -> None:
+    write()
