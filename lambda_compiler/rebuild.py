@@ -105,8 +105,10 @@ def run_rebuild(
     tick("reading tables", 0, 1)
     # The registry is read before the tables: whatever the Lambda registers meanwhile
     # (rows written after the scan) is newer than this rebuild and is left alone.
-    previous = {record.dag_id: record for record in sync.registry.list_dags()}
-    bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
+    registry = sync.registry.scan()
+    previous = registry.records
+    listed = {entry: registry.listings.get(entry) for entry in registry.index}
+    bookkeeping = (listed, set(registry.states))
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
     manifest = Manifest(sync.tables, sync.config)

@@ -53,19 +53,17 @@ from lambda_compiler.limits import (
 )
 from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
-from lambda_compiler.plan import JOB_REF, TASK_REF
 from lambda_compiler.rows import RowRef
 
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
-INDEX_PREFIXES = (TASK_REF, JOB_REF)
 _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
 _ROW_SK = "row"
 _TASKS = "tasks"
 _LISTED_DAG_ID = "listed_dag_id"
-_LISTING_BYTES = 16_000
+_LISTING_BYTES = 4_000
 """A listing longer than this is left out of index entries (its job is read first)."""
 _PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
@@ -426,17 +424,13 @@ class Registry:
         """Remove `ref` from each reverse-index key."""
         self._batch_write([{"DeleteRequest": {"Key": _index_key(k, ref)}} for k in sorted(keys)])
 
-    def index_entries(self) -> dict[tuple[str, RowRef], Listing | None]:
-        """Every reverse-index entry as ``(key, row)``, with its listing (for the rebuild)."""
-        return {
-            _index_entry(item): _listing(item)
-            for prefix in INDEX_PREFIXES
-            for item in self._scan_prefix(prefix)
-        }
-
-    def row_state_refs(self) -> set[RowRef]:
-        """Every row the registry remembers (for the rebuild)."""
-        return {_state_ref(item) for item in self._scan_prefix(ROW_PREFIX)}
+    def scan(self) -> RegistryItems:
+        """Every item of the registry (for the rebuild): one paginated, consistent scan,
+        which reads the whole table, as a scan filtered by kind would too."""
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self.table, ConsistentRead=True
+        )
+        return self.parse(item for page in pages for item in page["Items"])
 
     # --- plumbing -------------------------------------------------------------------
 
