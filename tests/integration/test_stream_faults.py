@@ -93,7 +93,7 @@ def test_a_failed_reverse_index_lookup_fails_only_the_record_that_needed_it(stac
     assert deliver(lambda_handler, stack.records()) == []
     new_sql = {"conn_id": "redshift_default", "sql": "SELECT 'new';"}
     stack.put("task", task("1", task_params=new_sql), task("2", task_params=new_sql))
-    records = [r for r in stack.records() if ":table/mwaa_job/" in r["eventSourceARN"]]
+    records = stack.records()
     dynamodb = sync_for(Settings.from_env()).registry._client
     # WHEN the registry query for task 1's jobs fails
     with failing(dynamodb, "before-send.dynamodb.Query", lambda r: b"taskref#1" in (r.body or b"")):
@@ -151,7 +151,7 @@ def test_a_403_for_an_existing_key_is_an_error_not_a_missing_file_and_not_retrie
 def test_a_failed_outcome_write_fails_the_record_and_the_retry_records_the_file(stack: Stack):
     stack.put("task", task("1"))
     stack.put("job", job("a", "1"))
-    records = [r for r in stack.records() if ":table/mwaa_job/" in r["eventSourceARN"]]
+    records = _job_records(stack)
     dynamodb = sync_for(Settings.from_env()).registry._client
 
     def outcome_write(request) -> bool:  # type: ignore[no-untyped-def]
