@@ -22,6 +22,12 @@ which is then retried change by change so unrelated records still succeed; a cha
 that still fails is retried when the error is transient, otherwise dropped with the
 error logged (`dynadag rebuild` settles it once the cause is fixed). Invalid rows
 are not failures.
+
+Cost of a one-task change: four sequential round trips (see `affected.py`): the
+reverse-index query, whose entries list each job's tasks and DAG id (`Listing`); one
+`BatchGetItem` with the S3 head beside it; the put; the verify read with the outcome
+write beside it (`_recorded` makes a failed one the DAG's `error`). A DAG whose
+inputs key is recorded for the object still in S3 is not rendered (`settle.py`).
 """
 
 from __future__ import annotations
