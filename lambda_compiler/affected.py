@@ -17,16 +17,27 @@ One round goes:
    job whose DAG id or validity changed since its last build.
 2. **Read and register.** Each owner's dependencies are read with consistent reads,
    together with its reverse-index entries and the claims of its DAG ids (one
-   `BatchGetItem` across the tables where possible): tasks of jobs; jobs of schedulers
-   (a bare job id resolves through the `job_id` GSI, confirmed by consistent reads, plus
-   any job row of the batch with that id); the rows claiming the same DAG ids. Index
+   `BatchGetItem` across the tables where possible). A job found through a ``taskref#``
+   entry comes with the entry's `registry.Listing` (its task ids and DAG id when it
+   was registered), so the job row, its tasks, its row state, its DAG item and its
+   index entries are read in ONE `BatchGetItem` (the executor looks up the DAG's S3
+   object meanwhile); a listing is only a guess of what to read: whatever the rows
+   read say is missing is read next, and a stale listing is rewritten. What is read:
+   tasks of jobs; jobs of schedulers (a bare job id resolves through the `job_id` GSI,
+   confirmed by consistent reads, plus any job row of the batch with that id); the
+   rows claiming the same DAG ids. Index
    entries and claims the registry does not hold yet are written (stale ones removed)
    in the background; they land before step 4.
 3. **Compile** the partial snapshot (validated once, for planning and compiling) for
    `only=owners` and settle each DAG (`settle.py`): publish, delete, keep or hold.
-4. **Verify.** Re-read every input (rows, GSI answers, claims). If anything changed
-   since step 2, run another round (up to `max_rounds`; beyond that the records
-   fail and Lambda retries them).
+4. **Verify.** Re-read every input (rows, GSI answers, claims) once the round's
+   registrations and S3 writes have landed; the DAG items' outcomes are written
+   alongside this read. If anything changed since step 2, run another round (up to
+   `max_rounds`; beyond that the records fail and Lambda retries them).
+
+A one-task change so takes four sequential round trips: the ``taskref#`` query; the
+one `BatchGetItem` with the S3 head beside it; the put (after compiling); the verify
+read with the outcome write beside it.
 
 Why this converges under duplicates, reordering and concurrency: whoever writes a
 row commits it *before* its stream record exists, and a builder's registrations
@@ -42,11 +53,19 @@ before J's registration landed; then T was written before J's verify read, so J'
 verify sees T changed and J is rebuilt.
 The same holds for two rows claiming one DAG id: at least one of the two verifies
 sees both claims. A round whose inputs changed while it wrote is redone, so the last
-write to S3 and to the registry always comes from a round whose inputs were still
-current after it wrote. Duplicate or replayed records rebuild a DAG whose bytes are
-unchanged: no S3 write. The residual gap is GSI lag for a brand-new job listed by a
-brand-new scheduler written within the same instant by different workers; a
-deploy-time `dynadag rebuild` settles any such leftover.
+write to S3 and the last registration always come from a round whose inputs were
+still current after it wrote. The S3 head may be read before the round's rows: a file
+changed after that by a round with other inputs is one whose verify (after its put,
+so after this round's inputs were committed) sees the change and redoes its round.
+The outcome item is a report of the file, no round's input: written alongside the
+verify read, a round's outcome could land after a newer round's only if delayed past
+that round's whole build; the file in S3 is right regardless, and since a build
+trusts a DAG item only while S3 holds the exact object it names (`settle.py`), such
+an item is rewritten by the DAG's next build. Duplicate or replayed records find
+each DAG's inputs key recorded: nothing is rendered and nothing written. The
+residual gap is GSI lag for a brand-new job listed by a brand-new scheduler written
+within the same instant by different workers; a deploy-time `dynadag rebuild`
+settles any such leftover.
 """
 
 from __future__ import annotations
@@ -60,12 +79,13 @@ from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.manifest import Entry, Manifest
 from lambda_compiler.model import DagId, Job, Scheduler
 from lambda_compiler.plan import (
+    TASK_REF,
     Change,
     TableKind,
     job_lookup_keys,
     table_kind,
 )
-from lambda_compiler.registry import DagRecord, RegistryItems, RowState
+from lambda_compiler.registry import DagRecord, Listing, RegistryItems, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.snapshot import Snapshot, TableNames
 from lambda_compiler.validate import Validated, validate
@@ -107,6 +127,8 @@ class Registration:
     ref: RowRef
     keys: frozenset[str] = frozenset()
     dag_id: DagId | None = None
+    listing: Listing | None = None
+    """For ``add_index``: what the entries hold of the row (`manifest.Entry.listing`)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,7 @@ class RowStateWrite:
 
 
 def owners_of_changes(
-    changes: Sequence[Change | None], lookups: Mapping[str, set[RowRef] | Exception]
+    changes: Sequence[Change | None], lookups: Mapping[str, Iterable[RowRef] | Exception]
 ) -> tuple[dict[int, set[RowRef]], dict[int, Exception]]:
     """Per change (by index): the owner rows to rebuild, given the reverse-index
     `lookups` of every change's keys; or the lookup error that kept it from planning."""
@@ -133,7 +155,7 @@ def owners_of_changes(
             if isinstance(refs, Exception):
                 errors[index] = refs
                 break
-            owners |= refs
+            owners.update(refs)
         else:
             seeds[index] = owners
     return seeds, errors
@@ -167,7 +189,9 @@ class Round:
         hints: Mapping[RowRef, frozenset[DagId]],
         tables: TableNames,
         config: CompilerConfig = DEFAULT_CONFIG,
+        listings: Mapping[RowRef, Listing] | None = None,
     ) -> None:
+        """`listings`: what the reverse index says of seed jobs (read with them)."""
         self.tables = tables
         self.config = config
         self.owners: set[RowRef] = set()
@@ -184,11 +208,14 @@ class Round:
         self.valid: dict[RowRef, bool] = {}
         self.expanded: set[RowRef] = set()
         self.index: set[tuple[str, RowRef]] = set()
+        self.listed: dict[tuple[str, RowRef], Listing] = {}
+        """The listings the index entries read hold."""
+        self._asked_index: set[tuple[str, RowRef]] = set()
         self.validated: Validated | None = None
         self.manifest = Manifest(tables, config)
         """Every job and scheduler row read, parsed once (planning, validate, render)."""
         self._registrations: list[Registration] = []
-        self._steps = self._gather(set(seeds), hints)
+        self._steps = self._gather(set(seeds), hints, listings or {})
         self._started = False
         self._done = False
 
@@ -277,21 +304,54 @@ class Round:
 
     # --- 1 and 2: owners, reads, registrations --------------------------------------
 
-    def _gather(self, seeds: set[RowRef], hints: Mapping[RowRef, frozenset[DagId]]) -> Steps:
+    def _gather(
+        self,
+        seeds: set[RowRef],
+        hints: Mapping[RowRef, frozenset[DagId]],
+        listings: Mapping[RowRef, Listing],
+    ) -> Steps:
         frontier = seeds
         while frontier:
             self.owners |= frontier
-            answers = yield Reads(
-                rows=frozenset(frontier - self.rows.keys()), states=frozenset(frontier)
+            reads = self._with_listed(
+                Reads(rows=frozenset(frontier - self.rows.keys()), states=frozenset(frontier)),
+                {ref: listings[ref] for ref in sorted(frontier) if ref in listings},
             )
-            self.rows.update(answers.rows)
-            self.states.update(answers.registry.states)
+            self._absorb(reads, (yield reads))
             self._add_owners(frontier, hints)
             yield from self._read_dependencies(frontier)
             self._registrations += self._registrations_of(frontier)
             found = self._claimants()
             found |= yield from self._dependents_of_changed_jobs()
             frontier = found - self.owners
+
+    def _with_listed(self, reads: Reads, listings: Mapping[RowRef, Listing]) -> Reads:
+        """`reads` plus what listed jobs would read next: their tasks, DAG items and
+        index entries (when a listing is stale, what is missing is read after)."""
+        if not listings:
+            return reads
+        tasks = {self._task_ref(t) for listing in listings.values() for t in listing.tasks}
+        dag_ids = {listing.dag_id for listing in listings.values() if listing.dag_id}
+        index = {
+            (f"{TASK_REF}{task}", ref)
+            for ref, listing in listings.items()
+            for task in listing.tasks
+        }
+        return Reads(
+            rows=reads.rows | (tasks - self.rows.keys()),
+            states=reads.states,
+            records=frozenset(dag_ids - self.records.keys()),
+            index=frozenset(index - self._asked_index),
+        )
+
+    def _absorb(self, reads: Reads, answers: Answers) -> None:
+        """Note the answers to row, row-state, DAG-item and index-entry `reads`."""
+        self.rows.update(answers.rows)
+        self.states.update(answers.registry.states)
+        self.records.update({d: answers.registry.records.get(d) for d in reads.records})
+        self.index |= answers.registry.index
+        self.listed.update(answers.registry.listings)
+        self._asked_index |= reads.index
 
     def _add_owners(self, new: set[RowRef], hints: Mapping[RowRef, frozenset[DagId]]) -> None:
         """Note the DAG ids new owners claim (now) or release (last build, hints)."""
@@ -313,7 +373,7 @@ class Round:
     def _read_dependencies(self, new: set[RowRef]) -> Steps:
         """Jobs of schedulers, tasks of jobs, rows sharing a referenced job's DAG id, the
         registry items of the DAG ids being settled and the index entries of `new` owners."""
-        index = {(key, ref) for ref in new for key in self.deps[ref]}
+        index = {(key, ref) for ref in new for key in self.deps[ref]} - self._asked_index
         while True:
             unknown = self._unresolved_job_ids()
             if unknown:
@@ -343,14 +403,12 @@ class Round:
             wanted -= self.rows.keys()
             if not (wanted or records or index):
                 return
-            answers = yield Reads(
+            reads = Reads(
                 rows=frozenset(wanted),
                 records=frozenset(records),
                 index=frozenset(index),
             )
-            self.rows.update(answers.rows)
-            self.records.update({d: answers.registry.records.get(d) for d in records})
-            self.index |= answers.registry.index
+            self._absorb(reads, (yield reads))
             index = set()
 
     def _unresolved_job_ids(self) -> set[str]:
@@ -391,9 +449,15 @@ class Round:
         writes: list[Registration] = []
         for ref in sorted(new):
             deps = self.deps[ref]
-            missing = frozenset(key for key in deps if (key, ref) not in self.index)
+            entry = self._entry(ref)
+            listing = entry.listing if entry else None
+            missing = frozenset(
+                key
+                for key in deps
+                if (key, ref) not in self.index or self.listed.get((key, ref)) != listing
+            )
             if missing:
-                writes.append(Registration("add_index", ref, keys=missing))
+                writes.append(Registration("add_index", ref, keys=missing, listing=listing))
             stale = self.states.get(ref, RowState()).deps - deps
             if stale:
                 writes.append(Registration("remove_index", ref, keys=stale))

@@ -8,16 +8,14 @@ which the caller records as that DAG's `error` outcome while the others are buil
 
 from __future__ import annotations
 
-import dataclasses
-from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
-from lambda_compiler.compiler import DagResult, compile_each
+from lambda_compiler.compiler import DagResult, Skipped, compile_one, plans_by_dag
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.model import DagId
 from lambda_compiler.rows import RowRef
-from lambda_compiler.validate import Plan, Validated
+from lambda_compiler.validate import Validated
 
 
 @dataclass(frozen=True)
@@ -33,17 +31,16 @@ def compile_isolated(
     validated: Validated,
     only: Collection[RowRef] | None = None,
     config: CompilerConfig = DEFAULT_CONFIG,
-) -> Iterator[DagResult | CompileCrash]:
-    """What `compile_each` yields (same order, same `only`), a crash as `CompileCrash`."""
-    by_dag: dict[DagId, dict[RowRef, Plan]] = defaultdict(dict)
-    for ref, plan in validated.plans.items():
-        if only is None or ref in only:
-            by_dag[plan.dag_id][ref] = plan
-    for dag_id, plans in sorted(by_dag.items()):
+    recorded: Mapping[DagId, str] | None = None,
+) -> Iterator[DagResult | Skipped | CompileCrash]:
+    """What `compile_each` yields (same order, same `only`), a crash as `CompileCrash`.
+
+    `recorded`: per DAG, the `inputs_key` of its file in S3; a DAG whose key is still
+    that one is `Skipped` (not rendered).
+    """
+    for dag_id, plans in plans_by_dag(validated, only).items():
         try:
-            (dag,) = compile_each(dataclasses.replace(validated, plans=plans), None, config)
+            yield compile_one(plans, config, (recorded or {}).get(dag_id))
         except Exception as exc:  # any failure of this one DAG is its own outcome
-            inputs = tuple(sorted({ref for plan in plans.values() for ref in plan.inputs}))
+            inputs = tuple(sorted({ref for plan in plans for ref in plan.inputs}))
             yield CompileCrash(dag_id, inputs, exc)
-        else:
-            yield dag

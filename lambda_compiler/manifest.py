@@ -22,6 +22,7 @@ from lambda_compiler.plan import (
     index_keys_of_parsed,
 )
 from lambda_compiler.problems import Problem
+from lambda_compiler.registry import Listing
 from lambda_compiler.rows import Row, RowRef, row_ref
 from lambda_compiler.snapshot import TableNames
 
@@ -37,6 +38,13 @@ class Entry:
     """The DAG id the row produces (None when disabled or keyless)."""
     index_keys: frozenset[str]
     """The reverse-index keys it depends on (`plan.index_keys`)."""
+
+    @property
+    def listing(self) -> Listing | None:
+        """What the row's reverse-index entries hold of it: a job's task ids and DAG id."""
+        if isinstance(self.parsed, Job) and self.index_keys:
+            return Listing(tuple(sorted(set(self.parsed.task_ids))), self.dag_id)
+        return None
 
 
 class Manifest:

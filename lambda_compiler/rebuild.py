@@ -4,7 +4,9 @@
 deployment fills the registry). It
 
 1. scans the three tables (paginated, consistent) and compiles every DAG, each on its
-   own: an unexpected exception in one DAG is that DAG's failure (`isolation.py`);
+   own: an unexpected exception in one DAG is that DAG's failure (`isolation.py`); a
+   DAG whose inputs key is the one recorded for its file is not rendered, and when the
+   file is still in S3 nothing is written for it (`settle.py`);
 2. uploads `dags_runtime/*.py` under ``{prefix}dags_runtime/`` and keeps dynadag's
    block in ``{prefix}.airflowignore`` (the user's own lines stay), which keeps that
    folder out of DAG parsing, before any DAG file, since every generated DAG imports it;
@@ -23,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,12 +41,12 @@ from lambda_compiler.plan import (
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord, RowState
+from lambda_compiler.registry import DagRecord, Listing, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport
 from lambda_compiler.snapshot import Snapshot
-from lambda_compiler.sync import DagSync, build_sync
+from lambda_compiler.sync import DagSync, build_sync, recorded_keys
 from lambda_compiler.validate import Validated, validate
 
 RUNTIME_FOLDER = "dags_runtime/"
@@ -102,13 +105,16 @@ def run_rebuild(
     tick("reading tables", 0, 1)
     # The registry is read before the tables: whatever the Lambda registers meanwhile
     # (rows written after the scan) is newer than this rebuild and is left alone.
-    previous = {record.dag_id: record for record in sync.registry.list_dags()}
-    bookkeeping = (sync.registry.index_entries(), sync.registry.row_state_refs())
+    registry = sync.registry.scan()
+    previous = registry.records
+    listed = {entry: registry.listings.get(entry) for entry in registry.index}
+    bookkeeping = (listed, set(registry.states))
     snapshot = sync.source.scan_all()
     tick("reading tables", 1, 1)
     manifest = Manifest(sync.tables, sync.config)
     validated = validate(snapshot, sync.config, manifest)
-    dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config)}
+    recorded = recorded_keys(previous.values())
+    dags = {dag.dag_id: dag for dag in compile_isolated(validated, None, sync.config, recorded)}
     gone = sync.publisher.dag_ids() | {
         d for d, r in previous.items() if r.outcome != Outcome.DELETED
     }
@@ -180,7 +186,7 @@ def _rebuild_bookkeeping(
     validated: Validated,
     manifest: Manifest,
     previous: dict[DagId, DagRecord],
-    bookkeeping: tuple[set[tuple[str, RowRef]], set[RowRef]],
+    bookkeeping: tuple[dict[tuple[str, RowRef], Listing | None], set[RowRef]],
     report: RebuildReport,
     pool: ThreadPoolExecutor,
     tick: Progress,
@@ -193,6 +199,7 @@ def _rebuild_bookkeeping(
     registry, tables = sync.registry, sync.tables
     plans = validated.plans
     states: dict[RowRef, RowState] = {}
+    listings: dict[RowRef, Listing | None] = {}
     claims: dict[DagId, set[RowRef]] = defaultdict(set)
     kinds: tuple[tuple[TableKind, list[Row]], ...] = (
         ("job", snapshot.jobs),
@@ -205,6 +212,7 @@ def _rebuild_bookkeeping(
             dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
             states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
+            listings[ref] = entry.listing
             if dag_id is not None:
                 claims[dag_id].add(ref)
     report.rows = len(states)
@@ -219,13 +227,15 @@ def _rebuild_bookkeeping(
     _run(pool, lambda item: item[0](item[1], item[2]), claim_writes, "registry claims", tick)
     existing, known = bookkeeping
     wanted = {(key, ref) for ref, state in states.items() for key in state.deps}
-    report.index_added = len(wanted - existing)
-    report.index_removed = len(existing - wanted)
-    index_writes = [
-        *((registry.add_index, ref, keys) for ref, keys in _by_row(wanted - existing)),
-        *((registry.remove_index, ref, keys) for ref, keys in _by_row(existing - wanted)),
+    added = {e for e in wanted if e not in existing or existing[e] != listings[e[1]]}
+    removed = existing.keys() - wanted
+    report.index_added = len(added)
+    report.index_removed = len(removed)
+    index_writes: list[Callable[[], None]] = [
+        *(partial(registry.add_index, ref, keys, listings[ref]) for ref, keys in _by_row(added)),
+        *(partial(registry.remove_index, ref, keys) for ref, keys in _by_row(removed)),
     ]
-    _run(pool, lambda item: item[0](item[1], item[2]), index_writes, "reverse index", tick)
+    _run(pool, lambda write: write(), index_writes, "reverse index", tick)
     current = registry.row_states(states)
     changed = [(ref, state) for ref, state in sorted(states.items()) if current.get(ref) != state]
     _run(pool, lambda item: registry.put_row_state(*item), changed, "registry rows", tick)

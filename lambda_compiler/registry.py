@@ -10,8 +10,14 @@ never feeds the stream back). Item kinds:
   produced at its last build, whether it was valid, its reverse-index keys (so a
   renamed job's old file is deleted and stale index entries are removed);
 - ``pk="taskref#{task_id}"``, ``sk=`` a job's row address: the job lists the task;
+  the entry also holds the job's `Listing` (its task ids and DAG id at its last
+  registration), so the query that finds the job answers what its build reads next
+  (entries written before they held one still work: the job's row is read first);
 - ``pk="jobref#{job_id}"`` or ``"jobref#{job_type}:{job_id}"``, ``sk=`` a scheduler's
   row address: the scheduler lists the job (written as the scheduler writes it).
+
+A build that finds a DAG as recorded writes nothing for it (`settle.py`): a DAG's
+outcome is that of the last build that changed its file or its item.
 
 Rows are named by their `RowRef.address`. Everything here is state, rebuilt in
 full by `dynadag rebuild`; a stale index entry only costs an extra rebuild.
@@ -35,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_compiler.batch_get import batch_get
+from lambda_compiler.batch_get import batch_get, until_processed
 from lambda_compiler.dynamodb_json import deserialize
 from lambda_compiler.limits import (
     PARTITION_KEY_BYTES,
@@ -48,16 +54,18 @@ from lambda_compiler.limits import (
 )
 from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
-from lambda_compiler.plan import JOB_REF, TASK_REF
 from lambda_compiler.rows import RowRef
 
 DAG_PREFIX = "dag#"
 ROW_PREFIX = "row#"
-INDEX_PREFIXES = (TASK_REF, JOB_REF)
 _DAG_SK = "dag"
 _ADDRESS = "row_address"
 _INDEX_KEY = "index_key"
 _ROW_SK = "row"
+_TASKS = "tasks"
+_LISTED_DAG_ID = "listed_dag_id"
+_LISTING_BYTES = 4_000
+"""A listing longer than this is left out of index entries (its job is read first)."""
 _PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
 
@@ -97,6 +105,9 @@ class DagRecord:
     the outcome ``pinned`` with the problems of its rows and `pending_sha256`, the
     sha256 their compile would publish (None when invalid or no longer produced),
     until `release_pin`.
+
+    `inputs_key` (`compiler.inputs_key`) says what the current file was compiled from,
+    kept only while the outcome is ``written`` or ``unchanged``.
     """
 
     dag_id: DagId
@@ -117,11 +128,19 @@ class DagRecord:
     pinned_by: str | None = None
     pinned_at: str | None = None
     pending_sha256: str | None = None
+    inputs_key: str | None = None
 
     @property
     def pinned(self) -> bool:
         """True while a rollback holds the DAG's file in place."""
         return self.pinned_version is not None
+
+    @property
+    def reusable_key(self) -> str | None:
+        """The `inputs_key` of the file in S3 when the last build wrote or confirmed that
+        file (not invalid, failed, pinned, rolled back or deleted); else None."""
+        good = self.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED) and self.sha256
+        return self.inputs_key if good and not self.pinned else None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DagRecord:
@@ -146,6 +165,7 @@ class DagRecord:
             pinned_by=data.get("pinned_by"),
             pinned_at=data.get("pinned_at"),
             pending_sha256=data.get("pending_sha256"),
+            inputs_key=data.get("inputs_key"),
         )
 
 
@@ -165,15 +185,28 @@ class OutcomeRecord:
     error: str | None = None
     pending_sha256: str | None = None
     """For ``pinned``: the sha256 the rows' compile would publish (None: nothing to)."""
+    inputs_key: str | None = None
+    """For ``written``/``unchanged``: what the file was compiled from (`compiler.inputs_key`)."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a job's reverse-index entries say of it: its task ids and DAG id when it was
+    registered. A hint for what to read with the job, never trusted as its content."""
+
+    tasks: tuple[str, ...]
+    dag_id: DagId | None
 
 
 @dataclass
 class RegistryItems:
-    """Registry items read together: row states, DAG items, present index entries."""
+    """Registry items read together: row states, DAG items, present index entries and
+    the listings they hold."""
 
     states: dict[RowRef, RowState] = field(default_factory=dict)
     records: dict[DagId, DagRecord] = field(default_factory=dict)
     index: set[tuple[str, RowRef]] = field(default_factory=set)
+    listings: dict[tuple[str, RowRef], Listing] = field(default_factory=dict)
 
 
 class Registry:
@@ -238,12 +271,15 @@ class Registry:
         """DAG items by id (consistent); ids the registry never saw are absent."""
         return self._read(self.keys(records=dag_ids)).records
 
-    def record_outcome(self, record: OutcomeRecord) -> None:
+    def record_outcome(self, record: OutcomeRecord, previous: DagRecord | None = None) -> None:
         """Store a build's outcome; a failed or invalid build keeps the last good file's data.
 
         Problems, the error and the source rows are capped (`limits.py`), so the item
-        stays under DynamoDB's 400 KB whatever the rows hold.
+        stays under DynamoDB's 400 KB whatever the rows hold. Nothing is written when
+        `previous` (the DAG's item as read) already says all of it.
         """
+        if previous is not None and _says(previous, record):
+            return
         now = self._clock()
         values: dict[str, Any] = {
             "dag_id": record.dag_id,
@@ -257,11 +293,7 @@ class Registry:
         if record.error is not None:
             values["error"] = clip(record.error, TEXT_BYTES)
         if record.sources:
-            values["sources"] = list(
-                clip_list(
-                    record.sources, "rows", max_items=len(record.sources), item_bytes=TEXT_BYTES
-                )
-            )
+            values["sources"] = list(_stored_sources(record))
         remove = [] if record.error is not None else ["error"]
         if record.outcome == Outcome.PINNED:
             values["pending_sha256"] = record.pending_sha256
@@ -271,7 +303,10 @@ class Registry:
             remove.extend(_PIN_FIELDS)
         if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
             values.update(version_id=record.version_id, sha256=record.sha256)
+            values["inputs_key"] = record.inputs_key
             remove.append("rolled_back_from")
+        if values.get("inputs_key") is None:
+            remove.append("inputs_key")
         if record.outcome == Outcome.WRITTEN:
             values["written_at"] = now
         if record.outcome == Outcome.DELETED:
@@ -291,19 +326,26 @@ class Registry:
 
     def dependents(self, keys: Iterable[str]) -> set[RowRef]:
         """The rows listed under reverse-index `keys` (consistent queries)."""
-        found: set[RowRef] = set()
+        return set(self.listed(keys))
+
+    def listed(self, keys: Iterable[str]) -> dict[RowRef, Listing | None]:
+        """The rows listed under reverse-index `keys`, each with the `Listing` its entry
+        holds (None: an entry without one), by consistent queries."""
+        found: dict[RowRef, Listing | None] = {}
         paginator = self._client.get_paginator("query")
         for key in sorted(set(keys)):
             pages = paginator.paginate(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": bounded_key(key, PARTITION_KEY_BYTES)}},
-                ProjectionExpression="sk, #a",
-                ExpressionAttributeNames={"#a": _ADDRESS},
+                ProjectionExpression="sk, #a, #t, #d",
+                ExpressionAttributeNames={"#a": _ADDRESS, "#t": _TASKS, "#d": _LISTED_DAG_ID},
                 ConsistentRead=True,
             )
             for page in pages:
-                found.update(_index_entry(item)[1] for item in page["Items"])
+                for item in page["Items"]:
+                    ref = _index_entry(item)[1]
+                    found[ref] = found.get(ref) or _listing(item)
         return found
 
     def row_states(self, refs: Iterable[RowRef]) -> dict[RowRef, RowState]:
@@ -341,7 +383,11 @@ class Registry:
                     frozenset(data.get("deps") or ()),
                 )
             else:
-                found.index.add(_index_entry(item))
+                entry = _index_entry(item)
+                found.index.add(entry)
+                listing = _listing(item)
+                if listing is not None:
+                    found.listings[entry] = listing
         return found
 
     def put_row_state(self, ref: RowRef, state: RowState) -> None:
@@ -364,23 +410,23 @@ class Registry:
         """Forget a row that no longer exists."""
         self._client.delete_item(TableName=self.table, Key=_row_key(ref))
 
-    def add_index(self, ref: RowRef, keys: Iterable[str]) -> None:
-        """List `ref` under each reverse-index key."""
-        self._batch_write([{"PutRequest": {"Item": _index_item(k, ref)}} for k in sorted(keys)])
+    def add_index(self, ref: RowRef, keys: Iterable[str], listing: Listing | None = None) -> None:
+        """List `ref` under each reverse-index key (with the job's `listing`)."""
+        self._batch_write(
+            [{"PutRequest": {"Item": _index_item(k, ref, listing)}} for k in sorted(keys)]
+        )
 
     def remove_index(self, ref: RowRef, keys: Iterable[str]) -> None:
         """Remove `ref` from each reverse-index key."""
         self._batch_write([{"DeleteRequest": {"Key": _index_key(k, ref)}} for k in sorted(keys)])
 
-    def index_entries(self) -> set[tuple[str, RowRef]]:
-        """Every reverse-index entry as ``(key, row)`` (for the rebuild)."""
-        return {
-            _index_entry(item) for prefix in INDEX_PREFIXES for item in self._scan_prefix(prefix)
-        }
-
-    def row_state_refs(self) -> set[RowRef]:
-        """Every row the registry remembers (for the rebuild)."""
-        return {_state_ref(item) for item in self._scan_prefix(ROW_PREFIX)}
+    def scan(self) -> RegistryItems:
+        """Every item of the registry (for the rebuild): one paginated, consistent scan,
+        which reads the whole table, as a scan filtered by kind would too."""
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self.table, ConsistentRead=True
+        )
+        return self.parse(item for page in pages for item in page["Items"])
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -422,10 +468,12 @@ class Registry:
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
-            pending = {self.table: requests[start : start + _BATCH_WRITE_LIMIT]}
-            while pending:
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
+            chunk = {self.table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            until_processed(
+                lambda request: self._client.batch_write_item(RequestItems=request),
+                chunk,
+                "UnprocessedItems",
+            )
 
     def _scan_prefix(self, prefix: str) -> Iterator[dict[str, Any]]:
         pages = self._client.get_paginator("scan").paginate(
@@ -436,6 +484,45 @@ class Registry:
         )
         for page in pages:
             yield from page["Items"]
+
+
+def _stored_sources(record: OutcomeRecord) -> tuple[str, ...]:
+    return clip_list(record.sources, "rows", max_items=len(record.sources), item_bytes=TEXT_BYTES)
+
+
+def _says(previous: DagRecord, record: OutcomeRecord) -> bool:
+    """True when the stored item already records `record` (as `record_outcome` stores it)."""
+    stored = (
+        previous.outcome,
+        previous.kind,
+        previous.s3_key,
+        previous.compiler_version,
+        previous.error,
+        previous.problems,
+        previous.sources,
+        previous.pending_sha256,
+    )
+    error = clip(record.error, TEXT_BYTES) if record.error is not None else None
+    wanted = (
+        record.outcome,
+        record.kind,
+        record.s3_key,
+        record.compiler_version,
+        error,
+        bounded_problems(record.problems),
+        _stored_sources(record),
+        record.pending_sha256,
+    )
+    if stored != wanted or record.outcome in (Outcome.WRITTEN, Outcome.DELETED):
+        return False
+    if record.outcome == Outcome.UNCHANGED:
+        file = (previous.version_id, previous.sha256, previous.inputs_key)
+        return not previous.pinned and file == (
+            record.version_id,
+            record.sha256,
+            record.inputs_key,
+        )
+    return True
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -458,14 +545,29 @@ def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
     return _key(key, ref.address)
 
 
-def _index_item(key: str, ref: RowRef) -> dict[str, Any]:
-    """A reverse-index item: its (bounded) key, plus the full texts when they were hashed."""
+def _index_item(key: str, ref: RowRef, listing: Listing | None = None) -> dict[str, Any]:
+    """A reverse-index item: its (bounded) key, plus the full texts when they were hashed,
+    and the job's listing when it fits."""
     item = _index_key(key, ref)
     if item["pk"]["S"] != key:
         item[_INDEX_KEY] = {"S": key}
     if item["sk"]["S"] != ref.address:
         item[_ADDRESS] = {"S": ref.address}
+    size = sum(len(t.encode()) for t in listing.tasks) + len(listing.dag_id or "") if listing else 0
+    if listing is not None and size <= _LISTING_BYTES:
+        item[_TASKS] = {"L": [{"S": task} for task in listing.tasks]}
+        if listing.dag_id is not None:
+            item[_LISTED_DAG_ID] = {"S": listing.dag_id}
     return item
+
+
+def _listing(item: dict[str, Any]) -> Listing | None:
+    """The listing an index item (or a query's projection of it) holds, if any."""
+    if _TASKS not in item:
+        return None
+    dag_id = item.get(_LISTED_DAG_ID, {}).get("S")
+    tasks = tuple(value["S"] for value in item[_TASKS]["L"])
+    return Listing(tasks, DagId(dag_id) if dag_id else None)
 
 
 def _index_entry(item: dict[str, Any]) -> tuple[str, RowRef]:

@@ -14,14 +14,20 @@ then record the outcome in the registry and alert.
 - an invalid DAG keeps its last good file (``invalid``), alerted when its problems
   are new; a file dynadag did not write at the DAG's key is an invalid DAG too;
 - a valid DAG is put when its bytes changed (``written``), else ``unchanged``;
+- an outcome the registry already holds word for word is not written again;
+- a DAG not rendered because its inputs are the recorded file's (`compiler.Skipped`)
+  is ``unchanged`` with nothing written, not even its outcome, when the object in S3
+  is still the recorded one (same version and sha256); otherwise it is rendered and
+  settled as above;
 - a DAG no row produces any more is deleted (``deleted``; ``unchanged`` when there was
   no file of dynadag's to delete).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +35,7 @@ from typing import Any
 from lambda_compiler import __version__
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.aws_errors import AWS_ERRORS, is_transient, log_error
-from lambda_compiler.compiler import DagResult
+from lambda_compiler.compiler import DagResult, Skipped
 from lambda_compiler.isolation import CompileCrash
 from lambda_compiler.limits import TEXT_BYTES, bounded_problems, clip
 from lambda_compiler.model import DagId
@@ -38,6 +44,9 @@ from lambda_compiler.problems import Problem, ProblemCode
 from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, OutcomeRecord, Registry
 from lambda_compiler.rows import RowRef
+
+Later = Callable[[Callable[[], None]], None]
+"""Runs a registry write the caller waits for itself (e.g. submits it to a pool)."""
 
 
 @dataclass(frozen=True)
@@ -90,38 +99,50 @@ class Settler:
     def settle(
         self,
         dag_id: DagId,
-        dag: DagResult | CompileCrash | None,
+        dag: DagResult | Skipped | CompileCrash | None,
         previous: DagRecord | None,
         head: Future[Current | None] | None = None,
+        later: Later | None = None,
     ) -> DagReport:
         """Publish, keep (invalid), hold (pinned) or delete (`dag` is None) one DAG's file.
 
         `previous` is the DAG's registry record; `head` the object's current state if
         already being looked up. Exceptions never escape: a crashed compile or any
-        error while publishing becomes an `error` outcome.
+        error while publishing becomes an `error` outcome. With `later`, a published
+        DAG's outcome write is handed to it instead of made here (the caller waits for
+        it, and makes a failure of it the DAG's `error` with `failure`).
         """
         try:
+            if isinstance(dag, Skipped):
+                current = head.result() if head else self._current(dag_id)
+                if previous is not None and _is_recorded(current, previous):
+                    return DagReport(dag_id, Outcome.UNCHANGED)
+                dag = dag.render()
             if isinstance(dag, CompileCrash):
-                return self._failed(dag_id, dag.error, previous, dag.inputs)
+                return self.failure(dag_id, dag.error, previous, dag.inputs)
             if previous is not None and previous.pinned:
                 return self._hold(dag_id, dag, previous)
             if dag is not None and not dag.ok:
                 return self._invalid(dag, previous)
-            current = head.result() if head else self.publisher.current(self.publisher.key(dag_id))
+            current = head.result() if head else self._current(dag_id)
             if dag is None:
                 return self._delete(dag_id, previous, current)
-            return self._publish(dag, current, previous)
+            return self._publish(dag, current, previous, later)
         except Exception as exc:
-            return self._failed(dag_id, exc, previous, dag.inputs if dag else ())
+            return self.failure(dag_id, exc, previous, dag.inputs if dag else ())
 
-    def _failed(
+    def _current(self, dag_id: DagId) -> Current | None:
+        return self.publisher.current(self.publisher.key(dag_id))
+
+    def failure(
         self,
         dag_id: DagId,
         exc: Exception,
         previous: DagRecord | None,
         inputs: Sequence[RowRef],
     ) -> DagReport:
-        """Log, record and (once, unless it is retried) alert a DAG that was not built."""
+        """Log, record and (once, unless it is retried) alert a DAG that was not built;
+        its report."""
         error = clip(f"{type(exc).__name__}: {exc}", TEXT_BYTES)
         retry = is_transient(exc)
         crashed = not isinstance(exc, AWS_ERRORS)
@@ -137,7 +158,7 @@ class Settler:
         try:
             sources = tuple(ref.address for ref in inputs)
             self.registry.record_outcome(
-                OutcomeRecord(dag_id, Outcome.ERROR, sources=sources, error=error)
+                OutcomeRecord(dag_id, Outcome.ERROR, sources=sources, error=error), previous
             )
             repeated = previous is not None and (previous.outcome, previous.error) == (
                 Outcome.ERROR,
@@ -152,7 +173,11 @@ class Settler:
         return DagReport(dag_id, Outcome.ERROR, error=error, retry=retry, crashed=crashed)
 
     def _publish(
-        self, dag: DagResult, current: Current | None, previous: DagRecord | None
+        self,
+        dag: DagResult,
+        current: Current | None,
+        previous: DagRecord | None,
+        later: Later | None = None,
     ) -> DagReport:
         assert dag.source is not None
         published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
@@ -167,7 +192,8 @@ class Settler:
             )
             return self._invalid(dag, previous, (problem,), foreign_file=True)
         outcome = Outcome.WRITTEN if published.outcome == "written" else Outcome.UNCHANGED
-        self.registry.record_outcome(
+        record = functools.partial(
+            self.registry.record_outcome,
             OutcomeRecord(
                 dag.dag_id,
                 outcome,
@@ -177,8 +203,11 @@ class Settler:
                 sha256=dag.sha256,
                 sources=tuple(ref.address for ref in dag.inputs),
                 compiler_version=__version__,
-            )
+                inputs_key=dag.inputs_key,
+            ),
+            previous,
         )
+        (later or _now)(record)
         self.log.info("DAG %s", outcome.value, extra={"dag_id": dag.dag_id, "key": published.key})
         return DagReport(dag.dag_id, outcome)
 
@@ -203,7 +232,8 @@ class Settler:
                 sources=sources,
                 problems=problems,
                 compiler_version=__version__,
-            )
+            ),
+            previous,
         )
         self.log.warning(
             "DAG %s is invalid; the file in S3 stays",
@@ -235,7 +265,8 @@ class Settler:
                 problems=problems,
                 compiler_version=__version__,
                 pending_sha256=dag.sha256 if dag else None,
-            )
+            ),
+            previous,
         )
         self.log.warning(
             "DAG %s is pinned by a rollback: its file stays; "
@@ -267,3 +298,16 @@ class Settler:
             self.log.info("DAG %s deleted", dag_id, extra={"dag_id": dag_id, "key": deleted.key})
         outcome = Outcome.DELETED if deleted.outcome == "deleted" else Outcome.UNCHANGED
         return DagReport(dag_id, outcome, foreign_file=foreign)
+
+
+def _is_recorded(current: Current | None, previous: DagRecord) -> bool:
+    """True when the object in S3 is the file `previous` records (and dynadag's)."""
+    return (
+        current is not None
+        and current.by_dynadag
+        and (current.version_id, current.sha256) == (previous.version_id, previous.sha256)
+    )
+
+
+def _now(write: Callable[[], None]) -> None:
+    write()

@@ -22,6 +22,12 @@ which is then retried change by change so unrelated records still succeed; a cha
 that still fails is retried when the error is transient, otherwise dropped with the
 error logged (`dynadag rebuild` settles it once the cause is fixed). Invalid rows
 are not failures.
+
+Cost of a one-task change: four sequential round trips (see `affected.py`): the
+reverse-index query, whose entries list each job's tasks and DAG id (`Listing`); one
+`BatchGetItem` with the S3 head beside it; the put; the verify read with the outcome
+write beside it (`_recorded` makes a failed one the DAG's `error`). A DAG whose
+inputs key is recorded for the object still in S3 is not rendered (`settle.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,15 +51,15 @@ from lambda_compiler.affected import (
 from lambda_compiler.alerts import Alerter
 from lambda_compiler.aws_errors import AWS_ERRORS, RetryableError, is_transient, log_error
 from lambda_compiler.batch_get import batch_get
-from lambda_compiler.compiler import DagResult
+from lambda_compiler.compiler import DagResult, Skipped
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
 from lambda_compiler.isolation import CompileCrash, compile_isolated
 from lambda_compiler.limits import TEXT_BYTES, clip
 from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, merge_hints
-from lambda_compiler.publish import DagPublisher
-from lambda_compiler.registry import Registry
+from lambda_compiler.publish import Current, DagPublisher
+from lambda_compiler.registry import DagRecord, Listing, Registry
 from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport, Settler
@@ -157,13 +163,20 @@ class DagSync:
         keys = sorted({key for change in changes if change for key in change.lookups})
         lookups = dict(zip(keys, self._parallel(*map(self._lookup, keys)), strict=True))
         seeds, errors = owners_of_changes(changes, lookups)
+        listings = {
+            ref: listing
+            for found in lookups.values()
+            if not isinstance(found, Exception)
+            for ref, listing in found.items()
+            if listing is not None
+        }
         for index, error in errors.items():
             self._give_up(report, index, error, "reverse index lookup failed")
         if self._offloaded(seeds, report):
             return report
         hints = merge_hints(c for c in changes if c is not None)
         try:
-            self._converge(seeds, hints, report)
+            self._converge(seeds, hints, report, listings)
         except Exception as exc:
             if len(seeds) == 1:
                 self._give_up(report, next(iter(seeds)), exc, "build failed")
@@ -171,7 +184,7 @@ class DagSync:
             log_error(self.log, "build of the whole batch failed; retrying change by change", exc)
             for index, owners in seeds.items():
                 try:
-                    self._converge({index: owners}, hints, report)
+                    self._converge({index: owners}, hints, report, listings)
                 except Exception as single:
                     self._give_up(report, index, single, "build failed", change=str(changes[index]))
         return report
@@ -209,12 +222,13 @@ class DagSync:
         )
         report.dropped.add(index)
 
-    def _lookup(self, key: str) -> Callable[[], set[RowRef] | Exception]:
-        """A reverse-index query that returns its AWS error instead of raising."""
+    def _lookup(self, key: str) -> Callable[[], dict[RowRef, Listing | None] | Exception]:
+        """A reverse-index query (rows and their listings) that returns its AWS error
+        instead of raising."""
 
-        def query() -> set[RowRef] | Exception:
+        def query() -> dict[RowRef, Listing | None] | Exception:
             try:
-                return self.registry.dependents([key])
+                return self.registry.listed([key])
             except AWS_ERRORS as exc:
                 return exc
 
@@ -225,25 +239,37 @@ class DagSync:
         seeds: dict[int, set[RowRef]],
         hints: dict[RowRef, frozenset[DagId]],
         report: SyncReport,
+        listings: Mapping[RowRef, Listing],
     ) -> None:
+        """Rounds until one's inputs are unchanged after it wrote.
+
+        Per round: the S3 objects of the DAGs the listings name are looked up with the
+        first read; registrations, then S3 writes, land before the verify read; the DAG
+        items' outcomes are written alongside it (`affected.py` says why that is safe).
+        """
         owners = set().union(*seeds.values()) if seeds else set()
         if not owners:
             return
         for _ in range(self.max_rounds):
             report.rounds += 1
-            plan, registrations = self._gather(owners, hints)
-            failed = self._build(plan, report)
+            listed = {ref: listings[ref] for ref in sorted(owners) if ref in listings}
+            heads = self._heads({x.dag_id for x in listed.values() if x.dag_id is not None})
+            plan, registrations = self._gather(owners, hints, listed)
+            outcomes: dict[DagId, Future[None]] = {}
+            failed = self._build(plan, report, heads, outcomes)
             for dag_id, refs in plan.settle.items():
                 origins = plan.origins(refs)
                 causes = report.causes.setdefault(dag_id, set())
                 causes.update(i for i, owners in seeds.items() if owners & origins)
             for registration in registrations:
                 registration.result()
+            verified = None if failed else self._fetch(plan.verify_reads())
+            failed |= self._recorded(plan, report, outcomes)
             if failed:
                 failed_origins = plan.origins(failed)
                 report.failed.update(i for i, refs in seeds.items() if refs & failed_origins)
                 return
-            if plan.unchanged(self._fetch(plan.verify_reads())):
+            if verified is not None and plan.unchanged(verified):
                 return
             owners = plan.owners
         raise NotConvergedError(f"inputs kept changing over {self.max_rounds} rounds")
@@ -251,14 +277,17 @@ class DagSync:
     # --- reads and registrations ----------------------------------------------------
 
     def _gather(
-        self, seeds: set[RowRef], hints: dict[RowRef, frozenset[DagId]]
+        self,
+        seeds: set[RowRef],
+        hints: dict[RowRef, frozenset[DagId]],
+        listings: Mapping[RowRef, Listing],
     ) -> tuple[Round, list[Future[None]]]:
         """Answer the round's reads; its registrations, sent in the background.
 
         Registrations only need to land before the verify step reads again (see
         `affected.py`), so they overlap compiling and publishing.
         """
-        plan = Round(seeds, hints, self.tables, self.config)
+        plan = Round(seeds, hints, self.tables, self.config, listings)
         registrations: list[Future[None]] = []
         reads = plan.next_reads()
         while reads is not None:
@@ -270,9 +299,12 @@ class DagSync:
     def _register(self, registration: Registration) -> Future[None]:
         """Send one registry write to the I/O pool."""
         registry, ref, kind = self.registry, registration.ref, registration.kind
-        if kind in ("add_index", "remove_index"):
-            index = registry.add_index if kind == "add_index" else registry.remove_index
-            return self._pool.submit(index, ref, registration.keys)
+        if kind == "add_index":
+            return self._pool.submit(
+                registry.add_index, ref, registration.keys, registration.listing
+            )
+        if kind == "remove_index":
+            return self._pool.submit(registry.remove_index, ref, registration.keys)
         assert registration.dag_id is not None
         claim = registry.claim if kind == "claim" else registry.release
         return self._pool.submit(claim, registration.dag_id, ref)
@@ -302,27 +334,47 @@ class DagSync:
 
     # --- compile and settle ---------------------------------------------------------
 
-    def _build(self, plan: Round, report: SyncReport) -> set[RowRef]:
+    def _heads(self, dag_ids: Iterable[DagId]) -> dict[DagId, Future[Current | None]]:
+        """Look up the S3 objects of `dag_ids` on the I/O pool."""
+        current, key = self.publisher.current, self.publisher.key
+        return {dag_id: self._pool.submit(current, key(dag_id)) for dag_id in sorted(dag_ids)}
+
+    def _build(
+        self,
+        plan: Round,
+        report: SyncReport,
+        heads: dict[DagId, Future[Current | None]],
+        outcomes: dict[DagId, Future[None]],
+    ) -> set[RowRef]:
         """Compile the owners, settle each DAG, remember row states; the owners that failed.
 
         Each DAG is settled (in the background) as soon as it is rendered, while the
-        next one renders; the S3 objects are looked up meanwhile too.
+        next one renders; the S3 objects not looked up yet (`heads`) are meanwhile. A
+        published DAG's outcome write is left running in `outcomes` (see `_recorded`).
         """
-        heads = {
-            dag_id: self._pool.submit(self.publisher.current, self.publisher.key(dag_id))
-            for dag_id in plan.settle
-        }
+        heads = {**self._heads(set(plan.settle) - heads.keys()), **heads}
 
-        def settle(dag_id: DagId, dag: DagResult | CompileCrash | None) -> Future[DagReport]:
+        def settle(
+            dag_id: DagId, dag: DagResult | Skipped | CompileCrash | None
+        ) -> Future[DagReport]:
+            def later(write: Callable[[], None]) -> None:
+                outcomes[dag_id] = self._pool.submit(write)
+
             return self._pool.submit(
-                self.settler.settle, dag_id, dag, plan.records.get(dag_id), heads.get(dag_id)
+                self.settler.settle,
+                dag_id,
+                dag,
+                plan.records.get(dag_id),
+                heads.get(dag_id),
+                later,
             )
 
         assert plan.validated is not None
         started = self._timer()
+        recorded = recorded_keys(plan.records.values())
         settling = {
             dag.dag_id: settle(dag.dag_id, dag)
-            for dag in compile_isolated(plan.validated, plan.only, self.config)
+            for dag in compile_isolated(plan.validated, plan.only, self.config, recorded)
         }
         report.compile_seconds.append(self._timer() - started)
         for dag_id in sorted(set(plan.settle) - settling.keys()):
@@ -338,11 +390,34 @@ class DagSync:
             self._parallel(*remember)
         return failed
 
+    def _recorded(
+        self, plan: Round, report: SyncReport, outcomes: dict[DagId, Future[None]]
+    ) -> set[RowRef]:
+        """Wait for the outcome writes; a failed one is its DAG's `error` (the owners
+        that failed, when a retry may help)."""
+        failed: set[RowRef] = set()
+        for dag_id, write in sorted(outcomes.items()):
+            error = write.exception()
+            if not isinstance(error, Exception):
+                continue
+            inputs = sorted(plan.settle.get(dag_id, ()))
+            dag_report = self.settler.failure(dag_id, error, plan.records.get(dag_id), inputs)
+            report.dags[dag_id] = dag_report
+            if dag_report.retry:
+                failed |= plan.settle.get(dag_id, set())
+        return failed
+
     def _remember_call(self, write: RowStateWrite) -> Callable[[], None]:
         """The registry write that remembers (or forgets) one row's state."""
         if write.state is None:
             return functools.partial(self.registry.delete_row_state, write.ref)
         return functools.partial(self.registry.put_row_state, write.ref, write.state)
+
+
+def recorded_keys(records: Iterable[DagRecord | None]) -> dict[DagId, str]:
+    """Per DAG, the `inputs_key` of a file in S3 that need not be compiled again when
+    its inputs are the same (`DagRecord.reusable_key`)."""
+    return {r.dag_id: r.reusable_key for r in records if r is not None and r.reusable_key}
 
 
 def build_sync(

@@ -9,6 +9,7 @@ them (`lambda_compiler.local.streams.lambda_record`).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -122,6 +123,55 @@ def count_requests(*clients: Any) -> Iterator[Counter[str]]:
     finally:
         for each in clients:
             each.meta.events.unregister("before-send", count)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call as `timed_requests` saw it: its name and when it was sent/answered."""
+
+    name: str
+    sent: float
+    answered: float
+
+
+def round_trips(requests: list[Request]) -> list[list[str]]:
+    """The calls grouped by sequential round trip: a call is in trip n+1 when one of the
+    calls it waited for (answered before it was sent) is in trip n."""
+    level: dict[int, int] = {}
+    ordered = sorted(requests, key=lambda r: r.sent)
+    for i, request in enumerate(ordered):
+        before = [level[j] for j in range(i) if ordered[j].answered <= request.sent]
+        level[i] = 1 + max(before, default=0)
+    trips: list[list[str]] = [[] for _ in range(max(level.values(), default=0))]
+    for i, request in enumerate(ordered):
+        trips[level[i] - 1].append(request.name)
+    return [sorted(trip) for trip in trips]
+
+
+@contextmanager
+def timed_requests(*clients: Any) -> Iterator[list[Request]]:
+    """Every API call `clients` make, with the time the code made it (``before-parameter-
+    build``) and got its answer (``after-call``); calls on one thread are sequential, so
+    each thread's last call is the one answered."""
+    requests: list[Request] = []
+    local = threading.local()
+
+    def sent(event_name: str, **_: Any) -> None:
+        local.sent = time.perf_counter()
+
+    def answered(event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".")[:3]
+        requests.append(Request(f"{service}.{operation}", local.sent, time.perf_counter()))
+
+    for each in clients:
+        each.meta.events.register("before-parameter-build", sent)
+        each.meta.events.register("after-call", answered)
+    try:
+        yield requests
+    finally:
+        for each in clients:
+            each.meta.events.unregister("before-parameter-build", sent)
+            each.meta.events.unregister("after-call", answered)
 
 
 class Stack:

@@ -81,7 +81,8 @@ def test_ls_lists_each_dag_from_the_registry_and_the_other_files_without_old_ver
         "job-report.py",
     }
     body = stack.body("job-load").encode()
-    assert rows["job-load.py"][1:5] == ["job", "current", "unchanged", str(len(body))]
+    # the last apply left job-load as it was: its outcome stays that of the write
+    assert rows["job-load.py"][1:5] == ["job", "current", "written", str(len(body))]
     assert rows["job-load.py"][6] == hashlib.sha256(body).hexdigest()[:12]
     assert rows["job-report.py"][1:5] == ["job", "deleted", "deleted", ""]
     assert rows[".airflowignore"][1:4] == ["", "current", ""]  # not a DAG: no registry record

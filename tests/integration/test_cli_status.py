@@ -48,7 +48,8 @@ def test_status_exits_one_and_names_the_problem_when_a_dag_is_invalid(
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[1].split("\t")[:3] == ["job-broken", "job", "invalid"]
-    assert lines[2].split("\t")[:3] == ["job-load", "job", "unchanged"]
+    # job-load's rows did not change: the rebuild wrote nothing, its last outcome stays
+    assert lines[2].split("\t")[:3] == ["job-load", "job", "written"]
     assert len(lines) == 3  # header and two rows: problems go to stderr
     errors = result.stderr.splitlines()
     problem = next(line for line in errors if line.startswith("job-broken: "))

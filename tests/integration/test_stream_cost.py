@@ -8,9 +8,17 @@ from collections import Counter
 import pytest
 
 from lambda_compiler.handler import lambda_handler, sync_for
+from lambda_compiler.model import DagId
 from lambda_compiler.rebuild import run_rebuild
+from lambda_compiler.registry import Listing
 from lambda_compiler.settings import Settings
-from tests.integration.aws_fixtures import Stack, count_requests, deliver
+from tests.integration.aws_fixtures import (
+    Stack,
+    count_requests,
+    deliver,
+    round_trips,
+    timed_requests,
+)
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -88,3 +96,58 @@ def test_a_lost_index_entry_is_written_again_when_its_job_is_rebuilt(
     assert deliver(lambda_handler, stack.records()) == []
     # THEN the job's rebuild restored the entry, so the task change reached the job
     assert "SELECT 2;" in stack.files()["job-load"]
+
+
+def test_a_one_task_change_takes_at_most_four_sequential_round_trips(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN task 1 in job "load" (triggered by scheduler "daily"), built by a rebuild
+    stack.put("task", task("1"), task("2"))
+    stack.put("job", job("load", "1,2", name="load"))
+    stack.put("scheduler", scheduler("daily", "load", name="daily"))
+    sync = sync_for(Settings.from_env())
+    assert run_rebuild(stack.settings, sync=sync).ok
+    stack.records()
+    stack.put("task", task("2", task_params={"conn_id": "redshift_default", "sql": "SELECT 3;"}))
+    assert deliver(lambda_handler, stack.records()) == []  # a warm container
+    # WHEN task 1's SQL changes
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
+    with timed_requests(sync.source._client, sync.publisher._client) as requests:
+        assert deliver(lambda_handler, stack.records()) == []
+    assert "SELECT 2;" in stack.files()["job-load"]
+    # THEN the requests wait on one another at most four deep
+    trips = round_trips(requests)
+    assert len(trips) <= 4, trips
+    assert len(requests) <= 7, trips
+
+
+def test_index_entries_without_a_listing_still_lead_to_the_job_and_get_one(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN job "load" built, whose index entries were written before entries held the
+    # job's task ids and DAG id
+    stack.put("task", task("1"), task("2"))
+    stack.put("job", job("load", "1,2", name="load"))
+    assert deliver(lambda_handler, stack.records()) == []
+    table = stack.settings.registry_table
+    for task_id in ("1", "2"):
+        (item,) = stack.dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"taskref#{task_id}"}},
+        )["Items"]
+        assert "tasks" in item
+        stack.dynamodb.put_item(TableName=table, Item={k: item[k] for k in ("pk", "sk")})
+    # WHEN task 1's SQL changes
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
+    assert deliver(lambda_handler, stack.records()) == []
+    # THEN the job is rebuilt all the same, and its entries hold its listing again
+    assert "SELECT 2;" in stack.files()["job-load"]
+    listed = stack.registry.listed(["taskref#1", "taskref#2"])
+    assert {str(ref): listing for ref, listing in listed.items()} == {
+        "mwaa_job[job_type='etl', job_id='load']": Listing(("1", "2"), DagId("job-load"))
+    }

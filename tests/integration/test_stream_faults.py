@@ -146,3 +146,24 @@ def test_a_403_for_an_existing_key_is_an_error_not_a_missing_file_and_not_retrie
     assert invoke(lambda_handler, _job_records(stack)[-1:]) == []
     assert stack.files() == stack.expected_files()
     assert stack.registry.get_dag("job-job_a").outcome == "written"
+
+
+def test_a_failed_outcome_write_fails_the_record_and_the_retry_records_the_file(stack: Stack):
+    stack.put("task", task("1"))
+    stack.put("job", job("a", "1"))
+    records = _job_records(stack)
+    dynamodb = sync_for(Settings.from_env()).registry._client
+
+    def outcome_write(request) -> bool:  # type: ignore[no-untyped-def]
+        body = request.body if isinstance(request.body, bytes) else request.body.encode()
+        return b'"outcome"' in body  # not a claim
+
+    # WHEN the write of job a's outcome (sent beside the verify read) fails
+    with failing(dynamodb, "before-send.dynamodb.UpdateItem", outcome_write) as failed:
+        assert invoke(lambda_handler, records) == [records[0]["dynamodb"]["SequenceNumber"]]
+    assert failed
+    # THEN the job's record is retried; the retry finds the file written and records it
+    assert deliver(lambda_handler, records) == []
+    record = stack.registry.get_dag("job-job_a")
+    assert record is not None and record.outcome == "unchanged"
+    assert record.version_id == stack.versions("job-job_a")[0]

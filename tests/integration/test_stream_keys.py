@@ -70,7 +70,7 @@ def test_keys_too_long_for_the_registry_still_index_the_job_under_its_task(stack
     # THEN the registry lists the job under its task and remembers its row
     job_ref = RowRef(stack.tables.job, (("job_type", "etl"), ("job_id", job_id)))
     assert stack.registry.dependents([f"taskref#{task_id}"]) == {job_ref}
-    assert stack.registry.row_state_refs() == {job_ref}
+    assert set(stack.registry.scan().states) == {job_ref}
     # WHEN the task changes: the change reaches the job's DAG
     sql = {"conn_id": "redshift_default", "sql": "SELECT 42;"}
     stack.put("task", task(task_id, name="long_task", task_params=sql))
@@ -87,7 +87,7 @@ def test_keys_too_long_for_the_registry_still_index_the_job_under_its_task(stack
     assert deliver(lambda_handler, stack.records()) == []
     assert stack.files() == {}
     assert stack.registry.dependents([f"taskref#{task_id}"]) == set()
-    assert stack.registry.row_state_refs() == set()
+    assert set(stack.registry.scan().states) == set()
 
 
 def test_a_dag_id_too_long_for_a_registry_key_is_recorded_under_its_hash(stack: Stack):

@@ -25,7 +25,7 @@ from lambda_compiler.affected import (
 )
 from lambda_compiler.model import DagId
 from lambda_compiler.plan import Change, job_lookup_keys
-from lambda_compiler.registry import DagRecord, RegistryItems, RowState
+from lambda_compiler.registry import DagRecord, Listing, RegistryItems, RowState
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
 from lambda_compiler.snapshot import TableNames
 from tests.rowkit import job, scheduler, task
@@ -75,6 +75,7 @@ class World:
     states: dict[RowRef, RowState] = field(default_factory=dict)
     claims: dict[DagId, set[RowRef]] = field(default_factory=dict)
     index: set[tuple[str, RowRef]] = field(default_factory=set)
+    listings: dict[tuple[str, RowRef], Listing] = field(default_factory=dict)
     asked: list[Reads] = field(default_factory=list)
 
     def put(self, table: str, *rows: Row) -> None:
@@ -87,6 +88,7 @@ class World:
             states={r: self.states[r] for r in reads.states if r in self.states},
             records={d: dag_record(d, self.claims[d]) for d in reads.records if d in self.claims},
             index={entry for entry in reads.index if entry in self.index},
+            listings={e: self.listings[e] for e in reads.index if e in self.listings},
         )
         return Answers(
             rows={r: self.rows.get(r) for r in reads.rows},
@@ -109,8 +111,15 @@ class World:
         match registration.kind:
             case "add_index":
                 self.index |= {(key, registration.ref) for key in registration.keys}
+                for key in registration.keys:
+                    if registration.listing is None:
+                        self.listings.pop((key, registration.ref), None)
+                    else:
+                        self.listings[key, registration.ref] = registration.listing
             case "remove_index":
                 self.index -= {(key, registration.ref) for key in registration.keys}
+                for key in registration.keys:
+                    self.listings.pop((key, registration.ref), None)
             case "claim":
                 self.claims.setdefault(registration.dag_id, set()).add(registration.ref)  # type: ignore[arg-type]
             case "release":
@@ -122,10 +131,15 @@ class World:
         else:
             self.states[write.ref] = write.state
 
-    def plan(self, *seeds: RowRef, hints: dict[RowRef, frozenset[DagId]] | None = None) -> Planned:
+    def plan(
+        self,
+        *seeds: RowRef,
+        hints: dict[RowRef, frozenset[DagId]] | None = None,
+        listings: dict[RowRef, Listing] | None = None,
+    ) -> Planned:
         """Run one round's reads for `seeds`; the round and the registrations it asked for."""
         self.asked = []
-        plan = Round(seeds, hints or {}, TABLES)
+        plan = Round(seeds, hints or {}, TABLES, listings=listings)
         registrations: list[Registration] = []
         reads = plan.next_reads()
         while reads is not None:
@@ -153,6 +167,10 @@ class Planned:
     @property
     def settle(self) -> dict[DagId, set[RowRef]]:
         return dict(self.round.settle)
+
+
+LOAD = Listing(("1",), DagId("job-load"))
+"""What the index entries of job "load" of `loaded` hold."""
 
 
 def loaded() -> World:
@@ -197,7 +215,12 @@ def test_a_new_job_reads_its_tasks_and_registers_its_index_entries_and_claim():
     assert planned.round.only == {job_ref("load")}
     assert {task_ref("1"), task_ref("2")} <= planned.round.rows.keys()
     assert sorted(planned.registrations) == [
-        Registration("add_index", job_ref("load"), keys=frozenset({"taskref#1", "taskref#2"})),
+        Registration(
+            "add_index",
+            job_ref("load"),
+            keys=frozenset({"taskref#1", "taskref#2"}),
+            listing=Listing(("1", "2"), DagId("job-load")),
+        ),
         Registration("claim", job_ref("load"), dag_id=DagId("job-load")),
     ]
     # the owner's row and state, then its tasks with its DAG item and index entries, then
@@ -219,12 +242,44 @@ def test_a_rebuilt_job_registers_nothing_the_registry_already_holds():
     assert not any(r.dependents for r in planned.asked)
 
 
+def test_a_listed_job_is_read_with_its_tasks_dag_item_and_index_entries_at_once():
+    world = loaded()
+    world.put(TABLES.task, task("1", task_params={"conn_id": "redshift_default", "sql": "X"}))
+    # WHEN task 1's change finds job "load" with the listing its index entry holds
+    planned = world.plan(job_ref("load"), listings={job_ref("load"): LOAD})
+    # THEN one read answers everything the build needs, and nothing is registered
+    assert len(planned.asked) == 1
+    (reads,) = planned.asked
+    assert reads.rows == {job_ref("load"), task_ref("1")}
+    assert reads.records == {"job-load"} and reads.states == {job_ref("load")}
+    assert reads.index == {("taskref#1", job_ref("load"))}
+    assert planned.round.only == {job_ref("load")}
+    assert planned.registrations == []
+
+
+def test_a_stale_listing_only_costs_a_read_of_what_it_missed_and_is_rewritten():
+    world = loaded()
+    world.put(TABLES.job, job("load", "1,2", name="load"))
+    # WHEN the job now also lists task 2, which its (old) listing does not say
+    planned = world.plan(job_ref("load"), listings={job_ref("load"): LOAD})
+    # THEN task 2 and its entry are read next, and both entries get the new listing
+    assert [r.rows for r in planned.asked[:2]] == [
+        {job_ref("load"), task_ref("1")},
+        {task_ref("2")},
+    ]
+    assert planned.asked[1].index == {("taskref#2", job_ref("load"))}
+    listing = Listing(("1", "2"), DagId("job-load"))
+    assert Registration(
+        "add_index", job_ref("load"), frozenset({"taskref#1", "taskref#2"}), listing=listing
+    ) in (planned.registrations)
+
+
 def test_a_lost_index_entry_is_registered_again():
     world = loaded()
     world.index.discard(("taskref#1", job_ref("load")))
     planned = world.plan(job_ref("load"))
     assert planned.registrations == [
-        Registration("add_index", job_ref("load"), keys=frozenset({"taskref#1"}))
+        Registration("add_index", job_ref("load"), keys=frozenset({"taskref#1"}), listing=LOAD)
     ]
 
 
@@ -235,9 +290,10 @@ def test_a_task_dropped_from_a_job_has_its_index_entry_removed():
     assert Registration("remove_index", job_ref("load"), keys=frozenset({"taskref#1"})) in (
         planned.registrations
     )
-    assert Registration("add_index", job_ref("load"), keys=frozenset({"taskref#2"})) in (
-        planned.registrations
-    )
+    listing = Listing(("2",), DagId("job-load"))
+    assert Registration(
+        "add_index", job_ref("load"), keys=frozenset({"taskref#2"}), listing=listing
+    ) in (planned.registrations)
 
 
 def test_a_scheduler_resolves_a_bare_job_id_through_the_gsi_and_a_typed_one_directly():
