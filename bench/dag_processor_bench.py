@@ -40,8 +40,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 from bench.synthetic import synthetic_rows
 from lambda_compiler.airflowignore import merge_airflowignore
@@ -173,6 +175,8 @@ class Tree:
     peak_child_rss: int = 0
 
     def cpu(self) -> float:
+        import psutil  # Airflow's dependency: in the dev venv, not in the CLI-only ones
+
         total = 0.0
         for proc in [self.proc, *self._children()]:
             try:
@@ -188,6 +192,8 @@ class Tree:
         return total
 
     def _children(self) -> list[psutil.Process]:
+        import psutil
+
         try:
             return self.proc.children(recursive=True)
         except psutil.NoSuchProcess:
@@ -235,6 +241,8 @@ class Processor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        import psutil
+
         self.tree = Tree(psutil.Process(self.popen.pid))
 
     def wait(self, done, timeout: float) -> tuple[float, float]:
