@@ -16,13 +16,16 @@ shared task fanned out on the local stack while an unrelated change lands.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -30,14 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 from boto3.dynamodb.types import TypeSerializer
 
 from bench.handler_bench import environment, load, moto_process, reset
 from bench.synthetic import synthetic_rows
+from lambda_compiler.compiler import compile_dags
 from lambda_compiler.fanout import Fanout, Runs, prepare_rebuild
-from lambda_compiler.fanout_worker import _start_process, build_item_here
+from lambda_compiler.fanout_worker import _start_process, build_item_here, build_worker
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.settings import Settings
+from lambda_compiler.snapshot import Snapshot
 from lambda_compiler.sync import build_sync
 
 _serialize = TypeSerializer().serialize
@@ -107,6 +113,96 @@ def part_a(jobs_list: list[int], workers_list: list[int]) -> None:
                     f"per worker {figures['peak_rss_mb']:.0f} MB; failed {figures['failed']:.0f}",
                     flush=True,
                 )
+
+
+class RoundTrips:
+    """Counts requests and sequential round trips (a round trip starts when a request is
+    sent while none is in flight) made by every client of a boto3 session."""
+
+    def __init__(self, events: Any) -> None:
+        self.requests: Counter[str] = Counter()
+        self.trips = 0
+        self.counting = False
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        events.register("before-send", self._sent)
+        events.register("needs-retry", self._answered)
+
+    def _sent(self, event_name: str, **_: Any) -> None:
+        with self._lock:
+            if self.counting:
+                self.requests[".".join(event_name.split(".")[1:3])] += 1
+                self.trips += self._in_flight == 0
+            self._in_flight += 1
+
+    def _answered(self, **_: Any) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+def moto_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process's moto-server children."""
+    total = 0.0
+    for child in psutil.Process().children():
+        if "moto.server" in " ".join(child.cmdline()):
+            times = child.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def part_c(jobs: int, batches: int, profile: Path | None) -> None:
+    """(c): one worker process's own CPU per DAG for batches of 50 job rows x 20 tasks,
+    against the pure compile CPU of the same DAGs; requests per DAG; round trips per batch;
+    moto's CPU and the time the worker waits."""
+    with moto_process() as endpoint:
+        settings = environment(endpoint)
+        reset(endpoint)
+        rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
+        load(rows)
+        settings = fresh_target("c")
+        session = boto3.Session()
+        trips = RoundTrips(session.events)
+        worker = build_worker(settings, session)
+        work, _ = prepare_rebuild(worker.sync)
+        fanout = Fanout(None, worker.runs, 50)
+        run, items = fanout.plan(work, "rebuild")
+        worker.runs.start(run)
+        build_item_here(items[0].body(), worker)  # the container's first batch: warm-up
+        measured = items[1 : 1 + batches]
+        profiler = cProfile.Profile() if profile else None
+        trips.counting = True
+        cpu, wall, moto = time.process_time(), time.perf_counter(), moto_cpu_seconds()
+        if profiler:
+            profiler.enable()
+        dags = sum(len(build_item_here(item.body(), worker).dags) for item in measured)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        moto = moto_cpu_seconds() - moto
+        trips.counting = False
+        ids = {dict(ref.key)["job_id"] for item in measured for ref in item.owners}
+        batch_jobs = [j for j in rows["mwaa_job"] if j["job_id"] in ids]
+        listed = {t for j in batch_jobs for t in j["task_list"].split(",")}
+        snapshot = Snapshot(
+            [t for t in rows["mwaa_task"] if t["task_id"] in listed], batch_jobs, []
+        )
+        compile_dags(snapshot)  # warm
+        pure = time.process_time()
+        compiled = compile_dags(snapshot)
+        pure = time.process_time() - pure
+        assert len(compiled.dags) == dags, (len(compiled.dags), dags)
+        requests = sum(trips.requests.values())
+        detail = ", ".join(f"{k} {v / dags:.2f}" for k, v in sorted(trips.requests.items()))
+        print(
+            f"(c) {len(measured)} batch(es) of 50 job rows x 20 tasks, {dags} DAGs: worker "
+            f"CPU {cpu * 1000 / dags:.1f} ms/DAG, pure compile CPU {pure * 1000 / dags:.1f} "
+            f"ms/DAG, ratio {cpu / pure:.2f}; wall {wall * 1000 / dags:.1f} ms/DAG, moto CPU "
+            f"{moto * 1000 / dags:.1f} ms/DAG, worker waiting (wall - worker CPU) "
+            f"{(wall - cpu) * 1000 / dags:.1f} ms/DAG; {requests / dags:.2f} requests/DAG "
+            f"({detail}); {trips.trips / len(measured):.1f} sequential round trips per batch",
+            flush=True,
+        )
 
 
 def wait_until(check: Callable[[], bool], timeout: float) -> float:
@@ -188,12 +284,17 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     parser.add_argument("--fanout-jobs", type=int, default=2000, help="jobs sharing a task (b)")
     parser.add_argument("--queue-workers", type=int, default=2, help="local queue workers (b)")
-    parser.add_argument("--part", choices=["a", "b", "ab"], default="ab")
+    parser.add_argument("--batch-jobs", type=int, default=300, help="jobs in the tables (c)")
+    parser.add_argument("--batches", type=int, default=4, help="batches measured (c)")
+    parser.add_argument("--profile", type=Path, help="cProfile stats of the batches (c)")
+    parser.add_argument("--part", choices=["a", "b", "c", "ab"], default="ab")
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("DYNADAG_S3_WRITES_PER_SECOND", "0")
     if "a" in args.part:
         part_a([int(j) for j in args.jobs.split(",")], [int(w) for w in args.workers.split(",")])
+    if "c" in args.part:
+        part_c(args.batch_jobs, args.batches, args.profile)
     if "b" in args.part:
         part_b(args.fanout_jobs, args.queue_workers)
     sys.stdout.flush()
