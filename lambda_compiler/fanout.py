@@ -35,6 +35,7 @@ bucket for its DAG files.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambda_compiler.batch_get import batch_get
 from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.limits import clip
 from lambda_compiler.model import DagId
@@ -425,17 +427,43 @@ def build_batch(sync: DagSync, item: WorkItem) -> BatchResult:
     report = sync.apply(changes)
     result = BatchResult(dict(report.dags))
     unbuilt = [str(item.owners[i]) for i in sorted(report.failed | report.dropped)]
-    for dag_id in item.gone:
-        try:
-            record = sync.registry.get_dag(dag_id)
-            if record is None or not record.claims:
-                result.dags[dag_id] = sync.settler.settle(dag_id, None, record)
-        except Exception as exc:  # one DAG's failure, as in Settler.settle
-            error = clip(f"{type(exc).__name__}: {exc}", 500)
-            result.dags[dag_id] = DagReport(dag_id, Outcome.ERROR, error=error, retry=True)
+    result.dags.update(settle_gone(sync, item.gone))
     errors = [d for d, r in result.dags.items() if r.outcome is Outcome.ERROR and not r.crashed]
     result.failed = sorted({*errors, *unbuilt})
     return result
+
+
+def settle_gone(sync: DagSync, gone: Sequence[DagId]) -> dict[DagId, DagReport]:
+    """Settle DAG ids no row claimed at enumeration: their registry items read in shared
+    consistent `BatchGetItem` calls, then settled on the engine's I/O pool (a DAG claimed
+    again since is left alone). An AWS error is that DAG's `error` report (retried)."""
+    if not gone:
+        return {}
+    registry = sync.registry
+    try:
+        keys = {registry.table: registry.keys(records=gone)}
+        items = batch_get(sync.source.client, keys, sync._pool)
+        records = Registry.parse(items.get(registry.table, [])).records
+    except Exception as exc:
+        return {dag_id: _error_report(dag_id, exc) for dag_id in gone}
+
+    def settle(dag_id: DagId) -> DagReport | None:
+        record = records.get(dag_id)
+        if record is not None and record.claims:
+            return None
+        try:
+            return sync.settler.settle(dag_id, None, record)
+        except Exception as exc:  # one DAG's failure, as in Settler.settle
+            return _error_report(dag_id, exc)
+
+    reports = sync._parallel(*(functools.partial(settle, dag_id) for dag_id in gone))
+    return {d: r for d, r in zip(gone, reports, strict=True) if r is not None}
+
+
+def _error_report(dag_id: DagId, exc: Exception) -> DagReport:
+    return DagReport(
+        dag_id, Outcome.ERROR, error=clip(f"{type(exc).__name__}: {exc}", 500), retry=True
+    )
 
 
 Answer = Callable[[RunRecord], None]

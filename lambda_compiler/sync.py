@@ -172,8 +172,7 @@ class DagSync:
         }
         for index, error in errors.items():
             self._give_up(report, index, error, "reverse index lookup failed")
-        if self._offloaded(seeds, report):
-            return report
+        seeds = self._offload_largest(seeds, report)
         hints = merge_hints(c for c in changes if c is not None)
         try:
             self._converge(seeds, hints, report, listings)
@@ -189,21 +188,36 @@ class DagSync:
                     self._give_up(report, index, single, "build failed", change=str(changes[index]))
         return report
 
-    def _offloaded(self, seeds: dict[int, set[RowRef]], report: SyncReport) -> bool:
-        """Hand the owners to `offload` when they number more than `offload_above`."""
-        owners = sorted(set().union(*seeds.values())) if seeds else []
-        if self.offload is None or self.offload_above is None or len(owners) <= self.offload_above:
-            return False
+    def _offload_largest(
+        self, seeds: dict[int, set[RowRef]], report: SyncReport
+    ) -> dict[int, set[RowRef]]:
+        """Hand the owners of the largest changes to `offload` until the owners left number
+        at most `offload_above`; the seeds left to build in this invocation.
+
+        A change that reaches thousands of rows goes to the fan-out while a small change
+        delivered in the same batch (a batching window groups nearby records) is still
+        built here at once, so a big change never holds up an unrelated one.
+        """
+        if self.offload is None or self.offload_above is None:
+            return seeds
+        keep = dict(seeds)
+        moved: dict[int, set[RowRef]] = {}
+        for index in sorted(seeds, key=lambda i: (-len(seeds[i]), i)):
+            if len(set().union(*keep.values()) if keep else ()) <= self.offload_above:
+                break
+            moved[index] = keep.pop(index)
+        owners = sorted(set().union(*moved.values())) if moved else []
+        if not owners:
+            return seeds
         try:
             self.offload(owners)
         except Exception as exc:
-            for index, refs in seeds.items():
-                if refs:
-                    self._give_up(report, index, exc, "offloading the owners failed")
-            return True
+            for index in moved:
+                self._give_up(report, index, exc, "offloading the owners failed")
+            return keep
         report.offloaded = len(owners)
-        self.log.info("owners offloaded", extra={"owners": len(owners)})
-        return True
+        self.log.info("owners offloaded", extra={"owners": len(owners), "changes": len(moved)})
+        return keep
 
     def _give_up(
         self, report: SyncReport, index: int, exc: Exception, message: str, **context: Any

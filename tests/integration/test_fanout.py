@@ -11,10 +11,20 @@ from botocore.exceptions import ReadTimeoutError
 from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
-from lambda_compiler.fanout import Runs
+from lambda_compiler.fanout import Runs, WorkItem, build_batch, enumerate_work
 from lambda_compiler.handler import lambda_handler, sync_for
+from lambda_compiler.model import DagId
 from lambda_compiler.rebuild import run_rebuild
-from tests.integration.aws_fixtures import FanoutQueues, Stack, deliver, failing, fanout_queues
+from lambda_compiler.rows import RowRef
+from lambda_compiler.sync import build_sync
+from tests.integration.aws_fixtures import (
+    FanoutQueues,
+    Stack,
+    count_requests,
+    deliver,
+    failing,
+    fanout_queues,
+)
 from tests.rowkit import job, scheduler, task
 
 pytestmark = pytest.mark.moto
@@ -188,3 +198,52 @@ def test_rebuild_with_worker_processes_writes_what_a_full_compile_gives(
     assert stack.files() == stack.expected_files()
     run = runs(stack).latest()
     assert run is not None and (run.total, run.done, run.failed) == (7, 7, 0)  # 32 rows / 5
+
+
+def unclaim(stack: Stack, numbers: range) -> list[str]:
+    """Delete jobs `numbers` and release their DAGs' claims, no stream record delivered:
+    DAG ids no row claims any more (a rebuild's `gone`)."""
+    for n in numbers:
+        stack.delete("job", job_type="etl", job_id=str(n))
+        ref = RowRef("mwaa_job", (("job_type", "etl"), ("job_id", str(n))))
+        stack.registry.release(DagId(f"job-job_{n}"), ref)
+    return [f"job-job_{n}" for n in numbers]
+
+
+def test_a_batch_of_gone_dags_reads_their_records_together_and_deletes_their_files(
+    stack: Stack,
+) -> None:
+    # GIVEN every DAG built, then 12 job rows deleted and their DAGs' claims released
+    # behind dynadag's back: DAG items no row claims
+    assert run_rebuild(stack.settings).ok
+    strays = unclaim(stack, range(10, 22))
+    sync = build_sync(stack.settings)
+    work = enumerate_work(sync)
+    assert work.gone == sorted(strays)
+
+    # WHEN a worker builds the batch of gone DAG ids
+    with count_requests(sync.source.client) as counts:
+        result = build_batch(sync, WorkItem("run", 0, gone=tuple(work.gone)))
+
+    # THEN their files are deleted, reading their registry items in one request, not 12
+    assert result.failed == []
+    assert {d: r.outcome.value for d, r in result.dags.items()} == dict.fromkeys(strays, "deleted")
+    assert stack.files() == stack.expected_files()
+    assert counts["dynamodb.GetItem"] == 0 and counts["dynamodb.BatchGetItem"] == 1
+
+
+def test_a_batch_of_gone_dags_whose_registry_read_fails_is_retried_naming_them(
+    stack: Stack,
+) -> None:
+    assert run_rebuild(stack.settings).ok
+    strays = unclaim(stack, range(10, 13))
+    sync = build_sync(stack.settings)
+    item = WorkItem("run", 0, gone=tuple(DagId(d) for d in strays))
+
+    with failing(sync.source.client, "before-send.dynamodb.BatchGetItem", lambda _: True):
+        result = build_batch(sync, item)
+
+    assert result.failed == strays
+    assert set(strays) <= stack.files().keys()  # nothing deleted; the retry will
+    assert build_batch(sync, item).failed == []
+    assert not set(strays) & stack.files().keys()

@@ -51,7 +51,7 @@ def test_a_change_owned_by_more_rows_than_the_limit_is_offloaded_and_built_by_th
     assert stack.files() == stack.expected_files()
 
 
-def test_a_failed_offload_fails_the_changes_so_they_are_retried(stack: Stack):
+def test_a_failed_offload_fails_the_offloaded_change_so_it_is_retried(stack: Stack):
     stack.put("task", task("1"))
     stack.put("job", job("a", "1"), job("b", "1"))
 
@@ -63,12 +63,29 @@ def test_a_failed_offload_fails_the_changes_so_they_are_retried(stack: Stack):
     sync = build_sync(stack.settings, offload=unavailable, offload_above=1)
     records = stack.records()
     report = sync.apply(changes(sync, records))
-    # THEN the records of the two jobs (two owners: over the limit) are retried; the task's
-    # record, which owns no row yet, completes
+    # THEN of the two job records (two owners: over the limit of one) the one handed over is
+    # retried and the other is built here; the task's record, which owns no row, completes
     table = stack.table("job")
-    assert report.failed == {
-        i for i, r in enumerate(records) if f"table/{table}/" in r["eventSourceARN"]
-    }
-    assert len(report.failed) == 2
+    job_records = {i for i, r in enumerate(records) if f"table/{table}/" in r["eventSourceARN"]}
+    assert len(report.failed) == 1 and report.failed < job_records
     assert report.offloaded == 0
-    assert stack.files() == {}
+    assert len(stack.files()) == 1
+
+
+def test_a_small_change_batched_with_a_big_one_is_built_at_once(stack: Stack):
+    # GIVEN task 1 listed by jobs a, b and c, and job z with its own task 9, all built
+    stack.put("task", task("1"), task("9"))
+    stack.put("job", job("a", "1"), job("b", "1"), job("c", "1"), job("z", "9"))
+    worker = build_sync(stack.settings)
+    assert worker.apply(changes(worker, stack.records())).failed == set()
+    handed: list[Sequence[RowRef]] = []
+    sync = build_sync(stack.settings, offload=handed.append, offload_above=2)
+    # WHEN task 1 (three jobs) and task 9 (one job) change and arrive in one batch
+    stack.put("task", task("1", task_params=NEW_SQL), task("9", task_params=NEW_SQL))
+    report = sync.apply(changes(sync, stack.records()))
+    # THEN task 1's jobs go to the fan-out and job z is built in this invocation
+    table = stack.table("job")
+    assert handed == [[RowRef(table, (("job_type", "etl"), ("job_id", j))) for j in "abc"]]
+    assert set(report.dags) == {"job-job_z"} and report.failed == set()
+    assert "SELECT 42;" in stack.files()["job-job_z"]
+    assert "SELECT 42;" not in stack.files()["job-job_a"]
