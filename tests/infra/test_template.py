@@ -605,3 +605,21 @@ def test_outputs_name_everything_an_mwaa_environment_needs(existing: Resolved) -
         "CompilerLogGroupName",
     ):
         assert existing.output(name), name
+
+
+def test_the_registry_is_pre_warmed_for_writes_only_when_asked(default: Resolved) -> None:
+    # DynamoDB bills pre-warming once and never lowers it again: not done by default
+    assert "WarmThroughput" not in default.resources["RegistryTable"]["Properties"]
+
+    warm = Resolved({"RegistryWarmWriteUnits": "12000"}).resources["RegistryTable"]["Properties"]
+
+    assert warm["WarmThroughput"] == {"WriteUnitsPerSecond": "12000"}
+    assert warm["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_every_parameter_appears_in_exactly_one_console_group() -> None:
+    template = source_template()
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+
+    assert sorted(grouped) == sorted(template["Parameters"])
