@@ -44,8 +44,13 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def log_error(log: logging.Logger | Any, message: str, exc: BaseException, **context: Any) -> None:
-    """Log `exc` as an error with `context`, saying whether a retry may fix it."""
+    """Log `exc` as an error with `context`, saying whether a retry may fix it; the record's
+    location is the caller's."""
+    # stacklevel counts from the logging call: stdlib's own method is level 1, Powertools'
+    # Logger wraps it once more (its default is 2).
+    caller = 2 if isinstance(log, logging.Logger) else 3
     log.error(
         message,
         extra={**context, "error": f"{type(exc).__name__}: {exc}", "transient": is_transient(exc)},
+        stacklevel=caller,
     )
