@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lambda_compiler.cli import app
-from lambda_compiler.fanout import WorkItem, build_batch, enumerate_work
+from lambda_compiler.fanout import Runs, WorkItem, build_batch, enumerate_work
 from lambda_compiler.handler import lambda_handler, sync_for
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.rebuild import run_rebuild
@@ -156,3 +156,25 @@ def test_the_rows_a_stream_change_offloads_still_rebuild_the_schedulers_of_their
     assert state.valid is False
     record: Any = stack.registry.get_dag("schedule-sched_s")
     assert record.outcome.value == "invalid"
+
+
+def test_a_full_rebuild_run_counts_a_scheduler_once_when_its_job_changed(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN every DAG built (no duplicate DAG id), then task 2 made invalid behind dynadag's
+    # back: job solo, and scheduler s listing it, become invalid
+    stack.delete("job", job_type="etl", job_id="zz")
+    stack.delete("scheduler", schedule_id="t")
+    run_rebuild(stack.settings)
+    stack.put("task", task("2", task_type="NOPE"))
+
+    # WHEN a rebuild puts the 13 jobs in one batch and scheduler s in the next
+    monkeypatch.setenv("DYNADAG_BATCH_ROWS", "13")
+    result = runner.invoke(app, ["rebuild", "--workers", "1", "--format", "json"])
+
+    # THEN s is built by its own batch only, so the run counts each of the 14 DAGs once
+    # (planned incrementally, the jobs' batch would also look s up, build and count it)
+    assert set(json.loads(result.stdout)["invalid"]) == {"job-job_solo", "schedule-sched_s"}
+    run = Runs(stack.dynamodb, stack.settings.registry_table).latest()
+    assert run is not None and run.total == 2
+    assert run.counts == {"unchanged": JOBS, "invalid": 2}
