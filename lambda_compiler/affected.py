@@ -35,6 +35,20 @@ One round goes:
    alongside this read. If anything changed since step 2, run another round (up to
    `max_rounds`; beyond that the records fail and Lambda retries them).
 
+**Planning modes** (`Planning`). A change's round (``incremental``) must reach every
+DAG it affects, so it looks up the schedulers of a job whose DAG id or validity
+changed. A batch of a full rebuild (``full_rebuild``: `fanout.enumerate_work` hands
+every job and scheduler row to some batch of the run) need not: each scheduler is
+built by its own batch from consistent reads of its jobs and their tasks, so it sees
+their DAG ids and validity itself. The one input of a job's validity that depends on
+the order of batches is a duplicate DAG id: a scheduler's batch knows of a row
+producing its job's DAG id only once that row's claim is registered. So a full
+rebuild looks up a job's schedulers only when another row claims the job's DAG id:
+a row whose claim lands later finds the job among its claimants, in its own batch's
+round, which then looks them up (and of two claims that miss each other, one
+verify sees both: see below). Bare job ids listed by schedulers resolve through the
+`job_id` GSI in both modes: that answer is the scheduler's own input.
+
 A one-task change so takes four sequential round trips: the ``taskref#`` query; the
 one `BatchGetItem` with the S3 head beside it; the put (after compiling); the verify
 read with the outcome write beside it.
@@ -174,6 +188,10 @@ def dependents_needed(previous: RowState | None, dag_id: DagId | None, valid: bo
 
 Steps = Generator[Reads, Answers, None]
 
+Planning = Literal["incremental", "full_rebuild"]
+"""How a round finds the schedulers of a changed job (see the module docstring):
+``incremental`` for a change, ``full_rebuild`` for a batch of a run over every row."""
+
 
 class Round:
     """One round's plan: what was read, what to read next, what to build and register.
@@ -190,10 +208,13 @@ class Round:
         tables: TableNames,
         config: CompilerConfig = DEFAULT_CONFIG,
         listings: Mapping[RowRef, Listing] | None = None,
+        planning: Planning = "incremental",
     ) -> None:
-        """`listings`: what the reverse index says of seed jobs (read with them)."""
+        """`listings`: what the reverse index says of seed jobs (read with them);
+        `planning`: whether the seeds are a batch of a full rebuild (`Planning`)."""
         self.tables = tables
         self.config = config
+        self.planning = planning
         self.owners: set[RowRef] = set()
         self.parents: dict[RowRef, set[RowRef]] = defaultdict(set)
         self.rows: dict[RowRef, Row | None] = {}
@@ -483,7 +504,8 @@ class Round:
         return found
 
     def _dependents_of_changed_jobs(self) -> Generator[Reads, Answers, set[RowRef]]:
-        """Schedulers of owner jobs whose DAG id or validity differs from their last build."""
+        """Schedulers of owner jobs whose DAG id or validity differs from their last build
+        (in a full rebuild, only of those whose DAG id another row claims)."""
         validated = self.validated = validate(self._snapshot(), self.config, self.manifest)
         lookups: dict[RowRef, frozenset[str]] = {}
         for ref in sorted(self.owners):
@@ -491,7 +513,7 @@ class Round:
             self.valid[ref] = plan is not None and not plan.problems
             if self._kind(ref) != "job" or ref in self.expanded:
                 continue
-            if dependents_needed(self.states.get(ref), self.current[ref], self.valid[ref]):
+            if self._schedulers_may_differ(ref):
                 self.expanded.add(ref)
                 key = dict(ref.key)
                 lookups[ref] = job_lookup_keys(key["job_type"], key["job_id"])
@@ -504,6 +526,17 @@ class Round:
                 found.add(scheduler)
                 self.parents[scheduler].add(job_ref)
         return found
+
+    def _schedulers_may_differ(self, ref: RowRef) -> bool:
+        """True when job `ref`'s schedulers must be looked up: its DAG id or validity
+        changed since its last build and, in a full rebuild, another row claims its DAG
+        id (else its schedulers' own batches see what this round sees)."""
+        current = self.current[ref]
+        if not dependents_needed(self.states.get(ref), current, self.valid[ref]):
+            return False
+        if self.planning == "incremental":
+            return True
+        return current is not None and self.claims(current) != {ref.address}
 
     def _snapshot(self) -> Snapshot:
         by_kind: dict[str, list[Row]] = defaultdict(list)

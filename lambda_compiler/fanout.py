@@ -11,13 +11,20 @@ its rows and DAG ids, so `dynadag redrive` can replay it.
 A **work item** is one message::
 
     {"run_id": "...", "batch_no": 3, "owners": ["mwaa_job/job_type=etl/job_id=7", ...],
-     "dag_ids": ["job-load_sales", ...], "gone": ["job-old_name", ...]}
+     "dag_ids": ["job-load_sales", ...], "gone": ["job-old_name", ...],
+     "planning": "full_rebuild"}
 
 `owners` are job and scheduler rows (`RowRef.address`); a worker runs the incremental
 engine on them (`DagSync.apply`, one `Change` per owner), which reads only those rows and
 their dependencies: a worker's memory is bounded by its batch, not by the tables.
 `dag_ids` are the DAG ids the registry last knew for them (what `redrive` prints);
 `gone` are DAG ids that no row claims any more (settled: their files are deleted).
+`planning` (`affected.Planning`) is ``full_rebuild`` for the batches of a run over every
+row (`enumerate_work`: the deploy-time rebuild, `dynadag rebuild`, and `redrive` of their
+batches), whose workers skip looking up the schedulers of each job (each scheduler is
+in a batch of its own); ``incremental`` (also when absent) for the rows of a stream
+change handed over by `DagSync` and for `dynadag rebuild --dag`: not every row, so a
+job's schedulers must still be found through the reverse index.
 
 A **run** (`RunRecord`, registry item ``pk="run#{run_id}"``) counts the batches: each
 worker adds its batch to `done` or `failed` (one atomic ``UpdateItem ADD``); the worker
@@ -43,8 +50,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from lambda_compiler.affected import Planning
 from lambda_compiler.batch_get import batch_get
 from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.limits import clip
@@ -82,6 +90,7 @@ class WorkItem:
     owners: tuple[RowRef, ...] = ()
     dag_ids: tuple[str, ...] = ()
     gone: tuple[DagId, ...] = ()
+    planning: Planning = "incremental"
 
     def body(self) -> str:
         """The message body (JSON)."""
@@ -92,6 +101,7 @@ class WorkItem:
                 "owners": [ref.address for ref in self.owners],
                 "dag_ids": list(self.dag_ids),
                 "gone": list(self.gone),
+                "planning": self.planning,
             },
             separators=(",", ":"),
         )
@@ -101,14 +111,18 @@ class WorkItem:
         """The work item in a message body; WorkItemError when it is not one."""
         try:
             data = json.loads(text)
+            planning = data.get("planning", "incremental")
+            if planning not in get_args(Planning):
+                raise ValueError(f"planning {planning!r} is not one of {get_args(Planning)}")
             return cls(
                 run_id=str(data["run_id"]),
                 batch_no=int(data["batch_no"]),
                 owners=tuple(RowRef.from_address(str(a)) for a in data.get("owners", ())),
                 dag_ids=tuple(str(d) for d in data.get("dag_ids", ())),
                 gone=tuple(DagId(str(d)) for d in data.get("gone", ())),
+                planning=planning,
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise WorkItemError(f"not a dynadag work item ({exc}): {clip(text, 200)}") from None
 
     def names(self) -> list[str]:
@@ -312,13 +326,15 @@ class Work:
     owners: list[RowRef] = field(default_factory=list)
     dag_ids: dict[RowRef, str] = field(default_factory=dict)
     gone: list[DagId] = field(default_factory=list)
+    planning: Planning = "incremental"
+    """``full_rebuild`` when `owners` are every row (`enumerate_work`)."""
 
     def items(self, run_id: str, size: int) -> list[WorkItem]:
         """The work in batches of `size` rows (or gone DAG ids)."""
         items: list[WorkItem] = []
         for chunk in _chunks(self.owners, size):
             names = tuple(d for d in (self.dag_ids.get(ref) for ref in chunk) if d)
-            items.append(WorkItem(run_id, len(items), tuple(chunk), names))
+            items.append(WorkItem(run_id, len(items), tuple(chunk), names, planning=self.planning))
         for gone in _chunks(self.gone, size):
             items.append(WorkItem(run_id, len(items), gone=tuple(gone)))
         return items
@@ -334,7 +350,7 @@ def enumerate_work(sync: DagSync) -> Work:
     rows claiming a DAG id, and the DAG ids no row claims any more (with a file or a
     record that is not ``deleted``): keys only, paginated."""
     tables = sync.tables
-    work = Work()
+    work = Work(planning="full_rebuild")
     owners: set[RowRef] = set()
     kinds: tuple[TableKind, ...] = ("job", "scheduler")
     for kind in kinds:
@@ -424,7 +440,7 @@ class BatchResult:
 def build_batch(sync: DagSync, item: WorkItem) -> BatchResult:
     """Run the incremental engine on a batch's rows and settle its gone DAG ids."""
     changes = [Change(sync.source.kind(ref), ref, frozenset({ref})) for ref in item.owners]
-    report = sync.apply(changes)
+    report = sync.apply(changes, item.planning)
     result = BatchResult(dict(report.dags))
     unbuilt = [str(item.owners[i]) for i in sorted(report.failed | report.dropped)]
     result.dags.update(settle_gone(sync, item.gone))

@@ -42,6 +42,7 @@ from typing import Any
 
 from lambda_compiler.affected import (
     Answers,
+    Planning,
     Reads,
     Registration,
     Round,
@@ -157,8 +158,14 @@ class DagSync:
         futures = [self._pool.submit(call) for call in calls]
         return [future.result() for future in futures]
 
-    def apply(self, changes: Sequence[Change | None]) -> SyncReport:
-        """Rebuild what `changes` affect; `None` entries (unusable records) are skipped."""
+    def apply(
+        self, changes: Sequence[Change | None], planning: Planning = "incremental"
+    ) -> SyncReport:
+        """Rebuild what `changes` affect; `None` entries (unusable records) are skipped.
+
+        `planning` is ``full_rebuild`` only for a batch of a run over every row
+        (`affected.Planning`: it skips looking up the schedulers of changed jobs).
+        """
         report = SyncReport()
         keys = sorted({key for change in changes if change for key in change.lookups})
         lookups = dict(zip(keys, self._parallel(*map(self._lookup, keys)), strict=True))
@@ -175,7 +182,7 @@ class DagSync:
         seeds = self._offload_largest(seeds, report)
         hints = merge_hints(c for c in changes if c is not None)
         try:
-            self._converge(seeds, hints, report, listings)
+            self._converge(seeds, hints, report, listings, planning)
         except Exception as exc:
             if len(seeds) == 1:
                 self._give_up(report, next(iter(seeds)), exc, "build failed")
@@ -183,7 +190,7 @@ class DagSync:
             log_error(self.log, "build of the whole batch failed; retrying change by change", exc)
             for index, owners in seeds.items():
                 try:
-                    self._converge({index: owners}, hints, report, listings)
+                    self._converge({index: owners}, hints, report, listings, planning)
                 except Exception as single:
                     self._give_up(report, index, single, "build failed", change=str(changes[index]))
         return report
@@ -254,6 +261,7 @@ class DagSync:
         hints: dict[RowRef, frozenset[DagId]],
         report: SyncReport,
         listings: Mapping[RowRef, Listing],
+        planning: Planning,
     ) -> None:
         """Rounds until one's inputs are unchanged after it wrote.
 
@@ -268,7 +276,7 @@ class DagSync:
             report.rounds += 1
             listed = {ref: listings[ref] for ref in sorted(owners) if ref in listings}
             heads = self._heads({x.dag_id for x in listed.values() if x.dag_id is not None})
-            plan, registrations = self._gather(owners, hints, listed)
+            plan, registrations = self._gather(owners, hints, listed, planning)
             outcomes: dict[DagId, Future[None]] = {}
             failed = self._build(plan, report, heads, outcomes)
             for dag_id, refs in plan.settle.items():
@@ -295,13 +303,14 @@ class DagSync:
         seeds: set[RowRef],
         hints: dict[RowRef, frozenset[DagId]],
         listings: Mapping[RowRef, Listing],
+        planning: Planning,
     ) -> tuple[Round, list[Future[None]]]:
         """Answer the round's reads; its registrations, sent in the background.
 
         Registrations only need to land before the verify step reads again (see
         `affected.py`), so they overlap compiling and publishing.
         """
-        plan = Round(seeds, hints, self.tables, self.config, listings)
+        plan = Round(seeds, hints, self.tables, self.config, listings, planning)
         registrations: list[Future[None]] = []
         reads = plan.next_reads()
         while reads is not None:

@@ -125,6 +125,25 @@ def count_requests(*clients: Any) -> Iterator[Counter[str]]:
             each.meta.events.unregister("before-send", count)
 
 
+@contextmanager
+def count_queries(*clients: Any) -> Iterator[Counter[str]]:
+    """Count DynamoDB Query calls by what they query: ``"{table}"`` (a reverse-index
+    lookup on the registry) or ``"{table}/{index}"`` (a GSI)."""
+    counts: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        index = params.get("IndexName")
+        counts[f"{params['TableName']}/{index}" if index else params["TableName"]] += 1
+
+    for each in clients:
+        each.meta.events.register("before-parameter-build.dynamodb.Query", count)
+    try:
+        yield counts
+    finally:
+        for each in clients:
+            each.meta.events.unregister("before-parameter-build.dynamodb.Query", count)
+
+
 @dataclass(frozen=True)
 class Request:
     """One API call as `timed_requests` saw it: its name and when it was sent/answered."""

@@ -16,6 +16,7 @@ import pytest
 
 from lambda_compiler.affected import (
     Answers,
+    Planning,
     Reads,
     Registration,
     Round,
@@ -27,7 +28,8 @@ from lambda_compiler.model import DagId
 from lambda_compiler.plan import Change, job_lookup_keys
 from lambda_compiler.registry import DagRecord, Listing, RegistryItems, RowState
 from lambda_compiler.rows import JOB_KEY, SCHEDULER_KEY, TASK_KEY, Row, RowRef, row_ref
-from lambda_compiler.snapshot import TableNames
+from lambda_compiler.snapshot import Snapshot, TableNames
+from lambda_compiler.validate import validate
 from tests.rowkit import job, scheduler, task
 
 TABLES = TableNames()
@@ -136,10 +138,11 @@ class World:
         *seeds: RowRef,
         hints: dict[RowRef, frozenset[DagId]] | None = None,
         listings: dict[RowRef, Listing] | None = None,
+        planning: Planning = "incremental",
     ) -> Planned:
         """Run one round's reads for `seeds`; the round and the registrations it asked for."""
         self.asked = []
-        plan = Round(seeds, hints or {}, TABLES, listings=listings)
+        plan = Round(seeds, hints or {}, TABLES, listings=listings, planning=planning)
         registrations: list[Registration] = []
         reads = plan.next_reads()
         while reads is not None:
@@ -408,6 +411,87 @@ def test_schedulers_are_rebuilt_only_when_a_jobs_dag_id_or_validity_changes(
     previous, dag_id, valid, needed
 ):
     assert dependents_needed(previous, dag_id, valid) is needed
+
+
+# --- full rebuild: every row is in some batch of the run -----------------------------------
+
+
+def first_deploy() -> World:
+    """Jobs a and b with tasks, scheduler daily listing both; nothing built yet."""
+    world = World()
+    world.put(TABLES.task, task("1"), task("2"))
+    world.put(TABLES.job, job("a", "1", name="a"), job("b", "2", name="b"))
+    world.put(TABLES.scheduler, scheduler("daily", "a, etl:b", name="daily"))
+    return world
+
+
+def rebuilt_in_batches(
+    world: World, batches: list[list[RowRef]], planning: Planning
+) -> tuple[dict[RowRef, bool], int, Counter[RowRef]]:
+    """Build `batches` one after another, as the workers of one run; per row, whether
+    the last round that built it found it valid; the dependents lookups asked; and how
+    many batches built each row."""
+    last: dict[RowRef, bool] = {}
+    lookups = 0
+    built: Counter[RowRef] = Counter()
+    for batch in batches:
+        planned = world.build(*batch, planning=planning)
+        lookups += sum(len(reads.dependents) for reads in planned.asked)
+        built.update(planned.round.only)
+        last.update({r: planned.round.valid[r] for r in planned.round.only})
+    return last, lookups, built
+
+
+BATCH_ORDERS = [
+    [[scheduler_ref("daily")], [job_ref("a")], [job_ref("b")]],
+    [[job_ref("a")], [job_ref("b")], [scheduler_ref("daily")]],
+    [[job_ref("a"), scheduler_ref("daily")], [job_ref("b")]],
+]
+
+
+@pytest.mark.parametrize("batches", BATCH_ORDERS)
+def test_a_full_rebuild_batch_looks_up_no_schedulers_and_builds_each_row_once(batches):
+    world = first_deploy()
+    valid, lookups, built = rebuilt_in_batches(world, batches, "full_rebuild")
+    assert lookups == 0
+    assert built == dict.fromkeys([job_ref("a"), job_ref("b"), scheduler_ref("daily")], 1)
+    assert valid == validity_of_a_full_compile(world) == dict.fromkeys(built, True)
+    assert world.index >= {("jobref#a", scheduler_ref("daily")), ("taskref#1", job_ref("a"))}
+    # planned incrementally, the same batches look up each new job's schedulers
+    _, lookups, _ = rebuilt_in_batches(first_deploy(), batches, "incremental")
+    assert lookups == 2
+
+
+def validity_of_a_full_compile(world: World) -> dict[RowRef, bool]:
+    by_table = {t: [row for r, row in world.rows.items() if r.table == t] for t in KEYS}
+    tables = (by_table[TABLES.task], by_table[TABLES.job], by_table[TABLES.scheduler])
+    plans = validate(Snapshot(*tables, TABLES)).plans
+    return {r: not plan.problems for r, plan in plans.items()}
+
+
+@pytest.mark.parametrize(
+    ("batches", "daily_builds"), list(zip(BATCH_ORDERS, [2, 1, 2], strict=True))
+)
+def test_a_duplicate_found_by_a_later_batch_still_rebuilds_the_schedulers_of_its_jobs(
+    batches, daily_builds
+):
+    # job b takes job a's DAG id: the batch registering the second claim finds the other
+    # job, and rebuilds the schedulers registered by then (a later one sees both claims)
+    world = first_deploy()
+    world.put(TABLES.job, job("b", "2", name="a"))
+    valid, lookups, built = rebuilt_in_batches(world, batches, "full_rebuild")
+    assert lookups > 0
+    assert built[scheduler_ref("daily")] == daily_builds
+    assert valid == validity_of_a_full_compile(world)
+    assert not valid[job_ref("a")] and not valid[job_ref("b")]
+
+
+def test_a_full_rebuild_of_rows_already_built_reads_as_an_incremental_one():
+    world = loaded()
+    world.put(TABLES.job, job("load", "1", name="loader"))
+    planned = world.plan(job_ref("load"), planning="full_rebuild")
+    assert [r.dependents for r in planned.asked if r.dependents] == []
+    assert planned.settle == {"job-load": {job_ref("load")}, "job-loader": {job_ref("load")}}
 
 
 # --- deleted rows -------------------------------------------------------------------------

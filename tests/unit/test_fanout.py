@@ -29,13 +29,29 @@ def test_a_work_item_reads_back_from_its_message_body() -> None:
     assert item.names() == ["job-load", "job-gone"]
 
 
+def test_a_work_item_says_whether_it_is_a_batch_of_a_full_rebuild() -> None:
+    full = Work([job_ref("1"), job_ref("2")], planning="full_rebuild").items("r", 1)
+    assert [WorkItem.from_body(i.body()).planning for i in full] == ["full_rebuild"] * 2
+    # a stream change's rows, and messages written before the field existed: incremental
+    assert Work([job_ref("1")]).items("r", 1)[0].planning == "incremental"
+    body = json.loads(full[0].body())
+    del body["planning"]
+    assert WorkItem.from_body(json.dumps(body)).planning == "incremental"
+
+
 def test_a_batch_without_known_dag_ids_is_named_by_its_rows() -> None:
     assert WorkItem("r", 0, (job_ref("7"),)).names() == ["mwaa_job[job_type='etl', job_id='7']"]
 
 
 @pytest.mark.parametrize(
     "body",
-    ["not json", '{"batch_no": 1}', '{"run_id": "r", "batch_no": "x"}', "[1, 2]"],
+    [
+        "not json",
+        '{"batch_no": 1}',
+        '{"run_id": "r", "batch_no": "x"}',
+        "[1, 2]",
+        '{"run_id": "r", "batch_no": 1, "planning": "fast"}',
+    ],
 )
 def test_a_message_that_is_not_a_work_item_is_refused_with_its_text(body: str) -> None:
     with pytest.raises(WorkItemError, match="not a dynadag work item"):
