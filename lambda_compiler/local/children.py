@@ -84,7 +84,7 @@ class Child:
                 self._on_line(line.rstrip("\n"))
         code = self.process.wait()
         if not self._stopping:
-            self._on_line(f"error {ChildError.__name__}: the process exited with code {code}")
+            self._on_line(f"error the process exited with code {code}")
 
     def close(self) -> None:
         """Ask it to stop (it finishes the message in hand); see `stop`."""

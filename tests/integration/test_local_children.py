@@ -4,6 +4,7 @@ behind when it stops: on Ctrl-C, and when it is killed."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -129,3 +130,12 @@ def test_no_child_outlives_the_stack(local: LocalProcess, how: signal.Signals) -
         assert local.process.returncode == 0
         local.wait_for_line("^stopped$", after=mark, timeout=5)
         assert not any("Traceback" in line for line in local.seen), local.seen
+
+
+def test_a_queue_worker_that_dies_is_reported(local: LocalProcess) -> None:
+    workers = [pid for pid, cmd in children_of(local.process.pid).items() if "queue-worker" in cmd]
+    mark = local.mark()
+
+    os.kill(workers[0], signal.SIGKILL)
+
+    local.wait_for_line(r"queue worker: ChildError: the process exited with code -9", after=mark)
