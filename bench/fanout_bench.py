@@ -42,6 +42,7 @@ from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.fanout import Fanout, Runs, prepare_rebuild
 from lambda_compiler.fanout_worker import _start_process, build_item_here, build_worker
+from lambda_compiler.local.children import MODULE, MOTO
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.rebuild import run_rebuild
 from lambda_compiler.settings import Settings
@@ -158,7 +159,7 @@ def moto_cpu_seconds() -> float:
     """CPU seconds (user + system) used so far by this process's moto-server children."""
     total = 0.0
     for child in psutil.Process().children():
-        if "moto.server" in " ".join(child.cmdline()):
+        if {MODULE, MOTO} <= set(child.cmdline()):
             times = child.cpu_times()
             total += times.user + times.system
     return total

@@ -23,10 +23,7 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -38,6 +35,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import compile_dags
+from lambda_compiler.local.children import start_moto
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.local.streams import LambdaContext, lambda_record
@@ -52,26 +50,12 @@ _serialize = TypeSerializer().serialize
 
 @contextlib.contextmanager
 def moto_process() -> Iterator[str]:
-    """A moto server in a child process on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    """A moto server in a child process on a free loopback port (as `dynadag local` runs it)."""
+    server, url = start_moto("127.0.0.1", 0)
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1)
-                break
-            time.sleep(0.1)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def environment(endpoint: str) -> Settings:

@@ -72,7 +72,7 @@ def local(
             "--queue-workers",
             min=1,
             max=32,
-            help="Threads building the fan-out work queue's batches (Lambda's concurrency).",
+            help="Processes building the fan-out work queue's batches (Lambda's concurrency).",
         ),
     ] = 2,
 ) -> None:

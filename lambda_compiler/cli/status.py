@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,7 +38,9 @@ AllOption = Annotated[
 def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False) -> None:
     """Outcome, problems, S3 version and last change of every DAG; exit 1 if any is invalid.
 
-    Deleted DAGs are left out unless --all, which also lists DAGs of disabled rows.
+    Deleted DAGs are left out unless --all, which also lists DAGs of disabled rows. The
+    latest fan-out run (batches pending, done, failed) follows on stderr; with --format json
+    as one object, ``{"latest_run": ...}``, while stdout holds the list of DAGs.
     """
     from lambda_compiler.cli.lineage import hidden_dags
     from lambda_compiler.registry import Registry
@@ -71,18 +75,21 @@ def status(output: FormatOption = OutputFormat.TEXT, all_dags: AllOption = False
         elif len(known) > len(live):
             summary += f" ({len(known) - len(live)} deleted not shown: `dynadag status --all`)"
         say(summary, style="red" if failed else None, err=True)
-    if output is not OutputFormat.JSON:
-        _latest_run(aws)
+    _latest_run(aws, output)
     raise typer.Exit(1 if failed else 0)
 
 
-def _latest_run(aws: Aws) -> None:
+def _latest_run(aws: Aws, output: OutputFormat) -> None:
     """The last fan-out run's batches (pending, done, failed), on stderr."""
     from lambda_compiler.cli.rebuild import run_line
     from lambda_compiler.fanout import Runs
 
     run = Runs(aws.dynamodb, aws.settings.registry_table).latest()
-    if run is not None:
+    if run is None:
+        return
+    if output is OutputFormat.JSON:
+        sys.stderr.write(json.dumps({"latest_run": run.to_dict()}) + "\n")
+    else:
         say(run_line(run), style="red" if run.failed else None, err=True)
 
 

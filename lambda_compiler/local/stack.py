@@ -1,31 +1,36 @@
 """The local stack: a moto server, the template's resources, a stream worker and a dags mirror.
 
-Everything runs in this process: moto serves on 127.0.0.1, the worker thread polls the
-tables' streams and calls the real Lambda handler, `queue_workers` threads consume the
+moto serves on 127.0.0.1 in a child process; `queue_workers` child processes consume the
 fan-out's work queue with the real worker handler (the deploy-time rebuild at start and
-large stream changes go through it), and the mirror copies the dags prefix
-into a local Airflow dags folder. Any AWS CLI or boto3 call with the endpoint URL
-works against it.
+large stream changes go through it; see `children`). This process runs only the stream
+worker thread, which polls the tables' streams and calls the real Lambda handler, and the
+mirror, which copies the dags prefix into a local Airflow dags folder. Any AWS CLI or boto3
+call with the endpoint URL works against it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from botocore.config import Config
 
+from lambda_compiler.local.children import (
+    QUEUE_WORKER,
+    Child,
+    ChildError,
+    lambda_logs_to,
+    start_moto,
+)
 from lambda_compiler.local.mirror import DagsMirror
 from lambda_compiler.local.provision import provision
-from lambda_compiler.local.queues import Queues, QueueWorker, local_queues
+from lambda_compiler.local.queues import local_queues
 from lambda_compiler.local.report import ChangeLine, ChangeReport
 from lambda_compiler.local.resources import DEFAULT_TEMPLATE, StackResources, read_resources
 from lambda_compiler.local.streams import Handler, Invocation, StreamWorker
@@ -61,7 +66,7 @@ class LocalConfig:
     region: str = "us-east-1"
     batch_size: int = 100
     poll_interval: float = 0.05
-    queue_workers: int = 2  # threads consuming the fan-out work queue (Lambda's concurrency)
+    queue_workers: int = 2  # processes consuming the fan-out work queue (Lambda's concurrency)
 
     def environment(self, endpoint: str, settings: Settings) -> dict[str, str]:
         """The variables the handler and any child process need to use this stack."""
@@ -124,26 +129,21 @@ class LocalStack:
     resources: StackResources = field(init=False)
     settings: Settings = field(init=False)
     endpoint: str = field(init=False, default="")
-    _server: Any = field(init=False, default=None)
+    _server: Child | None = field(init=False, default=None)
+    _queue_workers: list[Child] = field(init=False, default_factory=list)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
     _mirror_due: threading.Event = field(init=False, default_factory=threading.Event)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _lines: ChangeReport | None = field(init=False, default=None)
-    _log_file: Any = field(init=False, default=None)
+    _log_file: TextIO | None = field(init=False, default=None)
 
     def start(self) -> None:
-        """Serve, create the resources, point this process at them, and start the worker."""
-        from moto.server import ThreadedMotoServer  # moto is only needed by the local stack
-
+        """Serve, create the resources, point this process at them, and start the workers."""
         self.resources = read_resources(self.config.template)
         bucket = self.config.bucket or self.resources.bucket.name or "dynadag-local"
         self.settings = stack_settings(self.resources, bucket, self.resources.dags_prefix)
         check_port_free(self.config.host, self.config.port)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(self.config.host, self.config.port, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        self._server, self.endpoint = start_moto(self.config.host, self.config.port)
         for name in ("AWS_PROFILE", "DYNADAG_ALERT_TOPIC_ARN"):  # no profile, no SNS locally
             os.environ.pop(name, None)
         os.environ.update(self.config.environment(self.endpoint, self.settings))
@@ -155,13 +155,19 @@ class LocalStack:
         queues = local_queues(sqs, self.resources)
         os.environ["DYNADAG_WORK_QUEUE_URL"] = queues.work_url
         self.settings = Settings.from_env()
-        self._threads = [
-            threading.Thread(target=self._consume, args=(queues,), name=f"dynadag-queue-{n}")
-            for n in range(self.config.queue_workers)
+        self._log_file = lambda_logs_to(self.handler_log)  # before the rebuild logs anything
+        self._queue_workers = [
+            Child(
+                QUEUE_WORKER,
+                queues.work_url,
+                str(self.config.poll_interval * 2),
+                str(self.handler_log),
+                on_line=self._queue_worker_said,
+            )
+            for _ in range(self.config.queue_workers)
         ]
-        for thread in self._threads:
-            thread.daemon = True
-            thread.start()
+        for child in self._queue_workers:  # started together, waited for in turn
+            child.ready()
         # As on deploy: upload dags_runtime/ and .airflowignore, build every DAG (the fan-out).
         self._rebuild()
         worker = StreamWorker(
@@ -184,7 +190,7 @@ class LocalStack:
         for thread in more:
             thread.daemon = True
             thread.start()
-        self._threads += more
+        self._threads = more
 
     def _rebuild(self, timeout: float = 900.0) -> None:
         """The deploy-time rebuild: queued as the deploy hook does, built by the queue
@@ -201,33 +207,24 @@ class LocalStack:
             time.sleep(0.1)
             run = runs.get(run.run_id) or run
 
-    def _consume(self, queues: Queues) -> None:
-        """A queue worker thread: the fan-out worker handler on the work queue's messages."""
-        from lambda_compiler.fanout_worker import handler
+    def _queue_worker_said(self, line: str) -> None:
+        """A queue worker's line: wake the mirror after built messages; report errors."""
+        what, _, rest = line.partition(" ")
+        if what == "handled":
+            self._mirror_due.set()
+        elif what == "error" and not self._stop.is_set():
+            self.on_error("queue worker", ChildError(rest))
 
-        worker = QueueWorker(self.client("sqs"), queues.work_url, handler)
-        while not self._stop.is_set():
-            try:
-                handled = worker.poll_once()
-            except Exception as exc:  # e.g. a moto hiccup; report it and keep polling
-                self.on_error("queue worker", exc)
-                handled = 0
-            if handled:
-                self._mirror_due.set()
-            else:
-                self._stop.wait(self.config.poll_interval * 2)
+    @property
+    def queue_worker_pids(self) -> list[int]:
+        """The process ids of the queue workers."""
+        return [worker.pid for worker in self._queue_workers]
 
     def _handler(self) -> Handler:
-        """The real Lambda handler, its JSON logs sent to a file (`_report` prints what it
-        returns)."""
-        from lambda_compiler.handler import lambda_handler, logger
+        """The real Lambda handler (its JSON logs go to `handler_log`; `_report` prints what
+        it returns)."""
+        from lambda_compiler.handler import lambda_handler
 
-        stdlib_logger = logging.getLogger(logger.service)
-        self.handler_log.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = self.handler_log.open("a", encoding="utf-8")
-        for handler in stdlib_logger.handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(self._log_file)
         tables = self.settings.tables
         self._lines = ChangeReport(
             {tables.task: TASK_KEY, tables.job: JOB_KEY, tables.scheduler: SCHEDULER_KEY}
@@ -292,15 +289,19 @@ class LocalStack:
             pass
 
     def stop(self) -> None:
-        """Stop the worker, then the server; safe to call more than once."""
+        """Stop the workers, then the server; safe to call more than once."""
         self._stop.set()
         self._mirror_due.set()
+        for worker in self._queue_workers:
+            worker.close()  # all at once: each finishes the message in hand
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
+        for worker in self._queue_workers:
+            worker.stop()
+        self._queue_workers = []
         if self._server is not None:
-            with contextlib.suppress(Exception):
-                self._server.stop()
+            self._server.stop()
             self._server = None
         if self._log_file is not None:
             self._log_file.close()
@@ -328,15 +329,3 @@ class LocalStack:
                 mirror.sync()
             except Exception as exc:  # the mirror must not stop anything else
                 self.on_error("dags mirror", exc)
-            _forget_old_shard_iterators()
-
-
-def _forget_old_shard_iterators(keep: int = 1000) -> None:
-    """Moto keeps every shard iterator it ever handed out; polling would grow that forever."""
-    from moto.dynamodbstreams.models import dynamodbstreams_backends
-
-    for account in dynamodbstreams_backends.values():
-        for backend in account.values():
-            iterators = backend.shard_iterators
-            for arn in list(iterators)[:-keep]:
-                iterators.pop(arn, None)

@@ -111,3 +111,26 @@ def test_status_against_a_bucket_that_does_not_exist_is_one_error(
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: bucket 'no-such-dags-bucket' does not exist"]
+
+
+def test_status_json_ends_with_the_latest_fan_out_run_on_stderr(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_stack(moto_endpoint, monkeypatch).apply(GOOD)
+    rebuilt = runner.invoke(app, ["rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+
+    result = runner.invoke(app, ["status", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert [record["dag_id"] for record in json.loads(result.stdout)] == ["job-load"]
+    run = json.loads(result.stderr)["latest_run"]
+    assert (run["origin"], run["batches"], run["done"], run["failed"], run["pending"]) == (
+        "rebuild",
+        1,
+        1,
+        0,
+        0,
+    )
+    text = runner.invoke(app, ["status"])
+    assert f"rebuild run {run['run_id']}" in text.stderr.splitlines()[-1]

@@ -1,0 +1,141 @@
+"""`dynadag local` runs moto and each queue worker in a process of its own, and leaves none
+behind when it stops: on Ctrl-C, and when it is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from lambda_compiler.local.process import LocalProcess
+from tests.rowkit import job, task
+
+pytestmark = pytest.mark.moto
+SHARED_BY = 12
+_serialize = TypeSerializer().serialize
+
+
+def children_of(pid: int) -> dict[int, list[str]]:
+    """The live child processes of `pid`: their command lines, by pid (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError):  # not a process, or it ended meanwhile
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU the process has used, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (a zombie has ended)."""
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.append(pid)
+    return running
+
+
+def wait_until(what: str, check: Callable[[], object], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProcess]:
+    rows = {
+        "mwaa_task": [task("1")],
+        "mwaa_job": [job(f"{n}", "1") for n in range(SHARED_BY)],
+    }
+    seed = tmp_path / "rows.json"
+    seed.write_text(json.dumps(rows))
+    monkeypatch.setenv("DYNADAG_OFFLOAD_ABOVE", "5")
+    monkeypatch.setenv("DYNADAG_BATCH_ROWS", "4")
+    running = LocalProcess(
+        tmp_path / ".dynadag", seed=seed, options=("--queue-workers", "3"), timeout=120
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_queue_workers_are_child_processes_and_build_an_offloaded_change(
+    local: LocalProcess,
+) -> None:
+    s3, dynamodb = local.client("s3"), local.client("dynamodb")
+    bucket = local.env["DYNADAG_BUCKET"]
+
+    def bodies() -> dict[str, str]:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix="dags/job-").get("Contents", [])
+        return {
+            o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
+            for o in listing
+        }
+
+    wait_until("the seeded DAGs", lambda: len(bodies()) == SHARED_BY)
+    # GIVEN dynadag local with --queue-workers 3: three queue workers and a moto server,
+    # each a process of its own
+    children = children_of(local.process.pid)
+    workers = [pid for pid, command in children.items() if "queue-worker" in command]
+    assert len(workers) == 3
+    assert sum("moto" in command for command in children.values()) == 1
+    assert local.process.pid not in workers
+    used = sum(cpu_ticks(pid) for pid in workers)
+
+    # WHEN a task shared by more jobs than DYNADAG_OFFLOAD_ABOVE changes
+    dynamodb.put_item(
+        TableName="mwaa_task",
+        Item={k: _serialize(v) for k, v in task("1", name="fanned_out").items()},
+    )
+
+    # THEN every job's file gets it, built by the worker processes
+    wait_until("every job", lambda: all("fanned_out" in b for b in bodies().values()))
+    assert sum(cpu_ticks(pid) for pid in workers) > used
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_no_child_outlives_the_stack(local: LocalProcess, how: signal.Signals) -> None:
+    children = list(children_of(local.process.pid))
+    assert len(children) == 4  # moto and three queue workers
+
+    mark = local.mark()
+
+    local.stop(how)
+
+    wait_until("every child to end", lambda: not alive(children), timeout=30)
+    if how == signal.SIGINT:
+        assert local.process.returncode == 0
+        local.wait_for_line("^stopped$", after=mark, timeout=5)
+        assert not any("Traceback" in line for line in local.seen), local.seen
+
+
+def test_a_queue_worker_that_dies_is_reported(local: LocalProcess) -> None:
+    workers = [pid for pid, cmd in children_of(local.process.pid).items() if "queue-worker" in cmd]
+    mark = local.mark()
+
+    os.kill(workers[0], signal.SIGKILL)
+
+    local.wait_for_line(r"queue worker: ChildError: the process exited with code -9", after=mark)
