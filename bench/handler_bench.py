@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.handler_bench [--jobs 1000] [--rebuild-jobs 1000]
 
 Runs against a moto server in its own process on 127.0.0.1 (so moto's CPU is not the
-handler's), with the tables and bucket of `template.yaml`.
+handler's) that keeps connections alive as AWS endpoints do (`bench.moto_server`), with
+the tables and bucket of `template.yaml`.
 
 (a) handler time for a one-task change that rebuilds one (or ten) 20-task job DAGs,
     divided by the pure `compile_dags` time of those DAGs' rows: wall time, and the
@@ -23,7 +24,10 @@ import argparse
 import contextlib
 import json
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -35,7 +39,6 @@ from boto3.dynamodb.types import TypeSerializer
 
 from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import compile_dags
-from lambda_compiler.local.children import start_moto
 from lambda_compiler.local.provision import provision
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.local.streams import LambdaContext, lambda_record
@@ -50,12 +53,26 @@ _serialize = TypeSerializer().serialize
 
 @contextlib.contextmanager
 def moto_process() -> Iterator[str]:
-    """A moto server in a child process on a free loopback port (as `dynadag local` runs it)."""
-    server, url = start_moto("127.0.0.1", 0)
+    """A moto server in a child process on a free loopback port, keeping connections alive."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.moto_server", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
     try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1)
+                break
+            time.sleep(0.1)
         yield url
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def environment(endpoint: str) -> Settings:

@@ -5,6 +5,11 @@
 unchanged DAG is never re-uploaded and every S3 version is a real change, the writer's
 version, the DAG id and the rows it was compiled from.
 
+A DAG whose last file dynadag recorded (its ETag) is replaced without looking first: the
+put is conditional on that ETag (``If-Match``), or on there being no object at all
+(``If-None-Match: *``) for a DAG with no file; S3 refuses it when the object is not the
+one expected, and the caller then looks (`current`) and decides as for any other put.
+
 Deleting puts a delete marker (the bucket is versioned), and only when the object
 exists, so replays never stack markers.
 
@@ -31,6 +36,8 @@ TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 _MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 _DENIED_CODES = ("403", "AccessDenied", "Forbidden")
 _CONFLICT_CODES = ("412", "PreconditionFailed", "409", "ConditionalRequestConflict")
+_REFUSED_CODES = (*_CONFLICT_CODES, *_MISSING_CODES, *_DENIED_CODES)
+"""A conditional put refused with one of these is settled by looking first, as before."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Published:
     outcome: Literal["written", "unchanged", "deleted", "absent", "foreign"]
     key: str
     version_id: str | None
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,23 @@ class DagPublisher:
         metadata = dag_metadata(dag_id, sha256_hex(body), sources)
         return self._put_unless_same(self.key(dag_id), body, metadata, current)
 
+    def replace(
+        self, dag_id: DagId, source: str, sources: Sequence[RowRef], etag: str | None
+    ) -> Published | None:
+        """Put the DAG file if the object at its key is the one with `etag` (None: if there
+        is no object); None, with nothing written, when it is not (look with `current`)."""
+        if not self.owns(dag_id, None):
+            return None
+        body = source.encode()
+        metadata = dag_metadata(dag_id, sha256_hex(body), sources)
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            return self._put(self.key(dag_id), body, metadata, condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _REFUSED_CODES:
+                return None
+            raise
+
     def put_if_changed(self, key: str, body: bytes, metadata: dict[str, str]) -> Published:
         """Put `body` at `key` unless the object's `sha256` metadata already matches."""
         return self._put_unless_same(key, body, metadata, self.current(key))
@@ -136,11 +161,21 @@ class DagPublisher:
         self, key: str, body: bytes, metadata: dict[str, str], current: Current | None
     ) -> Published:
         if current is not None and current.sha256 == metadata["sha256"]:
-            return Published("unchanged", key, current.version_id)
+            return Published("unchanged", key, current.version_id, current.etag)
+        return self._put(key, body, metadata, {})
+
+    def _put(
+        self, key: str, body: bytes, metadata: dict[str, str], condition: dict[str, str]
+    ) -> Published:
         response = self._client.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPE, Metadata=metadata
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=CONTENT_TYPE,
+            Metadata=metadata,
+            **condition,
         )
-        return Published("written", key, response.get("VersionId"))
+        return Published("written", key, response.get("VersionId"), response.get("ETag"))
 
     def update(
         self, key: str, change: Callable[[bytes | None, Current | None], bytes], attempts: int = 3

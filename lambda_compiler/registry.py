@@ -107,7 +107,9 @@ class DagRecord:
     until `release_pin`.
 
     `inputs_key` (`compiler.inputs_key`) says what the current file was compiled from,
-    kept only while the outcome is ``written`` or ``unchanged``.
+    kept only while the outcome is ``written`` or ``unchanged``. `etag` is the ETag of
+    the file dynadag last put or found (None after a delete or a rollback, and on items
+    written before it was kept): the next put is conditional on it.
     """
 
     dag_id: DagId
@@ -129,6 +131,7 @@ class DagRecord:
     pinned_at: str | None = None
     pending_sha256: str | None = None
     inputs_key: str | None = None
+    etag: str | None = None
 
     @property
     def pinned(self) -> bool:
@@ -166,6 +169,7 @@ class DagRecord:
             pinned_at=data.get("pinned_at"),
             pending_sha256=data.get("pending_sha256"),
             inputs_key=data.get("inputs_key"),
+            etag=data.get("etag"),
         )
 
 
@@ -187,6 +191,8 @@ class OutcomeRecord:
     """For ``pinned``: the sha256 the rows' compile would publish (None: nothing to)."""
     inputs_key: str | None = None
     """For ``written``/``unchanged``: what the file was compiled from (`compiler.inputs_key`)."""
+    etag: str | None = None
+    """For ``written``/``unchanged``: the file's ETag, when known."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,8 @@ class Registry:
         }
         if pin:
             values.update(pinned_version=version_id, pinned_by=by, pinned_at=now)
-        self._update(_dag_key(DagId(dag_id)), values, remove=() if pin else _PIN_FIELDS)
+        remove = ("etag",) if pin else ("etag", *_PIN_FIELDS)
+        self._update(_dag_key(DagId(dag_id)), values, remove=remove)
 
     def release_pin(self, dag_id: str) -> None:
         """Let builds publish the DAG's file again (the next build replaces the rollback)."""
@@ -303,10 +310,13 @@ class Registry:
             remove.extend(_PIN_FIELDS)
         if record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
             values.update(version_id=record.version_id, sha256=record.sha256)
-            values["inputs_key"] = record.inputs_key
+            values.update(inputs_key=record.inputs_key, etag=record.etag)
             remove.append("rolled_back_from")
         if values.get("inputs_key") is None:
             remove.append("inputs_key")
+        written = record.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED, Outcome.DELETED)
+        if written and values.get("etag") is None:
+            remove.append("etag")
         if record.outcome == Outcome.WRITTEN:
             values["written_at"] = now
         if record.outcome == Outcome.DELETED:

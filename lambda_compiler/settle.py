@@ -13,7 +13,10 @@ then record the outcome in the registry and alert.
   is published or deleted until the pin is released;
 - an invalid DAG keeps its last good file (``invalid``), alerted when its problems
   are new; a file dynadag did not write at the DAG's key is an invalid DAG too;
-- a valid DAG is put when its bytes changed (``written``), else ``unchanged``;
+- a valid DAG is put when its bytes changed (``written``), else ``unchanged``; when the
+  registry records the file in S3 (its ETag) or none, and the bytes differ from the
+  recorded ones, the put is conditional on that (`DagPublisher.replace`) instead of
+  looking first; S3 refuses it if the object is another, which is then looked at;
 - an outcome the registry already holds word for word is not written again;
 - a DAG not rendered because its inputs are the recorded file's (`compiler.Skipped`)
   is ``unchanged`` with nothing written, not even its outcome, when the object in S3
@@ -117,6 +120,7 @@ class Settler:
                 current = head.result() if head else self._current(dag_id)
                 if previous is not None and _is_recorded(current, previous):
                     return DagReport(dag_id, Outcome.UNCHANGED)
+                head = _known(current)
                 dag = dag.render()
             if isinstance(dag, CompileCrash):
                 return self.failure(dag_id, dag.error, previous, dag.inputs)
@@ -124,10 +128,10 @@ class Settler:
                 return self._hold(dag_id, dag, previous)
             if dag is not None and not dag.ok:
                 return self._invalid(dag, previous)
-            current = head.result() if head else self._current(dag_id)
             if dag is None:
+                current = head.result() if head else self._current(dag_id)
                 return self._delete(dag_id, previous, current)
-            return self._publish(dag, current, previous, later)
+            return self._publish(dag, head, previous, later)
         except Exception as exc:
             return self.failure(dag_id, exc, previous, dag.inputs if dag else ())
 
@@ -175,12 +179,18 @@ class Settler:
     def _publish(
         self,
         dag: DagResult,
-        current: Current | None,
+        head: Future[Current | None] | None,
         previous: DagRecord | None,
         later: Later | None = None,
     ) -> DagReport:
         assert dag.source is not None
-        published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
+        published = None
+        if head is None and _replaceable(previous, dag, self.publisher.key(dag.dag_id)):
+            etag = previous.etag if previous and previous.sha256 else None
+            published = self.publisher.replace(dag.dag_id, dag.source, dag.inputs, etag)
+        if published is None:
+            current = head.result() if head else self._current(dag.dag_id)
+            published = self.publisher.publish(dag.dag_id, dag.source, dag.inputs, current)
         if published.outcome == "foreign":
             field = "job_name" if dag.kind == "job" else "schedule_name"
             problem = Problem(
@@ -204,6 +214,7 @@ class Settler:
                 sources=tuple(ref.address for ref in dag.inputs),
                 compiler_version=__version__,
                 inputs_key=dag.inputs_key,
+                etag=published.etag,
             ),
             previous,
         )
@@ -300,6 +311,23 @@ class Settler:
         return DagReport(dag_id, outcome, foreign_file=foreign)
 
 
+def needs_head(previous: DagRecord | None) -> bool:
+    """True when settling the DAG will look at its S3 object whatever it compiles to: the
+    registry records a file of dynadag's without an ETag to put on (see `_replaceable`)."""
+    return previous is not None and previous.sha256 is not None and previous.etag is None
+
+
+def _replaceable(previous: DagRecord | None, dag: DagResult, key: str) -> bool:
+    """True when `dag` can be put without looking first, conditional on the object at
+    `key` being the one the registry records: none (no file of dynadag's recorded), or
+    the file with the recorded ETag and other bytes than `dag`'s (S3 refuses the put
+    otherwise, and the object is then looked at)."""
+    if previous is None or previous.sha256 is None:
+        return True
+    recorded = previous.etag is not None and previous.s3_key == key
+    return recorded and previous.sha256 != dag.sha256
+
+
 def _is_recorded(current: Current | None, previous: DagRecord) -> bool:
     """True when the object in S3 is the file `previous` records (and dynadag's)."""
     return (
@@ -307,6 +335,13 @@ def _is_recorded(current: Current | None, previous: DagRecord) -> bool:
         and current.by_dynadag
         and (current.version_id, current.sha256) == (previous.version_id, previous.sha256)
     )
+
+
+def _known(current: Current | None) -> Future[Current | None]:
+    """`current`, already looked up, as the answer of a lookup."""
+    known: Future[Current | None] = Future()
+    known.set_result(current)
+    return known
 
 
 def _now(write: Callable[[], None]) -> None:

@@ -25,8 +25,9 @@ are not failures.
 
 Cost of a one-task change: four sequential round trips (see `affected.py`): the
 reverse-index query, whose entries list each job's tasks and DAG id (`Listing`); one
-`BatchGetItem` with the S3 head beside it; the put; the verify read with the outcome
-write beside it (`_recorded` makes a failed one the DAG's `error`). A DAG whose
+`BatchGetItem`; the put, conditional on the ETag the registry records (no S3 head,
+`settle.py`); the verify read with the outcome write beside it (`_recorded` makes a
+failed one the DAG's `error`). A DAG whose
 inputs key is recorded for the object still in S3 is not rendered (`settle.py`).
 """
 
@@ -63,7 +64,7 @@ from lambda_compiler.publish import Current, DagPublisher
 from lambda_compiler.registry import DagRecord, Listing, Registry
 from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
-from lambda_compiler.settle import DagReport, Settler
+from lambda_compiler.settle import DagReport, Settler, needs_head
 from lambda_compiler.source import RowSource
 
 Offload = Callable[[Sequence[RowRef]], None]
@@ -265,8 +266,7 @@ class DagSync:
     ) -> None:
         """Rounds until one's inputs are unchanged after it wrote.
 
-        Per round: the S3 objects of the DAGs the listings name are looked up with the
-        first read; registrations, then S3 writes, land before the verify read; the DAG
+        Per round: registrations, then S3 writes, land before the verify read; the DAG
         items' outcomes are written alongside it (`affected.py` says why that is safe).
         """
         owners = set().union(*seeds.values()) if seeds else set()
@@ -275,10 +275,9 @@ class DagSync:
         for _ in range(self.max_rounds):
             report.rounds += 1
             listed = {ref: listings[ref] for ref in sorted(owners) if ref in listings}
-            heads = self._heads({x.dag_id for x in listed.values() if x.dag_id is not None})
             plan, registrations = self._gather(owners, hints, listed, planning)
             outcomes: dict[DagId, Future[None]] = {}
-            failed = self._build(plan, report, heads, outcomes)
+            failed = self._build(plan, report, outcomes)
             for dag_id, refs in plan.settle.items():
                 origins = plan.origins(refs)
                 causes = report.causes.setdefault(dag_id, set())
@@ -363,19 +362,17 @@ class DagSync:
         return {dag_id: self._pool.submit(current, key(dag_id)) for dag_id in sorted(dag_ids)}
 
     def _build(
-        self,
-        plan: Round,
-        report: SyncReport,
-        heads: dict[DagId, Future[Current | None]],
-        outcomes: dict[DagId, Future[None]],
+        self, plan: Round, report: SyncReport, outcomes: dict[DagId, Future[None]]
     ) -> set[RowRef]:
         """Compile the owners, settle each DAG, remember row states; the owners that failed.
 
         Each DAG is settled (in the background) as soon as it is rendered, while the
-        next one renders; the S3 objects not looked up yet (`heads`) are meanwhile. A
-        published DAG's outcome write is left running in `outcomes` (see `_recorded`).
+        next one renders; the S3 objects settling will look at whatever the DAGs compile
+        to (`settle.needs_head`) are looked up meanwhile (the others are put on their
+        recorded ETag, or looked up when settled). A published DAG's outcome write is
+        left running in `outcomes` (see `_recorded`).
         """
-        heads = {**self._heads(set(plan.settle) - heads.keys()), **heads}
+        heads = self._heads(d for d in plan.settle if needs_head(plan.records.get(d)))
 
         def settle(
             dag_id: DagId, dag: DagResult | Skipped | CompileCrash | None

@@ -124,3 +124,20 @@ def test_a_hand_written_top_level_file_is_never_overwritten_or_deleted(stack: St
     assert body(stack, "job-job_a.py") == b"# my own DAG\n"
     assert version_count(stack, "job-job_a.py") == 1
     assert stack.registry.get_dag("job-job_a").outcome == "deleted"
+
+
+def test_a_hand_written_file_put_over_a_dags_file_is_left_alone(stack: Stack) -> None:
+    # GIVEN job a built by dynadag, then its file replaced by a hand-written one
+    stack.put("task", task("1"))
+    stack.put("job", job("a", "1"))
+    assert deliver(lambda_handler, stack.records()) == []
+    put(stack, "job-job_a.py", b"# my own DAG\n")
+    # WHEN the job changes (its put is conditional on the file dynadag recorded)
+    stack.put("job", job("a", "1", job_params={"retries": 4}))
+    assert deliver(lambda_handler, stack.records()) == []
+    # THEN the hand-written file stays, and the DAG is invalid with a foreign-file problem
+    assert body(stack, "job-job_a.py") == b"# my own DAG\n"
+    assert version_count(stack, "job-job_a.py") == 2
+    record = stack.registry.get_dag("job-job_a")
+    assert record.outcome == "invalid"
+    assert record.problems[0].endswith("[foreign-file]")

@@ -72,6 +72,16 @@ def test_a_one_task_change_does_not_rewrite_index_entries_or_claims_the_registry
     assert counts["dynamodb.PutItem"] == 0
 
 
+def test_a_one_task_change_puts_the_recorded_file_without_looking_at_it_first(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    counts = one_task_change(moto_endpoint, monkeypatch, unrelated=0)
+    # THEN the job's file is replaced by one put conditional on the ETag the registry
+    # records (S3 refuses it if the object is another), with no HEAD before it
+    assert counts["s3.HeadObject"] == 0
+    assert counts["s3.PutObject"] == 1
+
+
 def test_a_lost_index_entry_is_written_again_when_its_job_is_rebuilt(
     moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ):

@@ -110,26 +110,41 @@ def _job_records(stack: Stack) -> list[dict]:
     return [r for r in stack.records() if ":table/mwaa_job/" in r["eventSourceARN"]]
 
 
-def test_a_new_dag_is_written_when_s3_answers_403_for_missing_keys(stack: Stack):
-    # GIVEN S3 answering a HEAD of a missing key with 403, as real S3 does when the role
-    # may list the bucket only under the dags prefix (moto does not enforce IAM)
+def test_a_file_deleted_behind_dynadag_is_written_again_when_s3_answers_403_for_missing_keys(
+    stack: Stack,
+):
+    # GIVEN job a built, and its file then deleted by hand
     stack.put("task", task("1"))
     stack.put("job", job("a", "1"))
-    records = _job_records(stack)
+    assert invoke(lambda_handler, _job_records(stack)) == []
+    stack.s3.delete_object(Bucket=stack.settings.bucket, Key="dags/job-job_a.py")
+    # and S3 answering a HEAD of a missing key with 403, as real S3 does when the role
+    # may list the bucket only under the dags prefix (moto does not enforce IAM)
+    stack.put("job", job("a", "1", job_params={"retries": 4}))
+    records = _job_records(stack)[-1:]
     with failing(
         handler_s3(stack), "before-send.s3.HeadObject", lambda _: True, "403", status=403
     ) as hits:
-        # WHEN the handler builds the new DAG
+        # WHEN the job changes: the put on the recorded file is refused (no such key)
         failed = invoke(lambda_handler, records)
-    # THEN the 403 was taken for "no object yet" after a listing, and the file exists
+    # THEN the 403 was taken for "no object" after a listing, and the file exists again
     assert hits and failed == []
-    assert set(stack.files()) == {"job-job_a"}
+    assert stack.files() == stack.expected_files()
 
 
 def test_a_403_for_an_existing_key_is_an_error_not_a_missing_file_and_not_retried(stack: Stack):
     stack.put("task", task("1"))
     stack.put("job", job("a", "1"))
     assert invoke(lambda_handler, _job_records(stack)) == []
+    # GIVEN the job changed, then its first file restored by hand (a copy of that
+    # version: another ETag than the one recorded), so the next put looks first
+    first = stack.registry.get_dag("job-job_a").version_id
+    stack.put("job", job("a", "1", job_params={"retries": 3}))
+    assert invoke(lambda_handler, _job_records(stack)[-1:]) == []
+    key, bucket = "dags/job-job_a.py", stack.settings.bucket
+    stack.s3.copy_object(
+        Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key, "VersionId": first}
+    )
     stack.put("job", job("a", "1", job_params={"retries": 4}))
     records = _job_records(stack)[-1:]
     with failing(handler_s3(stack), "before-send.s3.HeadObject", lambda _: True, "403", status=403):
@@ -140,7 +155,7 @@ def test_a_403_for_an_existing_key_is_an_error_not_a_missing_file_and_not_retrie
     record = stack.registry.get_dag("job-job_a")
     assert record.outcome == "error"
     assert "403" in record.error
-    assert len(stack.versions("job-job_a")) == 1
+    assert len(stack.versions("job-job_a")) == 3
     # WHEN the permissions are fixed, the next change builds the DAG
     stack.put("job", job("a", "1", job_params={"retries": 5}))
     assert invoke(lambda_handler, _job_records(stack)[-1:]) == []
