@@ -19,10 +19,10 @@ parse cost does not depend on its names). For each release (`.venv-airflow/RELEA
     on `--airflow2-processor-dags` files. With `--postgres` every release runs a standalone
     `airflow dag-processor` on a throwaway PostgreSQL cluster (MWAA's metadata database is
     PostgreSQL), started by the benchmark and removed at its end (`initdb`, `pg_ctl` and `psql`
-    on the PATH; psycopg2, e.g. `psycopg2-binary`, in the release's venv); the server's CPU is
-    reported apart from the processor's. In each case: the first pass (every file parsed and
-    serialized), the time until a changed file's new DAG is serialized, the idle loop's CPU,
-    then a restart on the same database, which re-parses every unchanged file (the
+    on the PATH; `psycopg2-binary`, and on 3.x `asyncpg`, in the release's venv); the server's
+    CPU is reported apart from the processor's. In each case: the first pass (every file parsed
+    and serialized), the time until a changed file's new DAG is serialized, the idle loop's
+    CPU, then a restart on the same database, which re-parses every unchanged file (the
     steady-state pass).
 
 Printed ratios, both sides measured in the same run: processor CPU per file / DagBag CPU per
@@ -495,12 +495,14 @@ def migrated_db(release: str, home: Path, folder: Path, cluster: Postgres | None
     if cluster:
         db = PostgresDb(cluster, re.sub(r"\W", "_", home.name))
         cluster.psql("postgres", f'CREATE DATABASE "{db.name}"')
-    subprocess.run(
+    out = subprocess.run(
         ["nice", "-n", "10", venv_bin(release, "airflow"), "db", "migrate"],
         env=airflow_env(release, home, folder, db),
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if out.returncode:
+        raise RuntimeError(f"airflow db migrate failed:\n{out.stderr[-3000:]}")
     return db
 
 
