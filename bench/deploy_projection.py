@@ -36,7 +36,7 @@ class Figures:
     """What one worker batch costs (measured) and what the deploy adds around it (assumed)."""
 
     cpu_ms_per_dag: float = 57.8
-    trips_per_batch: float = 66.5
+    trips_per_batch: float = 54.5
     items_per_dag: float = 23.0
     batch_rows: int = 50
     request_ms: float = 10.0
