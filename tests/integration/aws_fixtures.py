@@ -108,6 +108,18 @@ def deliver(handler: Callable[[dict, Any], Any], records: list[dict[str, Any]]) 
 
 
 @contextmanager
+def _hooked(clients: tuple[Any, ...], event: str, hook: Callable[..., None]) -> Iterator[None]:
+    """`hook` registered on `event` of every client while the block runs."""
+    for each in clients:
+        each.meta.events.register(event, hook)
+    try:
+        yield
+    finally:
+        for each in clients:
+            each.meta.events.unregister(event, hook)
+
+
+@contextmanager
 def count_requests(*clients: Any) -> Iterator[Counter[str]]:
     """Count API calls (``"s3.PutObject"``, ``"dynamodb.BatchGetItem"``) made by `clients`."""
     counts: Counter[str] = Counter()
@@ -116,13 +128,8 @@ def count_requests(*clients: Any) -> Iterator[Counter[str]]:
         _, service, operation = event_name.split(".")[:3]
         counts[f"{service}.{operation}"] += 1
 
-    for each in clients:
-        each.meta.events.register("before-send", count)
-    try:
+    with _hooked(clients, "before-send", count):
         yield counts
-    finally:
-        for each in clients:
-            each.meta.events.unregister("before-send", count)
 
 
 @contextmanager
@@ -135,13 +142,8 @@ def count_queries(*clients: Any) -> Iterator[Counter[str]]:
         index = params.get("IndexName")
         counts[f"{params['TableName']}/{index}" if index else params["TableName"]] += 1
 
-    for each in clients:
-        each.meta.events.register("before-parameter-build.dynamodb.Query", count)
-    try:
+    with _hooked(clients, "before-parameter-build.dynamodb.Query", count):
         yield counts
-    finally:
-        for each in clients:
-            each.meta.events.unregister("before-parameter-build.dynamodb.Query", count)
 
 
 @dataclass(frozen=True)
