@@ -9,13 +9,13 @@ delivers SQS records (`body`, `messageId`, `receiptHandle`,
 `attributes.ApproximateReceiveCount`); a message reported in `batchItemFailures` is made
 visible again after `retry_delay` seconds (Lambda waits for the visibility timeout),
 others are deleted. moto moves a message received more than ``maxReceiveCount`` times to
-the dead-letter queue, as SQS does. `dynadag local` runs `--queue-workers` of them.
+the dead-letter queue, as SQS does. Each of `dynadag local`'s `--queue-workers` processes polls
+one (`children.py`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -117,12 +117,6 @@ class QueueWorker:
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-
-    def run(self, stop: threading.Event, poll_interval: float = 0.1) -> None:
-        """Poll until `stop` is set."""
-        while not stop.is_set():
-            if not self.poll_once():
-                stop.wait(poll_interval)
 
     def poll_once(self) -> int:
         """Receive and handle at most one message; how many were handled."""
