@@ -15,7 +15,6 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from lambda_compiler.rows_file import put_rows, read_rows_file
 from lambda_compiler.snapshot import TableNames
 from tests.conftest import REPO_ROOT
 from tests.integration import browser
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.moto,
@@ -52,14 +52,6 @@ def api(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> An
     )
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.load(reply)
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.5)
-    return result
 
 
 def processes_in(folder: Path) -> list[str]:

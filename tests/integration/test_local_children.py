@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from lambda_compiler.local.process import LocalProcess
 from tests.rowkit import job, task
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.moto
 SHARED_BY = 12
@@ -55,14 +55,6 @@ def alive(pids: list[int]) -> list[int]:
     return running
 
 
-def wait_until(what: str, check: Callable[[], object], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProcess]:
     rows = {
@@ -95,7 +87,7 @@ def test_queue_workers_are_child_processes_and_build_an_offloaded_change(
             for o in listing
         }
 
-    wait_until("the seeded DAGs", lambda: len(bodies()) == SHARED_BY)
+    wait_until("the seeded DAGs", lambda: len(bodies()) == SHARED_BY, timeout=60)
     # GIVEN dynadag local with --queue-workers 3: three queue workers and a moto server,
     # each a process of its own
     children = children_of(local.process.pid)
@@ -112,7 +104,7 @@ def test_queue_workers_are_child_processes_and_build_an_offloaded_change(
     )
 
     # THEN every job's file gets it, built by the worker processes
-    wait_until("every job", lambda: all("fanned_out" in b for b in bodies().values()))
+    wait_until("every job", lambda: all("fanned_out" in b for b in bodies().values()), timeout=60)
     assert sum(cpu_ticks(pid) for pid in workers) > used
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from lambda_compiler.local.process import DYNADAG, LocalProcess
 from tests.conftest import EXAMPLE_ROWS
-from tests.integration.test_local_stack import STARTUP_TIMEOUT, wait_until
+from tests.integration.test_local_stack import STARTUP_TIMEOUT
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.moto
 

@@ -4,7 +4,6 @@ stream change above the bound, while an unrelated change lands right away."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from lambda_compiler.local.process import LocalProcess
 from tests.rowkit import job, task
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.moto
 SHARED_BY = 24
@@ -48,20 +48,12 @@ def bodies(s3: Any, bucket: str) -> dict[str, str]:
     }
 
 
-def wait_until(what: str, check: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-
-
 def test_a_shared_task_fans_out_to_queue_workers_without_blocking_the_stream(
     local: LocalProcess,
 ) -> None:
     s3, dynamodb = local.client("s3"), local.client("dynamodb")
     bucket = local.env["DYNADAG_BUCKET"]
-    wait_until("the seeded DAGs", lambda: len(bodies(s3, bucket)) == SHARED_BY + 1)
+    wait_until("the seeded DAGs", lambda: len(bodies(s3, bucket)) == SHARED_BY + 1, timeout=60)
 
     # WHEN the task every job lists changes, then an unrelated task right after
     dynamodb.put_item(
@@ -75,9 +67,12 @@ def test_a_shared_task_fans_out_to_queue_workers_without_blocking_the_stream(
 
     # THEN both land: the 24 jobs through the queue workers, the solo job through the stream
     wait_until(
-        "the unrelated change", lambda: "unrelated" in bodies(s3, bucket)["dags/job-job_solo.py"]
+        "the unrelated change",
+        lambda: "unrelated" in bodies(s3, bucket)["dags/job-job_solo.py"],
+        timeout=60,
     )
     wait_until(
         "every job of the shared task",
         lambda: all("fanned_out" in b for k, b in bodies(s3, bucket).items() if "solo" not in k),
+        timeout=60,
     )

@@ -10,8 +10,7 @@ import json
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from lambda_compiler.cli import app
 from lambda_compiler.local.process import DYNADAG, LocalProcess
 from lambda_compiler.local.resources import read_resources
 from lambda_compiler.registry import DagRecord, Registry
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.moto
 
@@ -40,18 +40,6 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProc
         yield running
     finally:
         running.stop()
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = STEP_TIMEOUT) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def versions(s3: Any, bucket: str) -> list[dict[str, Any]]:
