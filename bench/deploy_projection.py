@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INITIAL_POLLERS = 5
@@ -121,23 +122,53 @@ def table(rows: list[Projection]) -> str:
     return "\n".join(lines)
 
 
+_MAY_BE_ZERO = {"trips_per_batch", "request_ms", "cold_start_s"}
+MOST = 10_000_000
+"""The largest value a flag takes (the simulation steps through every 0.1 s)."""
+
+
+def _number(kind: type, name: str) -> Callable[[str], float]:
+    """An argparse type: a `kind` number, positive (or zero for `_MAY_BE_ZERO`)."""
+    least = 0 if name in _MAY_BE_ZERO else 1e-9
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or value > MOST:
+            raise argparse.ArgumentTypeError(f"must be a finite number up to {MOST:,}: {text}")
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {'≥ 0' if least == 0 else '> 0'}: {text}")
+        return value
+
+    return parse
+
+
+def _counts(text: str) -> list[int]:
+    """An argparse type: comma-separated positive integers."""
+    parse = _number(int, "count")
+    return [int(parse(part)) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dags", default="10000,50000", help="comma-separated DAG counts")
-    parser.add_argument("--concurrency", default="20,100,200", help="RebuildConcurrency values")
-    parser.add_argument("--write-units", default="4000,12000", help="registry writes/s values")
+    parser.add_argument("--dags", type=_counts, default="10000,50000", help="DAG counts, a,b")
+    parser.add_argument("--concurrency", type=_counts, default="20,100,200", help="a,b")
+    parser.add_argument("--write-units", type=_counts, default="4000,12000", help="writes/s a,b")
     defaults = Figures()
     for name, value in vars(defaults).items():
         flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=type(value), default=value, help=f"default {value}")
+        kind = _number(type(value), name)
+        parser.add_argument(flag, type=kind, default=value, help=f"default {value}")
     args = parser.parse_args()
     figures = Figures(**{name: getattr(args, name) for name in vars(defaults)})
     print(f"figures: {figures}; one warm batch {batch_seconds(figures):.2f} s")
     rows = [
-        simulate(int(d), int(c), int(w), figures)
-        for d in args.dags.split(",")
-        for w in args.write_units.split(",")
-        for c in args.concurrency.split(",")
+        simulate(d, c, w, figures)
+        for d in args.dags
+        for w in args.write_units
+        for c in args.concurrency
     ]
     print(table(rows))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.deploy_projection import Figures, batch_seconds, simulate
+from bench.deploy_projection import Figures, batch_seconds, main, simulate
 
 FIGURES = Figures()
 
@@ -43,3 +43,26 @@ def test_a_small_rebuild_ends_before_the_poller_has_ramped_up() -> None:
 def test_a_deploy_that_would_outlast_cloudformation_is_flagged() -> None:
     assert simulate(50_000, 20, 12_000, FIGURES).within_limits
     assert not simulate(200_000, 2, 12_000, FIGURES).within_limits
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--dags", "abc"], "not a number: 'abc'"),
+        (["--concurrency", "20,0"], "must be > 0: 0"),
+        (["--cpu-ms-per-dag", "nan"], "must be a finite number"),
+        (["--dags", "99999999999"], "must be a finite number up to 10,000,000"),
+    ],
+)
+def test_a_bad_flag_is_one_error_line_not_a_simulation(
+    flags: list[str], says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.argv", ["deploy_projection", *flags])
+
+    with pytest.raises(SystemExit) as exited:
+        main()
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert says in err[-1]
+    assert not any("Traceback" in line for line in err)
