@@ -52,10 +52,13 @@ from lambda_compiler.sync import build_sync
 _serialize = TypeSerializer().serialize
 
 
-def _item_with_rss(body: str) -> tuple[int, int, int]:
-    """Build one work item in this worker process: (DAG outcomes, failed, peak RSS in KB)."""
+def _item_with_rss(body: str) -> tuple[int, int, int, int, int]:
+    """Build one work item in this worker process: (DAG outcomes, failed, peak RSS in KB,
+    this process's id, its RSS in KB now that the batch is done)."""
     result = build_item_here(body)
-    return len(result.dags), len(result.failed), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    now = psutil.Process().memory_info().rss // 1024
+    return len(result.dags), len(result.failed), peak, os.getpid(), now
 
 
 def fresh_target(label: str) -> Settings:
@@ -68,7 +71,7 @@ def fresh_target(label: str) -> Settings:
     return Settings.from_env()
 
 
-def rebuild(workers: int, label: str) -> dict[str, float]:
+def rebuild(workers: int, label: str) -> dict[str, Any]:
     """One full rebuild on `workers` processes: seconds, DAGs, peak RSS per worker."""
     settings = fresh_target(label)
     sync = build_sync(settings)
@@ -80,12 +83,14 @@ def rebuild(workers: int, label: str) -> dict[str, float]:
     enumerated = time.perf_counter() - started
     failed = 0
     rss: list[int] = []
+    after_batch: dict[int, list[int]] = {}
     context = get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_process) as pool:
         futures = [pool.submit(_item_with_rss, item.body()) for item in items]
         for future in as_completed(futures):
-            _, not_built, peak = future.result()
+            _, not_built, peak, pid, now = future.result()
             failed, rss = failed + not_built, [*rss, peak]
+            after_batch.setdefault(pid, []).append(now)
     elapsed = time.perf_counter() - started
     return {
         "seconds": elapsed,
@@ -94,7 +99,23 @@ def rebuild(workers: int, label: str) -> dict[str, float]:
         "failed": failed,
         "batches": len(items),
         "peak_rss_mb": max(rss) / 1024,
+        "rss_growth": _rss_growth(after_batch),
     }
+
+
+def _rss_growth(after_batch: dict[int, list[int]]) -> str:
+    """Each worker's RSS after its second batch and after its last, and the growth per batch
+    between them (the first batch loads the compiler and the clients)."""
+    parts = []
+    for series in after_batch.values():
+        if len(series) < 3:
+            continue
+        per_batch = (series[-1] - series[1]) / (len(series) - 2)
+        parts.append(
+            f"{series[1] / 1024:.0f} -> {series[-1] / 1024:.0f} MB over {len(series) - 2} "
+            f"batches ({per_batch:+.0f} KB/batch)"
+        )
+    return "; ".join(parts) or "too few batches per worker"
 
 
 def part_a(jobs_list: list[int], workers_list: list[int]) -> None:
@@ -113,7 +134,9 @@ def part_a(jobs_list: list[int], workers_list: list[int]) -> None:
                     f"{figures['seconds']:.1f} s ({rate:.1f} DAGs/s, speedup {rate / base:.2f}, "
                     f"per worker {rate / base / workers:.2f}); enumerate + runtime upload "
                     f"{figures['enumerate_s']:.1f} s; {figures['batches']:.0f} batches; peak RSS "
-                    f"per worker {figures['peak_rss_mb']:.0f} MB; failed {figures['failed']:.0f}",
+                    f"per worker {figures['peak_rss_mb']:.0f} MB; RSS after batches "
+                    f"{figures['rss_growth']}; "
+                    f"failed {figures['failed']:.0f}",
                     flush=True,
                 )
 
