@@ -104,16 +104,19 @@ def rebuild(workers: int, label: str) -> dict[str, Any]:
 
 
 def _rss_growth(after_batch: dict[int, list[int]]) -> str:
-    """Each worker's RSS after its second batch and after its last, and the growth per batch
-    between them (the first batch loads the compiler and the clients)."""
+    """Each worker's RSS (MB) after its 2nd batch, a quarter, half, three quarters of its
+    batches and its last, and the growth per batch over its second half (does it level off
+    once the first batches have warmed the process up, or keep growing with the work?)."""
     parts = []
     for series in after_batch.values():
-        if len(series) < 3:
+        if len(series) < 4:
             continue
-        per_batch = (series[-1] - series[1]) / (len(series) - 2)
+        n = len(series)
+        points = [series[i] for i in (1, n // 4, n // 2, 3 * n // 4, n - 1)]
+        second_half = (series[-1] - series[n // 2]) / (n - 1 - n // 2)
         parts.append(
-            f"{series[1] / 1024:.0f} -> {series[-1] / 1024:.0f} MB over {len(series) - 2} "
-            f"batches ({per_batch:+.0f} KB/batch)"
+            " -> ".join(f"{kb / 1024:.0f}" for kb in points)
+            + f" MB over {n} batches ({second_half:+.0f} KB/batch in the second half)"
         )
     return "; ".join(parts) or "too few batches per worker"
 
