@@ -8,6 +8,7 @@ from typing import Any
 
 import black
 import jinja2
+from black.comments import list_comments
 from black.mode import TargetVersion
 from black.parsing import InvalidInput
 
@@ -18,6 +19,11 @@ from lambda_compiler.task_types import TEMPLATE_DIR as TASK_TEMPLATE_DIR
 
 TEMPLATE_DIR = Path(dag_templates.__file__).parent
 _BLACK_MODE = black.Mode(target_versions={TargetVersion.PY311})
+BLACK_COMMENT_CACHE_LIMIT = 256
+"""black caches the comments of each distinct source prefix it meets, up to 4,096; a
+generated file's header is such a prefix, different in every DAG (~12 KB with its
+comments), so a container that builds thousands of DAGs would keep ~50 MB of them.
+`render_dag` empties that cache once it holds more entries than this."""
 
 
 class RenderError(RuntimeError):
@@ -65,5 +71,8 @@ def render_dag(
         source = black.format_str(raw, mode=_BLACK_MODE)
     except InvalidInput as exc:
         raise RenderError(f"{dag_id}: rendered source is not valid Python: {exc}") from exc
+    finally:
+        if list_comments.cache_info().currsize > BLACK_COMMENT_CACHE_LIMIT:
+            list_comments.cache_clear()
     check_source(source, f"{dag_id}.py", import_prefixes)
     return source
