@@ -60,7 +60,7 @@ from lambda_compiler.model import DagId
 from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import KEY_NAMES, Change, TableKind, dag_id_of, ref_of
 from lambda_compiler.registry import DAG_PREFIX, ROW_PREFIX, DagRecord, Registry, utc_now
-from lambda_compiler.rows import RowRef
+from lambda_compiler.rows import RowRef, RowValueError, as_id_list
 from lambda_compiler.settle import DagReport
 from lambda_compiler.sync import DagSync
 
@@ -328,16 +328,35 @@ class Work:
     gone: list[DagId] = field(default_factory=list)
     planning: Planning = "incremental"
     """``full_rebuild`` when `owners` are every row (`enumerate_work`)."""
+    weights: dict[RowRef, int] = field(default_factory=dict)
+    """A scheduler's weight: 1 + the jobs it lists (it reads them all); other rows weigh 1."""
 
     def items(self, run_id: str, size: int) -> list[WorkItem]:
-        """The work in batches of `size` rows (or gone DAG ids)."""
+        """The work in batches of rows weighing at most `size` together (a row heavier
+        than that in a batch of its own), then the gone DAG ids, `size` per batch."""
         items: list[WorkItem] = []
-        for chunk in _chunks(self.owners, size):
+        for chunk in _batches(self.owners, self.weights, size):
             names = tuple(d for d in (self.dag_ids.get(ref) for ref in chunk) if d)
             items.append(WorkItem(run_id, len(items), tuple(chunk), names, planning=self.planning))
         for gone in _chunks(self.gone, size):
             items.append(WorkItem(run_id, len(items), gone=tuple(gone)))
         return items
+
+
+def _batches(
+    refs: Sequence[RowRef], weights: dict[RowRef, int], size: int
+) -> Iterator[list[RowRef]]:
+    batch: list[RowRef] = []
+    load = 0
+    for ref in refs:
+        weight = weights.get(ref, 1)
+        if batch and load + weight > size:
+            yield batch
+            batch, load = [], 0
+        batch.append(ref)
+        load += weight
+    if batch:
+        yield batch
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -360,6 +379,8 @@ def enumerate_work(sync: DagSync) -> Work:
             dag_id = dag_id_of(kind, row, tables)
             if dag_id is not None:
                 work.dag_ids[ref] = dag_id
+            if kind == "scheduler":
+                work.weights[ref] = 1 + _listed_jobs(row)
     records: dict[DagId, DagRecord] = {}
     for page in _scan_registry(sync.source.client, sync.registry.table):
         found = Registry.parse(page)
@@ -377,16 +398,25 @@ def enumerate_work(sync: DagSync) -> Work:
     return work
 
 
-NAMING_ATTRIBUTES: dict[TableKind, tuple[str, ...]] = {
+SCANNED_ATTRIBUTES: dict[TableKind, tuple[str, ...]] = {
     "job": ("job_name", "status"),
-    "scheduler": ("schedule_name", "status"),
+    "scheduler": ("schedule_name", "status", "job_list"),
 }
-"""Besides its key, what a row's DAG id is made of (`plan.dag_id_of`): read by the scan."""
+"""Besides its key, what a row's DAG id is made of (`plan.dag_id_of`), and a scheduler's
+``job_list`` (its weight in a batch): read by the scan."""
+
+
+def _listed_jobs(row: dict[str, Any]) -> int:
+    """How many jobs a scheduler row lists (0 when it cannot say: the worker reports why)."""
+    try:
+        return len(as_id_list(row.get("job_list") or []))
+    except RowValueError:
+        return 0
 
 
 def _scan_keys(sync: DagSync, kind: TableKind) -> Iterator[dict[str, Any]]:
     """The key, name and status of every row of a table (a projected, paginated scan)."""
-    attributes = (*KEY_NAMES[kind], *NAMING_ATTRIBUTES[kind])
+    attributes = (*KEY_NAMES[kind], *SCANNED_ATTRIBUTES[kind])
     names = {f"#k{i}": name for i, name in enumerate(attributes)}
     pages = sync.source.client.get_paginator("scan").paginate(
         TableName=getattr(sync.tables, kind),

@@ -97,7 +97,11 @@ VARIABLES: tuple[Variable, ...] = (
         "200",
         "a stream batch affecting more job/scheduler rows than this hands them to the queue",
     ),
-    Variable("DYNADAG_BATCH_ROWS", "50", "job/scheduler rows per work item (one worker batch)"),
+    Variable(
+        "DYNADAG_BATCH_ROWS",
+        "50",
+        "rows per work item (one worker batch); a scheduler counts 1 + the jobs it lists",
+    ),
     Variable(
         "DYNADAG_S3_WRITES_PER_SECOND",
         "50",

@@ -232,6 +232,21 @@ def test_a_batch_of_gone_dags_reads_their_records_together_and_deletes_their_fil
     assert counts["dynamodb.GetItem"] == 0 and counts["dynamodb.BatchGetItem"] == 1
 
 
+def test_a_rebuild_weighs_each_scheduler_by_the_jobs_it_lists(stack: Stack) -> None:
+    # GIVEN a scheduler listing three jobs, and one whose job_list is not a list of ids
+    stack.put("scheduler", scheduler("odd", "0", job_list={"not": "ids"}))
+
+    work = enumerate_work(build_sync(stack.settings))
+
+    listed = RowRef("mwaa_scheduler", (("schedule_id", "s"),))
+    odd = RowRef("mwaa_scheduler", (("schedule_id", "odd"),))
+    assert work.weights == {listed: 4, odd: 1}  # the odd one's worker reports its job_list
+    # THEN in batches of 3 the scheduler that reads three jobs has a batch of its own
+    batches = [list(i.owners) for i in work.items("run", 3)]
+    assert [listed] in batches
+    assert sorted(r for b in batches for r in b) == sorted(work.owners)
+
+
 def test_a_batch_of_gone_dags_whose_registry_read_fails_is_retried_naming_them(
     stack: Stack,
 ) -> None:

@@ -71,6 +71,17 @@ def test_work_is_sharded_into_batches_carrying_their_dag_ids() -> None:
     assert {r for i in items for r in i.owners} == set(refs)
 
 
+def test_a_scheduler_weighs_in_its_batch_as_much_as_the_jobs_it_reads() -> None:
+    jobs = [job_ref(str(n)) for n in range(3)]
+    small, big, other = (RowRef("mwaa_scheduler", (("schedule_id", s),)) for s in "abc")
+    work = Work([*jobs, small, big, other], weights={small: 11, big: 60, other: 11})
+
+    items = work.items("run", 15)
+
+    # three jobs and a scheduler of ten jobs fill one batch; one of 59 jobs is alone
+    assert [list(i.owners) for i in items] == [[*jobs, small], [big], [other]]
+
+
 def test_a_run_is_finished_when_every_batch_is_done_or_failed() -> None:
     assert RunRecord("r", 3, done=2).pending == 1
     assert not RunRecord("r", 3, done=2).finished
