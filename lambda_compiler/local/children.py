@@ -31,6 +31,11 @@ MOTO = "moto"
 QUEUE_WORKER = "queue-worker"
 PRUNE_INTERVAL = 1.0  # seconds between prunings of moto's shard iterators
 GRACE_SECONDS = 20.0  # a child whose parent is gone exits by then, even mid-message
+QUEUE_WORKER_NICENESS = 10
+"""Added to a queue worker's niceness. On Lambda the stream function and the fan-out workers
+run in containers of their own; locally they share the machine's cores with moto, so the
+workers yield to the stream worker and to moto: a fan-out of thousands of DAGs does not hold
+up an unrelated change."""
 
 
 class ChildError(RuntimeError):
@@ -177,6 +182,7 @@ def _work(stop: threading.Event, queue_url: str, poll_interval: str, log: str) -
     from lambda_compiler.fanout_worker import handler
     from lambda_compiler.local.queues import QueueWorker
 
+    os.nice(QUEUE_WORKER_NICENESS)
     lambda_logs_to(Path(log))
     sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
     worker = QueueWorker(sqs, queue_url, handler)

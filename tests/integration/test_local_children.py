@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from lambda_compiler.local.children import QUEUE_WORKER_NICENESS
 from lambda_compiler.local.process import LocalProcess
 from tests.rowkit import job, task
 from tests.waiting import wait_until
@@ -96,6 +97,13 @@ def test_queue_workers_are_child_processes_and_build_an_offloaded_change(
     assert sum("moto" in command for command in children.values()) == 1
     assert local.process.pid not in workers
     used = sum(cpu_ticks(pid) for pid in workers)
+    # AND the workers yield the cores to the stream worker and moto
+    stack_nice = os.getpriority(os.PRIO_PROCESS, local.process.pid)
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers} == {
+        min(stack_nice + QUEUE_WORKER_NICENESS, 19)
+    }  # 19: the lowest
+    moto = next(pid for pid, command in children.items() if "moto" in command)
+    assert os.getpriority(os.PRIO_PROCESS, moto) == stack_nice
 
     # WHEN a task shared by more jobs than DYNADAG_OFFLOAD_ABOVE changes
     dynamodb.put_item(
