@@ -88,6 +88,7 @@ def local(
     # commands not.
     _require_local_extra()
     from lambda_compiler.local.cfn import TemplateError
+    from lambda_compiler.local.children import ChildError
     from lambda_compiler.local.resources import DEFAULT_TEMPLATE
     from lambda_compiler.local.stack import LocalConfig, LocalStack, PortInUseError
     from lambda_compiler.settings import SettingsError
@@ -120,7 +121,7 @@ def local(
             if airflow:
                 port_of_ui = _airflow_port(airflow_port)
             stack.start()
-        except (PortInUseError, TemplateError, SettingsError) as exc:
+        except (PortInUseError, TemplateError, SettingsError, ChildError) as exc:
             fail(str(exc))
         _print_banner(stack)
         _record(stack)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ MOTO = "moto"
 QUEUE_WORKER = "queue-worker"
 PRUNE_INTERVAL = 1.0  # seconds between prunings of moto's shard iterators
 GRACE_SECONDS = 20.0  # a child whose parent is gone exits by then, even mid-message
+READY_TIMEOUT = 60.0  # seconds a child has to say ``ready`` (moto takes ~2 s, a worker ~1 s)
 QUEUE_WORKER_NICENESS = 10
 """Added to a queue worker's niceness. On Lambda the stream function and the fan-out workers
 run in containers of their own; locally they share the machine's cores with moto, so the
@@ -64,10 +66,24 @@ class Child:
             env={**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"},
         )
 
-    def ready(self) -> list[str]:
-        """Wait for its ``ready`` line; what followed ``ready`` on it."""
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline().split()
+    def ready(self, timeout: float | None = None) -> list[str]:
+        """Wait for its ``ready`` line (at most `timeout` seconds, by default
+        `READY_TIMEOUT`); what followed ``ready`` on it."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        timeout = READY_TIMEOUT if timeout is None else timeout
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True)
+        reader.start()
+        try:
+            first = lines.get(timeout=timeout).split()
+        except queue.Empty:
+            self.process.kill()  # it hangs: nothing to wait for
+            reader.join(10)  # its pipe is closed now
+            self.stop()
+            raise ChildError(
+                f"the {self.role} process did not start within {timeout:g} s; it was stopped"
+            ) from None
         if first[:1] != ["ready"]:
             self.stop()
             raise ChildError(

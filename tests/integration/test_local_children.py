@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from typer.testing import CliRunner
 
+from lambda_compiler.cli import app
+from lambda_compiler.local import children
 from lambda_compiler.local.children import QUEUE_WORKER_NICENESS
 from lambda_compiler.local.process import LocalProcess
 from tests.rowkit import job, task
@@ -139,3 +142,37 @@ def test_a_queue_worker_that_dies_is_reported(local: LocalProcess) -> None:
     os.kill(workers[0], signal.SIGKILL)
 
     local.wait_for_line(r"queue worker: ChildError: the process exited with code -9", after=mark)
+
+
+@pytest.fixture
+def hanging_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every child started from now on is a Python that never says ``ready``."""
+    (tmp_path / "hanging_child.py").write_text("import time\ntime.sleep(600)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr(children, "MODULE", "hanging_child")
+    monkeypatch.setattr(children, "READY_TIMEOUT", 2.0)
+    return tmp_path
+
+
+def test_a_child_that_never_gets_ready_is_stopped_with_one_line(hanging_children: Path) -> None:
+    child = children.Child(children.MOTO, "127.0.0.1", "0")
+
+    with pytest.raises(children.ChildError) as raised:
+        child.ready()
+
+    assert str(raised.value) == "the moto process did not start within 2 s; it was stopped"
+    assert child.process.poll() is not None  # not left running
+
+
+def test_local_says_in_one_line_that_moto_did_not_start(
+    hanging_children: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(hanging_children)
+
+    result = CliRunner().invoke(app, ["local", "--port", "0"])
+
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: the moto process did not start within 2 s; it was stopped"]
+    assert "Traceback" not in result.output
+    assert not children_of(os.getpid())  # no child left behind
