@@ -224,13 +224,27 @@ def test_unusable_slack_connections_are_refused(host, password, words):
 
 
 @pytest.mark.airflow
-def test_airflowignore_keeps_the_runtime_out_of_dag_parsing(tmp_path):
+@pytest.mark.parametrize("syntax", ["regexp", "glob"])  # 2.x's default, 3.x's default
+def test_airflowignore_keeps_the_runtime_out_of_dag_parsing(tmp_path, monkeypatch, syntax, caplog):
     from airflow.utils.file import list_py_file_paths
 
+    from lambda_compiler.airflowignore import merge_airflowignore
+
+    # GIVEN the dags folder as a deploy lays it out: the runtime's modules beside the DAG
+    # files, and dynadag's block in the user's .airflowignore
     dags = tmp_path / "dags"
-    shutil.copytree(REPO / "dags_runtime", dags / "dags_runtime")
+    (dags / "dags_runtime").mkdir(parents=True)
+    for module in (REPO / "dags_runtime").glob("*.py"):
+        shutil.copyfile(module, dags / "dags_runtime" / module.name)
+    (dags / ".airflowignore").write_bytes(merge_airflowignore(b"# the user's own rules\n"))
     (dags / "job-a.py").write_text("# airflow dag\n")
-    assert [Path(p).name for p in list_py_file_paths(str(dags))] == ["job-a.py"]
+    monkeypatch.setenv("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", syntax)
+
+    with caplog.at_level(logging.WARNING):
+        listed = list_py_file_paths(str(dags))
+
+    assert [Path(p).name for p in listed] == ["job-a.py"]
+    assert not [r for r in caplog.records if "invalid" in r.getMessage().lower()]
 
 
 def test_importing_callbacks_stays_light():
