@@ -288,12 +288,12 @@ def part_c(jobs: int, batches: int, profile: Path | None) -> None:
         )
 
 
-def wait_until(check: Callable[[], bool], timeout: float) -> float:
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
     started = time.perf_counter()
     while not check():
         if time.perf_counter() - started > timeout:
             raise TimeoutError("timed out")
-        time.sleep(0.05)
+        time.sleep(interval)
     return time.perf_counter() - started
 
 
@@ -340,7 +340,7 @@ def part_b(jobs: int, queue_workers: int, after_offload: bool) -> None:
                     found.update({o["Key"]: o["LastModified"] for o in page.get("Contents", [])})
                 return found
 
-            seeded = wait_until(lambda: len(files()) == jobs + 1, 1800)
+            seeded = wait_until(lambda: len(files()) == jobs + 1, 1800, interval=1.0)
             print(f"(b) {jobs + 1} seeded DAGs built in {time.perf_counter() - started:.0f} s "
                   f"(seeding {seeded:.0f} s after start-up)", flush=True)  # fmt: skip
             before = files()
@@ -356,12 +356,19 @@ def part_b(jobs: int, queue_workers: int, after_offload: bool) -> None:
 
             changed = write(shared)
             if after_offload:  # the fan-out's stream record handled (offloaded) first
-                wait_until(lambda: runs.latest() != seeded_run, 600)
-            solo_written = write(solo)
+                wait_until(lambda: runs.latest() != seeded_run, 600, interval=0.2)
             solo_key = "dags/job-solo.py"
-            wait_until(lambda: files()[solo_key] != before[solo_key], 3600)
+            solo_etag = s3.head_object(Bucket=bucket, Key=solo_key)["ETag"]
+            solo_written = write(solo)
+            # One HEAD per poll: listing all files every 50 ms would load moto, which the
+            # stream shares, and slow what is measured.
+            wait_until(
+                lambda: s3.head_object(Bucket=bucket, Key=solo_key)["ETag"] != solo_etag, 3600
+            )
             latency = time.perf_counter() - solo_written
-            everything = wait_until(lambda: all(v != before[k] for k, v in files().items()), 3600)
+            everything = wait_until(
+                lambda: all(v != before[k] for k, v in files().items()), 3600, interval=1.0
+            )
             when = "once the fan-out was offloaded" if after_offload else "right after it"
             print(
                 f"(b) one task shared by {jobs} jobs, {queue_workers} queue worker(s): every "
