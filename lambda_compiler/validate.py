@@ -10,7 +10,7 @@ problems are reported as the row's, never making a DAG invalid (`Validated.unuse
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -133,13 +133,19 @@ def validate(
     jobs_by_id: dict[str, list[Job]] = defaultdict(list)
     for job in jobs:
         jobs_by_id[job.job_id].append(job)
+    # Before the schedulers are planned: a job whose DAG id another job also produces is
+    # a job with problems to its schedulers. (Job and scheduler DAG ids never collide:
+    # their first words differ, `naming.DAG_ID_PREFIX`.)
+    _check_duplicate_dag_ids(job_plans)
     plans: dict[RowRef, Plan] = dict(job_plans)
+    scheduler_plans: dict[RowRef, Plan] = {}
     for scheduler in schedulers:
         if scheduler.enabled:
-            plans[scheduler.ref] = _plan_scheduler(
+            scheduler_plans[scheduler.ref] = _plan_scheduler(
                 scheduler, jobs_by_id, job_plans, parse_problems[scheduler.ref], config.airflow
             )
-    _check_duplicate_dag_ids(plans)
+    _check_duplicate_dag_ids(scheduler_plans)
+    plans.update(scheduler_plans)
     used = {task_id for plan in job_plans.values() for task_id in plan.job.task_ids}
     unused = {
         task.ref: tuple(sorted(set(task_problems.get(task_id, []))))
@@ -545,7 +551,7 @@ def _invalid_dag_id(ref: RowRef, field: str, dag_id: str) -> Problem:
     )
 
 
-def _check_duplicate_dag_ids(plans: dict[RowRef, Plan]) -> None:
+def _check_duplicate_dag_ids(plans: Mapping[RowRef, Plan]) -> None:
     owners: dict[DagId, list[Plan]] = defaultdict(list)
     for plan in plans.values():
         owners[plan.dag_id].append(plan)

@@ -120,10 +120,12 @@ def test_a_full_rebuild_on_worker_processes_builds_schedulers_and_finds_duplicat
     result = runner.invoke(app, ["rebuild", "--workers", "2", "--format", "json"])
 
     report = json.loads(result.stdout)
-    assert result.exit_code == 1  # the duplicate DAG id is invalid
-    assert set(report["invalid"]) == {"job-job_0"}
+    assert result.exit_code == 1  # the duplicate DAG id is invalid, and so its schedulers
+    assert set(report["invalid"]) == {"job-job_0", "schedule-sched_s", "schedule-sched_t"}
     problems = report["invalid"]["job-job_0"]
     assert {p["code"] for p in problems} == {"duplicate-dag-id"}
+    for dag_id in ("schedule-sched_s", "schedule-sched_t"):
+        assert {p["code"] for p in report["invalid"][dag_id]} == {"invalid-reference"}
     record = stack.registry.get_dag("job-job_0")
     assert record is not None and len(record.claims) == 2 and record.outcome == "invalid"
     # schedulers s and t as a full compile gives them; job-job_0 has a file when a batch

@@ -194,11 +194,13 @@ def test_fixing_a_broken_job_clears_its_problems() -> None:
     assert _statuses(plan)["schedule-morning"] == "new"
 
 
-def test_a_new_job_claiming_an_existing_dag_id_affects_the_existing_job() -> None:
+def test_a_new_job_claiming_an_existing_dag_id_affects_the_existing_job_and_its_scheduler() -> None:
     plan = _plan(_live(), {"mwaa_job": [job("7", "1", name="daily", job_type="other")]})
 
-    assert _statuses(plan) == {"job-daily": "invalid"}
-    daily = plan.dags[0]
+    assert _statuses(plan) == {"job-daily": "invalid", "schedule-morning": "invalid"}
+    morning = next(d for d in plan.dags if d.dag_id == "schedule-morning")
+    assert {p.code for p in morning.introduced} == {ProblemCode.INVALID_REFERENCE}
+    daily = next(d for d in plan.dags if d.dag_id == "job-daily")
     assert {p.code for p in daily.introduced} == {ProblemCode.DUPLICATE_DAG_ID}
     assert {str(p.ref) for p in daily.introduced} == {
         "mwaa_job[job_type='etl', job_id='1']",

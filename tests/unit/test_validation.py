@@ -197,6 +197,17 @@ CASES = [
         "also produced by mwaa_job[job_type='etl', job_id='2']",
     ),
     (
+        "scheduler-of-a-duplicate-dag-id",
+        [T1],
+        [job("1", "1", name="same"), job("2", "1", name="same")],
+        [scheduler("1", "1")],
+        "mwaa_scheduler",
+        "schedule_id='1'",
+        "job_list",
+        ProblemCode.INVALID_REFERENCE,
+        "has problems of its own",
+    ),
+    (
         "duplicate-task-id",
         [task("1", "load"), task("2", "load")],
         [job("1", "1,2")],
