@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from lambda_compiler.airflowignore import merge_airflowignore
 from lambda_compiler.compiler import CompileResult, compile_dags
 from lambda_compiler.config import CompilerConfig
 from lambda_compiler.rebuild import AIRFLOWIGNORE, RUNTIME_FOLDER, default_runtime_dir
@@ -192,7 +193,7 @@ class TargetAirflow:
         runtime.mkdir(exist_ok=True)
         for path in sorted(default_runtime_dir().glob("*.py")):
             shutil.copyfile(path, runtime / path.name)
-        (self.dags / ".airflowignore").write_text(AIRFLOWIGNORE, encoding="utf-8")
+        (self.dags / AIRFLOWIGNORE).write_bytes(merge_airflowignore(b""))
 
     def load_dags(self) -> dict[str, Any]:
         """What the release's DagBag makes of the dags folder (see `dagbag_probe.py`)."""
