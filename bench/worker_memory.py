@@ -6,7 +6,8 @@
 server of its own process; one rebuild's work items (`fanout.prepare_rebuild`, `Fanout.plan`)
 built one after another by one worker in this process (`fanout_worker.build_item_here`, as a
 Lambda container reused for batch after batch does), into a fresh registry table. After each
-batch: a full garbage collection, then this process's RSS and its number of tracked objects.
+batch: a full garbage collection, then this process's RSS, its peak RSS so far and its number
+of tracked objects.
 
 Prints the series, then the growth per batch over the second half of the job batches and
 over the scheduler batches, and the last RSS ÷ the RSS after the warm-up (the fourth batch),
@@ -20,6 +21,7 @@ import gc
 import json
 import logging
 import os
+import resource
 
 import psutil
 
@@ -52,12 +54,14 @@ def measure(jobs: int) -> list[tuple[bool, int, int]]:
             build_item_here(item.body(), worker)
             gc.collect()
             rss = psutil.Process().memory_info().rss // 1024
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             schedulers = any("scheduler" in o for o in owners)
             series.append((schedulers, rss, len(gc.get_objects())))
             kind = "schedulers" if schedulers else "jobs"
             print(
                 f"batch {len(series) - 1:3d} ({len(owners)} {kind}): "
-                f"RSS {rss / 1024:.1f} MB, {series[-1][2]:,} objects",
+                f"RSS {rss / 1024:.1f} MB (peak so far {peak / 1024:.1f} MB), "
+                f"{series[-1][2]:,} objects",
                 flush=True,
             )
     return series
