@@ -168,6 +168,7 @@ def test_local_says_in_one_line_that_moto_did_not_start(
     hanging_children: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(hanging_children)
+    before = children_of(os.getpid())  # e.g. a resource tracker an earlier test started
 
     result = CliRunner().invoke(app, ["local", "--port", "0"])
 
@@ -175,4 +176,4 @@ def test_local_says_in_one_line_that_moto_did_not_start(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: the moto process did not start within 2 s; it was stopped"]
     assert "Traceback" not in result.output
-    assert not children_of(os.getpid())  # no child left behind
+    assert children_of(os.getpid()).keys() <= before.keys()  # no child left behind
