@@ -10,6 +10,8 @@ the tables and bucket of `template.yaml`.
     divided by the pure `compile_dags` time of those DAGs' rows: wall time, and the
     handler process's own CPU (`time.process_time`, every thread of this process; moto's
     CPU is in its own process) per affected DAG ÷ pure compile CPU (target ≤ 1.3).
+    `--pairs N` repeats it N times alternately with the handler's DynamoDB client parsing
+    items with botocore's own parser, the baseline of `wire_items`.
 (b) requests per one-task change (by operation) and the sequential round trips they
     take (target ≤ 4) with 1 and with `--jobs` jobs in the tables, and the Scan pages a
     design without the reverse index would read per change.
@@ -45,6 +47,7 @@ from lambda_compiler.local.streams import LambdaContext, lambda_record
 from lambda_compiler.rebuild import run_rebuild
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.wire_items import ITEMS_OF, lift_items
 from tests.integration.aws_fixtures import count_requests, round_trips, timed_requests
 
 BUCKET = "bench-dags"
@@ -140,9 +143,14 @@ def put(table: str, item: dict[str, Any]) -> None:
     )
 
 
-def handler_vs_compile(settings: Settings, jobs: int, repeats: int) -> dict[str, float]:
+def handler_vs_compile(
+    settings: Settings, jobs: int, repeats: int, botocore_items: bool = False
+) -> dict[str, float]:
     """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
-    divided by the median pure `compile_dags` time of those job DAGs' rows."""
+    divided by the median pure `compile_dags` time of those job DAGs' rows.
+
+    `botocore_items`: the handler's DynamoDB client parses items with botocore's own
+    parser (as before `wire_items`), the baseline of the comparison."""
     from lambda_compiler.handler import lambda_handler, sync_for
 
     rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
@@ -151,7 +159,13 @@ def handler_vs_compile(settings: Settings, jobs: int, repeats: int) -> dict[str,
     for job in rows["mwaa_job"]:
         job["task_list"] += ",shared"
     load(rows)
+    sync_for.cache_clear()  # fresh clients: a baseline run's client is not reused
     sync = sync_for(settings)
+    if botocore_items:
+        for operation in ITEMS_OF:
+            sync.source.client.meta.events.unregister(
+                f"before-parse.dynamodb.{operation}", lift_items
+            )
     run_rebuild(settings, sync=sync)
     streams = Streams()
     handler_times, compile_times, handler_cpu, compile_cpu = [], [], [], []
@@ -196,6 +210,7 @@ def requests_per_change(
 
     rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
     load(rows)
+    sync_for.cache_clear()  # fresh clients: not a baseline run's
     sync = sync_for(settings)
     run_rebuild(settings, sync=sync)
     streams = Streams()
@@ -241,14 +256,24 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000, help="jobs in the tables for (b)")
     parser.add_argument("--rebuild-jobs", type=int, default=1000, help="jobs for (c)")
     parser.add_argument("--repeats", type=int, default=20, help="changes timed in (a)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="(a) also with botocore parsing the items, alternating, this many times",
+    )
     args = parser.parse_args()
     with moto_process() as endpoint:
         settings = environment(endpoint)
-        for jobs in (1, 10):
+        runs = [(jobs, False) for jobs in (1, 10)]
+        runs += [(jobs, b) for _ in range(args.pairs) for jobs in (1, 10) for b in (True, False)]
+        for jobs, botocore_items in runs:
             reset(endpoint)
-            ratio = handler_vs_compile(settings, jobs, args.repeats)
+            ratio = handler_vs_compile(settings, jobs, args.repeats, botocore_items)
+            parsing = "botocore parses items" if botocore_items else "items from the wire"
             print(
-                f"(a) one task listed by {jobs} 20-task job(s) changes: per affected DAG, "
+                f"(a) [{parsing}] one task listed by {jobs} 20-task job(s) changes: "
+                f"per affected DAG, "
                 f"handler {ratio['handler_ms']:.1f} ms, pure compile "
                 f"{ratio['compile_ms']:.1f} ms, ratio {ratio['ratio']:.2f}; CPU: handler "
                 f"process {ratio['handler_cpu_ms']:.1f} ms, pure compile "

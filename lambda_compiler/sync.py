@@ -66,6 +66,7 @@ from lambda_compiler.rows import RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport, Settler, needs_head
 from lambda_compiler.source import RowSource
+from lambda_compiler.wire_items import read_items_from_the_wire
 
 Offload = Callable[[Sequence[RowRef]], None]
 """Hands owner rows to be built elsewhere (e.g. queued for fan-out workers)."""
@@ -458,6 +459,7 @@ def build_sync(
     make = (session or boto3).client
     config = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)
     dynamodb = make("dynamodb", config=config)
+    read_items_from_the_wire(dynamodb)
     alerter = None
     if settings.alert_topic_arn:
         alerter = Alerter(make("sns", config=config), settings.alert_topic_arn)
