@@ -181,52 +181,68 @@ class DagSync:
         }
         for index, error in errors.items():
             self._give_up(report, index, error, "reverse index lookup failed")
-        seeds = self._offload_largest(seeds, report)
+        seeds, moved = self._largest(seeds)
         hints = merge_hints(c for c in changes if c is not None)
+        self._build_seeds(changes, seeds, hints, report, listings, planning)
+        self._offload(moved, report)
+        return report
+
+    def _build_seeds(
+        self,
+        changes: Sequence[Change | None],
+        seeds: dict[int, set[RowRef]],
+        hints: dict[RowRef, frozenset[DagId]],
+        report: SyncReport,
+        listings: Mapping[RowRef, Listing],
+        planning: Planning,
+    ) -> None:
+        """Converge on `seeds` together; when that fails, change by change."""
         try:
             self._converge(seeds, hints, report, listings, planning)
         except Exception as exc:
             if len(seeds) == 1:
                 self._give_up(report, next(iter(seeds)), exc, "build failed")
-                return report
+                return
             log_error(self.log, "build of the whole batch failed; retrying change by change", exc)
             for index, owners in seeds.items():
                 try:
                     self._converge({index: owners}, hints, report, listings, planning)
                 except Exception as single:
                     self._give_up(report, index, single, "build failed", change=str(changes[index]))
-        return report
 
-    def _offload_largest(
-        self, seeds: dict[int, set[RowRef]], report: SyncReport
-    ) -> dict[int, set[RowRef]]:
-        """Hand the owners of the largest changes to `offload` until the owners left number
-        at most `offload_above`; the seeds left to build in this invocation.
+    def _largest(
+        self, seeds: dict[int, set[RowRef]]
+    ) -> tuple[dict[int, set[RowRef]], dict[int, set[RowRef]]]:
+        """The seeds to build here and those to offload: the largest changes move until
+        the owners left number at most `offload_above`.
 
         A change that reaches thousands of rows goes to the fan-out while a small change
         delivered in the same batch (a batching window groups nearby records) is still
-        built here at once, so a big change never holds up an unrelated one.
+        built here, first, so a big change never holds up an unrelated one.
         """
         if self.offload is None or self.offload_above is None:
-            return seeds
+            return seeds, {}
         keep = dict(seeds)
         moved: dict[int, set[RowRef]] = {}
         for index in sorted(seeds, key=lambda i: (-len(seeds[i]), i)):
             if len(set().union(*keep.values()) if keep else ()) <= self.offload_above:
                 break
             moved[index] = keep.pop(index)
+        return keep, moved
+
+    def _offload(self, moved: dict[int, set[RowRef]], report: SyncReport) -> None:
+        """Hand the owners of the `moved` changes to `offload`."""
         owners = sorted(set().union(*moved.values())) if moved else []
-        if not owners:
-            return seeds
+        if not owners or self.offload is None:
+            return
         try:
             self.offload(owners)
         except Exception as exc:
             for index in moved:
                 self._give_up(report, index, exc, "offloading the owners failed")
-            return keep
+            return
         report.offloaded = len(owners)
         self.log.info("owners offloaded", extra={"owners": len(owners), "changes": len(moved)})
-        return keep
 
     def _give_up(
         self, report: SyncReport, index: int, exc: Exception, message: str, **context: Any
