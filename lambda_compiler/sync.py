@@ -183,7 +183,10 @@ class DagSync:
             self._give_up(report, index, error, "reverse index lookup failed")
         seeds, moved = self._largest(seeds)
         hints = merge_hints(c for c in changes if c is not None)
-        self._build_seeds(changes, seeds, hints, report, listings, planning)
+        converge = functools.partial(
+            self._converge, hints=hints, report=report, listings=listings, planning=planning
+        )
+        self._build_seeds(changes, seeds, report, converge)
         self._offload(moved, report)
         return report
 
@@ -191,14 +194,12 @@ class DagSync:
         self,
         changes: Sequence[Change | None],
         seeds: dict[int, set[RowRef]],
-        hints: dict[RowRef, frozenset[DagId]],
         report: SyncReport,
-        listings: Mapping[RowRef, Listing],
-        planning: Planning,
+        converge: Callable[[dict[int, set[RowRef]]], None],
     ) -> None:
-        """Converge on `seeds` together; when that fails, change by change."""
+        """`converge` on `seeds` together; when that fails, change by change."""
         try:
-            self._converge(seeds, hints, report, listings, planning)
+            converge(seeds)
         except Exception as exc:
             if len(seeds) == 1:
                 self._give_up(report, next(iter(seeds)), exc, "build failed")
@@ -206,7 +207,7 @@ class DagSync:
             log_error(self.log, "build of the whole batch failed; retrying change by change", exc)
             for index, owners in seeds.items():
                 try:
-                    self._converge({index: owners}, hints, report, listings, planning)
+                    converge({index: owners})
                 except Exception as single:
                     self._give_up(report, index, single, "build failed", change=str(changes[index]))
 
