@@ -47,10 +47,10 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from lambda_compiler.affected import Planning
 from lambda_compiler.batch_get import batch_get
@@ -63,6 +63,8 @@ from lambda_compiler.registry import DAG_PREFIX, ROW_PREFIX, DagRecord, Registry
 from lambda_compiler.rows import RowRef, RowValueError, as_id_list
 from lambda_compiler.settle import DagReport
 from lambda_compiler.sync import DagSync
+
+T = TypeVar("T")
 
 RUN_PREFIX = "run#"
 _RUN_SK = "run"
@@ -338,30 +340,25 @@ class Work:
         for chunk in _batches(self.owners, self.weights, size):
             names = tuple(d for d in (self.dag_ids.get(ref) for ref in chunk) if d)
             items.append(WorkItem(run_id, len(items), tuple(chunk), names, planning=self.planning))
-        for gone in _chunks(self.gone, size):
+        for gone in _batches(self.gone, {}, size):
             items.append(WorkItem(run_id, len(items), gone=tuple(gone)))
         return items
 
 
-def _batches(
-    refs: Sequence[RowRef], weights: dict[RowRef, int], size: int
-) -> Iterator[list[RowRef]]:
-    batch: list[RowRef] = []
+def _batches(values: Sequence[T], weights: Mapping[T, int], size: int) -> Iterator[list[T]]:
+    """`values` in order, in batches weighing at most `size` (a value weighs 1 unless
+    `weights` says otherwise; one heavier than `size` makes a batch of its own)."""
+    batch: list[T] = []
     load = 0
-    for ref in refs:
-        weight = weights.get(ref, 1)
+    for value in values:
+        weight = weights.get(value, 1)
         if batch and load + weight > size:
             yield batch
             batch, load = [], 0
-        batch.append(ref)
+        batch.append(value)
         load += weight
     if batch:
         yield batch
-
-
-def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), max(size, 1)):
-        yield values[start : start + size]
 
 
 def enumerate_work(sync: DagSync) -> Work:
