@@ -44,8 +44,11 @@ def lift_items(
     body = response_dict.get("body")
     if field is None or response_dict.get("status_code") != 200 or not body:
         return
-    answer = json.loads(body)
-    items = answer.pop(field, None)
+    try:
+        answer = json.loads(body)
+    except ValueError:  # not DynamoDB's JSON (e.g. a proxy's page): botocore's parser says so
+        return
+    items = answer.pop(field, None) if isinstance(answer, dict) else None
     if items is None:
         return
     if _BINARY.search(body):  # rare in these tables: only then walk every value

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_compiler.wire_items import read_items_from_the_wire
+from lambda_compiler.wire_items import lift_items, read_items_from_the_wire
 from tests.integration.aws_fixtures import client
 
 pytestmark = pytest.mark.moto
@@ -116,3 +116,16 @@ def test_a_read_error_is_still_botocores_error(clients: tuple[Any, Any]) -> None
         )
 
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("body", [b"<html>bad gateway</html>", b"[1, 2]", b'{"Items": '])
+def test_a_body_that_is_not_dynamodbs_json_is_left_to_botocore(body: bytes) -> None:
+    class Operation:
+        name = "Query"
+
+    response = {"status_code": 200, "body": body, "headers": {}}
+    customized: dict[str, Any] = {}
+
+    lift_items(Operation(), response, customized)
+
+    assert response["body"] == body and customized == {}
