@@ -99,7 +99,13 @@ from lambda_compiler.plan import (
     job_lookup_keys,
     table_kind,
 )
-from lambda_compiler.registry import DagRecord, Listing, RegistryItems, RowState
+from lambda_compiler.registry import (
+    DagRecord,
+    Listing,
+    RegistryItems,
+    RowState,
+    registration_fingerprint,
+)
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.snapshot import Snapshot, TableNames
 from lambda_compiler.validate import Validated, validate
@@ -209,12 +215,19 @@ class Round:
         config: CompilerConfig = DEFAULT_CONFIG,
         listings: Mapping[RowRef, Listing] | None = None,
         planning: Planning = "incremental",
+        redo: bool = False,
     ) -> None:
         """`listings`: what the reverse index says of seed jobs (read with them);
-        `planning`: whether the seeds are a batch of a full rebuild (`Planning`)."""
+        `planning`: whether the seeds are a batch of a full rebuild (`Planning`);
+        `redo`: a round run again because its inputs changed (it trusts no row state)."""
         self.tables = tables
         self.config = config
         self.planning = planning
+        self.trusted: frozenset[RowRef] = frozenset(
+            listings or () if planning == "incremental" and not redo else ()
+        )
+        """Seed jobs found through their index entries, whose entries are taken as in
+        place when their row state's `registered` fingerprint says so (`_proven`)."""
         self.owners: set[RowRef] = set()
         self.parents: dict[RowRef, set[RowRef]] = defaultdict(set)
         self.rows: dict[RowRef, Row | None] = {}
@@ -298,7 +311,12 @@ class Round:
                 if ref in self.states:
                     writes.append(RowStateWrite(ref, None))
                 continue
-            fresh = RowState(self.current[ref], self.valid.get(ref, False), self.deps[ref])
+            fresh = RowState(
+                self.current[ref],
+                self.valid.get(ref, False),
+                self.deps[ref],
+                registration_fingerprint(self.deps[ref], self._listing(ref)),
+            )
             if self.states.get(ref) != fresh:
                 writes.append(RowStateWrite(ref, fresh))
         return writes
@@ -356,6 +374,7 @@ class Round:
         index = {
             (f"{TASK_REF}{task}", ref)
             for ref, listing in listings.items()
+            if ref not in self.trusted
             for task in listing.tasks
         }
         return Reads(
@@ -394,7 +413,9 @@ class Round:
     def _read_dependencies(self, new: set[RowRef]) -> Steps:
         """Jobs of schedulers, tasks of jobs, rows sharing a referenced job's DAG id, the
         registry items of the DAG ids being settled and the index entries of `new` owners."""
-        index = {(key, ref) for ref in new for key in self.deps[ref]} - self._asked_index
+        index = {
+            (key, ref) for ref in new if not self._proven(ref) for key in self.deps[ref]
+        } - self._asked_index
         while True:
             unknown = self._unresolved_job_ids()
             if unknown:
@@ -469,9 +490,10 @@ class Round:
         """The registry writes that register `new` owners, skipping what the registry holds."""
         writes: list[Registration] = []
         for ref in sorted(new):
+            if self._proven(ref):
+                continue
             deps = self.deps[ref]
-            entry = self._entry(ref)
-            listing = entry.listing if entry else None
+            listing = self._listing(ref)
             missing = frozenset(
                 key
                 for key in deps
@@ -549,6 +571,23 @@ class Round:
         """The parse of a job or scheduler row read (None: gone, or a task)."""
         row, kind = self.rows.get(ref), self._kind(ref)
         return None if row is None or kind == "task" else self.manifest.entry(kind, row)
+
+    def _listing(self, ref: RowRef) -> Listing | None:
+        entry = self._entry(ref)
+        return entry.listing if entry else None
+
+    def _proven(self, ref: RowRef) -> bool:
+        """True when `ref`'s index entries need not be read: a job found through its own
+        entry (first round of incremental planning) whose row state's fingerprint is
+        that of the entries it would register now. Its state was written after those
+        entries landed, and entries are removed only after a state without them is
+        written (`sync.py`), so the state proves them as a read of them would."""
+        if ref not in self.trusted or self.rows.get(ref) is None:
+            return False
+        state = self.states.get(ref)
+        if state is None or state.registered is None:
+            return False
+        return state.registered == registration_fingerprint(self.deps[ref], self._listing(ref))
 
     def _dag_id_of(self, ref: RowRef) -> DagId | None:
         entry = self._entry(ref)

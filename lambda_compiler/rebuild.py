@@ -41,7 +41,7 @@ from lambda_compiler.plan import (
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord, Listing, RowState
+from lambda_compiler.registry import DagRecord, Listing, RowState, registration_fingerprint
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport
@@ -211,7 +211,9 @@ def _rebuild_bookkeeping(
             entry = manifest.entry(kind, row)
             dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
-            states[ref] = RowState(dag_id, plan is not None and not plan.problems, deps)
+            fingerprint = registration_fingerprint(deps, entry.listing)
+            valid = plan is not None and not plan.problems
+            states[ref] = RowState(dag_id, valid, deps, fingerprint)
             listings[ref] = entry.listing
             if dag_id is not None:
                 claims[dag_id].add(ref)
@@ -231,14 +233,17 @@ def _rebuild_bookkeeping(
     removed = existing.keys() - wanted
     report.index_added = len(added)
     report.index_removed = len(removed)
+    # entries are added before the row states whose fingerprints say they are in place,
+    # and removed only after the row states that no longer list them (`affected.py`)
     index_writes: list[Callable[[], None]] = [
-        *(partial(registry.add_index, ref, keys, listings[ref]) for ref, keys in _by_row(added)),
-        *(partial(registry.remove_index, ref, keys) for ref, keys in _by_row(removed)),
+        partial(registry.add_index, ref, keys, listings[ref]) for ref, keys in _by_row(added)
     ]
     _run(pool, lambda write: write(), index_writes, "reverse index", tick)
     current = registry.row_states(states)
     changed = [(ref, state) for ref, state in sorted(states.items()) if current.get(ref) != state]
     _run(pool, lambda item: registry.put_row_state(*item), changed, "registry rows", tick)
+    removals = [partial(registry.remove_index, ref, keys) for ref, keys in _by_row(removed)]
+    _run(pool, lambda write: write(), removals, "reverse index", tick)
     _run(pool, registry.delete_row_state, sorted(known - states.keys()), "registry rows", tick)
 
 

@@ -8,7 +8,9 @@ never feeds the stream back). Item kinds:
   DAG id, so duplicates across rows are found without scanning);
 - ``pk="row#{row address}"``, ``sk="row"``: one per job/scheduler row: the DAG id it
   produced at its last build, whether it was valid, its reverse-index keys (so a
-  renamed job's old file is deleted and stale index entries are removed);
+  renamed job's old file is deleted and stale index entries are removed) and
+  `registered`, a fingerprint of the index entries that build had in place
+  (`registration_fingerprint`; absent on items written before it was kept);
 - ``pk="taskref#{task_id}"``, ``sk=`` a job's row address: the job lists the task;
   the entry also holds the job's `Listing` (its task ids and DAG id at its last
   registration), so the query that finds the job answers what its build reads next
@@ -37,6 +39,7 @@ for the compiler.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +92,18 @@ class RowState:
     dag_id: DagId | None = None
     valid: bool = False
     deps: frozenset[str] = frozenset()
+    registered: str | None = None
+    """`registration_fingerprint` of the index entries (keys and listing) that were in
+    the registry when this state was written; None on items written before it was kept."""
+
+
+def registration_fingerprint(deps: Iterable[str], listing: Listing | None) -> str:
+    """A short digest of a row's reverse-index keys and the listing its entries hold."""
+    parts = [*sorted(deps), "", *(listing.tasks if listing else ()), "", *(
+        [listing.dag_id or ""] if listing else []
+    )]
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+    return digest[:32]
 
 
 @dataclass(frozen=True)
@@ -391,6 +406,7 @@ class Registry:
                     DagId(data["dag_id"]) if data.get("dag_id") else None,
                     bool(data.get("valid")),
                     frozenset(data.get("deps") or ()),
+                    data.get("registered"),
                 )
             else:
                 entry = _index_entry(item)
@@ -411,6 +427,8 @@ class Registry:
             item["dag_id"] = state.dag_id
         if state.deps:
             item["deps"] = set(state.deps)
+        if state.registered is not None:
+            item["registered"] = state.registered
         self._client.put_item(
             TableName=self.table,
             Item={**_row_key(ref), **{k: _serialize(v) for k, v in item.items()}},

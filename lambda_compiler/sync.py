@@ -290,10 +290,12 @@ class DagSync:
         owners = set().union(*seeds.values()) if seeds else set()
         if not owners:
             return
-        for _ in range(self.max_rounds):
+        for number in range(self.max_rounds):
             report.rounds += 1
             listed = {ref: listings[ref] for ref in sorted(owners) if ref in listings}
-            plan, registrations = self._gather(owners, hints, listed, planning)
+            plan, registrations, removals = self._gather(
+                owners, hints, listed, planning, redo=number > 0
+            )
             outcomes: dict[DagId, Future[None]] = {}
             failed = self._build(plan, report, outcomes)
             for dag_id, refs in plan.settle.items():
@@ -302,7 +304,14 @@ class DagSync:
                 causes.update(i for i, owners in seeds.items() if owners & origins)
             for registration in registrations:
                 registration.result()
+            remember = [self._remember_call(write) for write in plan.row_state_writes(failed)]
+            if remember:
+                self._parallel(*remember)
+            skipped = plan.origins(failed)
+            removed = [self._register(r) for r in removals if r.ref not in skipped]
             verified = None if failed else self._fetch(plan.verify_reads())
+            for removal in removed:
+                removal.result()
             failed |= self._recorded(plan, report, outcomes)
             if failed:
                 failed_origins = plan.origins(failed)
@@ -321,20 +330,30 @@ class DagSync:
         hints: dict[RowRef, frozenset[DagId]],
         listings: Mapping[RowRef, Listing],
         planning: Planning,
-    ) -> tuple[Round, list[Future[None]]]:
-        """Answer the round's reads; its registrations, sent in the background.
+        redo: bool = False,
+    ) -> tuple[Round, list[Future[None]], list[Registration]]:
+        """Answer the round's reads; its registrations, sent in the background, and the
+        index removals, held back.
 
         Registrations only need to land before the verify step reads again (see
-        `affected.py`), so they overlap compiling and publishing.
+        `affected.py`), so they overlap compiling and publishing; they land before the
+        row states, whose `registered` fingerprints say they are in place. Index entries
+        are removed only once the row states that no longer list them are written.
         """
-        plan = Round(seeds, hints, self.tables, self.config, listings, planning)
+        plan = Round(seeds, hints, self.tables, self.config, listings, planning, redo)
         registrations: list[Future[None]] = []
+        removals: list[Registration] = []
+
+        def send(taken: list[Registration]) -> None:
+            removals.extend(r for r in taken if r.kind == "remove_index")
+            registrations.extend(self._register(r) for r in taken if r.kind != "remove_index")
+
         reads = plan.next_reads()
         while reads is not None:
-            registrations += map(self._register, plan.take_registrations())
+            send(plan.take_registrations())
             reads = plan.next_reads(self._fetch(reads))
-        registrations += map(self._register, plan.take_registrations())
-        return plan, registrations
+        send(plan.take_registrations())
+        return plan, registrations, removals
 
     def _register(self, registration: Registration) -> Future[None]:
         """Send one registry write to the I/O pool."""
@@ -382,7 +401,7 @@ class DagSync:
     def _build(
         self, plan: Round, report: SyncReport, outcomes: dict[DagId, Future[None]]
     ) -> set[RowRef]:
-        """Compile the owners, settle each DAG, remember row states; the owners that failed.
+        """Compile the owners and settle each DAG; the owners that failed.
 
         Each DAG is settled (in the background) as soon as it is rendered, while the
         next one renders; the S3 objects settling will look at whatever the DAGs compile
@@ -423,9 +442,6 @@ class DagSync:
             report._add(dag_report)
             if dag_report.retry:
                 failed |= plan.settle.get(dag_id, set())
-        remember = [self._remember_call(write) for write in plan.row_state_writes(failed)]
-        if remember:
-            self._parallel(*remember)
         return failed
 
     def _recorded(

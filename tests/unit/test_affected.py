@@ -245,19 +245,66 @@ def test_a_rebuilt_job_registers_nothing_the_registry_already_holds():
     assert not any(r.dependents for r in planned.asked)
 
 
-def test_a_listed_job_is_read_with_its_tasks_dag_item_and_index_entries_at_once():
+def test_a_listed_job_is_read_with_its_tasks_and_dag_item_at_once():
     world = loaded()
     world.put(TABLES.task, task("1", task_params={"conn_id": "redshift_default", "sql": "X"}))
     # WHEN task 1's change finds job "load" with the listing its index entry holds
     planned = world.plan(job_ref("load"), listings={job_ref("load"): LOAD})
-    # THEN one read answers everything the build needs, and nothing is registered
+    # THEN one read answers everything the build needs: its row state's fingerprint
+    # says its index entries are in place, so they are not read; nothing is registered
     assert len(planned.asked) == 1
     (reads,) = planned.asked
     assert reads.rows == {job_ref("load"), task_ref("1")}
     assert reads.records == {"job-load"} and reads.states == {job_ref("load")}
-    assert reads.index == {("taskref#1", job_ref("load"))}
+    assert reads.index == frozenset()
     assert planned.round.only == {job_ref("load")}
     assert planned.registrations == []
+    assert planned.round.row_state_writes() == []
+
+
+def test_a_row_state_written_before_fingerprints_has_the_entries_read_and_gets_one():
+    world = loaded()
+    state = world.states[job_ref("load")]
+    assert state.registered is not None
+    world.states[job_ref("load")] = RowState(state.dag_id, state.valid, state.deps)
+    world.index.discard(("taskref#1", job_ref("load")))
+    # WHEN a task change finds the job, whose row state holds no fingerprint
+    planned = world.plan(job_ref("load"), listings={job_ref("load"): LOAD})
+    # THEN its entries are read after the rows, the lost one is registered again, and
+    # the row state is written with its fingerprint
+    assert [r.index for r in planned.asked] == [frozenset(), {("taskref#1", job_ref("load"))}]
+    assert planned.registrations == [
+        Registration("add_index", job_ref("load"), keys=frozenset({"taskref#1"}), listing=LOAD)
+    ]
+    assert [w.state for w in planned.round.row_state_writes()] == [state]
+
+
+@pytest.mark.parametrize("how", ["full_rebuild", "redo"])
+def test_a_rebuild_or_a_redone_round_reads_the_entries_and_repairs_a_lost_one(how: str):
+    world = loaded()
+    world.index.discard(("taskref#1", job_ref("load")))
+    listings = {job_ref("load"): LOAD}
+    # WHEN the job is planned by a full rebuild, or in a round redone
+    if how == "redo":
+        plan = Round([job_ref("load")], {}, TABLES, listings=listings, redo=True)
+        registrations: list[Registration] = []
+        reads = plan.next_reads()
+        while reads is not None:
+            registrations += plan.take_registrations()
+            world.asked = []
+            reads = plan.next_reads(world.answer(reads))
+        registrations += plan.take_registrations()
+    else:
+        registrations = world.plan(
+            job_ref("load"), listings=listings, planning="full_rebuild"
+        ).registrations
+    # THEN the lost entry is written again (a task change's first round trusts the
+    # row state's fingerprint instead)
+    assert Registration(
+        "add_index", job_ref("load"), keys=frozenset({"taskref#1"}), listing=LOAD
+    ) in registrations
+    trusted = world.plan(job_ref("load"), listings=listings)
+    assert trusted.registrations == []
 
 
 def test_a_stale_listing_only_costs_a_read_of_what_it_missed_and_is_rewritten():
@@ -270,7 +317,10 @@ def test_a_stale_listing_only_costs_a_read_of_what_it_missed_and_is_rewritten():
         {job_ref("load"), task_ref("1")},
         {task_ref("2")},
     ]
-    assert planned.asked[1].index == {("taskref#2", job_ref("load"))}
+    assert planned.asked[1].index == {
+        ("taskref#1", job_ref("load")),
+        ("taskref#2", job_ref("load")),
+    }
     listing = Listing(("1", "2"), DagId("job-load"))
     assert Registration(
         "add_index", job_ref("load"), frozenset({"taskref#1", "taskref#2"}), listing=listing
