@@ -99,9 +99,13 @@ class RowState:
 
 def registration_fingerprint(deps: Iterable[str], listing: Listing | None) -> str:
     """A short digest of a row's reverse-index keys and the listing its entries hold."""
-    parts = [*sorted(deps), "", *(listing.tasks if listing else ()), "", *(
-        [listing.dag_id or ""] if listing else []
-    )]
+    parts = [
+        *sorted(deps),
+        "",
+        *(listing.tasks if listing else ()),
+        "",
+        *([listing.dag_id or ""] if listing else []),
+    ]
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
     return digest[:32]
 

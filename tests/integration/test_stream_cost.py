@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,76 @@ def test_index_entries_without_a_listing_still_lead_to_the_job_and_get_one(
     assert {str(ref): listing for ref, listing in listed.items()} == {
         "mwaa_job[job_type='etl', job_id='load']": Listing(("1", "2"), DagId("job-load"))
     }
+
+
+def _taskref_keys_read(client: Any) -> Any:
+    """A context counting the ``taskref#`` registry keys `client`'s BatchGetItem calls ask for."""
+    counts: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        for keys in params["RequestItems"].values():
+            counts["taskref"] += sum(
+                k.get("pk", {}).get("S", "").startswith("taskref#") for k in keys["Keys"]
+            )
+
+    return counts, count
+
+
+def _task_change(stack: Stack, sync: Any, task_id: str, sql: str) -> int:
+    """Deliver a change of task `task_id`'s SQL; the ``taskref#`` keys the handler read."""
+    stack.put("task", task(task_id, task_params={"conn_id": "redshift_default", "sql": sql}))
+    counts, count = _taskref_keys_read(sync.source.client)
+    events = sync.source.client.meta.events
+    events.register("before-parameter-build.dynamodb.BatchGetItem", count)
+    try:
+        assert deliver(lambda_handler, stack.records()) == []
+    finally:
+        events.unregister("before-parameter-build.dynamodb.BatchGetItem", count)
+    assert sql in stack.files()["job-load"]
+    return counts["taskref"]
+
+
+def test_a_task_change_reads_no_index_entries_its_jobs_row_state_vouches_for(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN job "load" listing five tasks, built by a rebuild
+    stack.put("task", *(task(str(i)) for i in range(5)))
+    stack.put("job", job("load", "0,1,2,3,4", name="load"))
+    sync = sync_for(Settings.from_env())
+    assert run_rebuild(stack.settings, sync=sync).ok
+    stack.records()
+    # WHEN task 1's SQL changes, THEN none of the job's five index entries is read
+    assert _task_change(stack, sync, "1", "SELECT 2;") == 0
+
+
+def test_a_row_state_written_before_fingerprints_has_its_entries_read_once(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN job "load" listing five tasks, built, whose row state was written by a
+    # version that kept no fingerprint of its index entries, one of which is lost
+    stack.put("task", *(task(str(i)) for i in range(5)))
+    stack.put("job", job("load", "0,1,2,3,4", name="load"))
+    sync = sync_for(Settings.from_env())
+    assert deliver(lambda_handler, stack.records()) == []
+    table = stack.settings.registry_table
+    (state,) = stack.dynamodb.scan(
+        TableName=table,
+        FilterExpression="begins_with(pk, :p)",
+        ExpressionAttributeValues={":p": {"S": "row#"}},
+    )["Items"]
+    assert "registered" in state
+    del state["registered"]
+    stack.dynamodb.put_item(TableName=table, Item=state)
+    lost = {"pk": {"S": "taskref#3"}, "sk": {"S": state["pk"]["S"].removeprefix("row#")}}
+    stack.dynamodb.delete_item(TableName=table, Key=lost)
+    # WHEN task 1's SQL changes, THEN the job's entries are read as before, the lost
+    # one is written again, and the row state gets its fingerprint
+    assert _task_change(stack, sync, "1", "SELECT 2;") == 5
+    assert stack.registry.dependents(["taskref#3"]) != set()
+    # and a later change reads none of them
+    assert _task_change(stack, sync, "2", "SELECT 3;") == 0
+    assert _task_change(stack, sync, "3", "SELECT 4;") == 0

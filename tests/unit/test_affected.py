@@ -300,9 +300,10 @@ def test_a_rebuild_or_a_redone_round_reads_the_entries_and_repairs_a_lost_one(ho
         ).registrations
     # THEN the lost entry is written again (a task change's first round trusts the
     # row state's fingerprint instead)
-    assert Registration(
-        "add_index", job_ref("load"), keys=frozenset({"taskref#1"}), listing=LOAD
-    ) in registrations
+    assert (
+        Registration("add_index", job_ref("load"), keys=frozenset({"taskref#1"}), listing=LOAD)
+        in registrations
+    )
     trusted = world.plan(job_ref("load"), listings=listings)
     assert trusted.registrations == []
 
