@@ -19,15 +19,20 @@ One round goes:
    together with its reverse-index entries and the claims of its DAG ids (one
    `BatchGetItem` across the tables where possible). A job found through a ``taskref#``
    entry comes with the entry's `registry.Listing` (its task ids and DAG id when it
-   was registered), so the job row, its tasks, its row state, its DAG item and its
-   index entries are read in ONE `BatchGetItem` (the executor looks up the DAG's S3
+   was registered), so the job row, its tasks, its row state and its DAG item are read
+   in ONE `BatchGetItem` (the executor looks up the DAG's S3
    object meanwhile); a listing is only a guess of what to read: whatever the rows
    read say is missing is read next, and a stale listing is rewritten. What is read:
    tasks of jobs; jobs of schedulers (a bare job id resolves through the `job_id` GSI,
    confirmed by consistent reads, plus any job row of the batch with that id); the
    rows claiming the same DAG ids. Index
-   entries and claims the registry does not hold yet are written (stale ones removed)
-   in the background; they land before step 4.
+   entries and claims the registry does not hold yet are written in the background;
+   they land before step 4 (stale entries are removed once the row states that drop
+   them are written). A job found through its own entry, in the first round of
+   incremental planning, is not read for its entries when its row state's `registered`
+   fingerprint is that of the entries it would register (`_proven`): the state was
+   written after they landed. A change to the job row itself, a full rebuild and a
+   redone round read them (and so repair a lost one).
 3. **Compile** the partial snapshot (validated once, for planning and compiling) for
    `only=owners` and settle each DAG (`settle.py`): publish, delete, keep or hold.
 4. **Verify.** Re-read every input (rows, GSI answers, claims) once the round's

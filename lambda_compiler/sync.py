@@ -172,12 +172,15 @@ class DagSync:
         keys = sorted({key for change in changes if change for key in change.lookups})
         lookups = dict(zip(keys, self._parallel(*map(self._lookup, keys)), strict=True))
         seeds, errors = owners_of_changes(changes, lookups)
+        # a row changed in this batch is read without its listing: the listing predates
+        # the change, and a listed job's row state is trusted for its index entries
+        changed = {ref for change in changes if change for ref in change.owners}
         listings = {
             ref: listing
             for found in lookups.values()
             if not isinstance(found, Exception)
             for ref, listing in found.items()
-            if listing is not None
+            if listing is not None and ref not in changed
         }
         for index, error in errors.items():
             self._give_up(report, index, error, "reverse index lookup failed")

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from lambda_compiler.dynamodb_json import row_of
 from lambda_compiler.handler import lambda_handler, sync_for
 from lambda_compiler.model import DagId
+from lambda_compiler.plan import change_from_record
 from lambda_compiler.rebuild import run_rebuild
 from lambda_compiler.registry import Listing
 from lambda_compiler.settings import Settings
@@ -235,3 +237,35 @@ def test_a_row_state_written_before_fingerprints_has_its_entries_read_once(
     # and a later change reads none of them
     assert _task_change(stack, sync, "2", "SELECT 3;") == 0
     assert _task_change(stack, sync, "3", "SELECT 4;") == 0
+
+
+def test_a_job_changed_in_the_same_batch_as_its_task_has_its_entries_read(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN job "load" listing five tasks, built by a rebuild, one of whose index
+    # entries is lost (deleted by hand)
+    stack.put("task", *(task(str(i)) for i in range(5)))
+    stack.put("job", job("load", "0,1,2,3,4", name="load"))
+    sync = sync_for(Settings.from_env())
+    assert run_rebuild(stack.settings, sync=sync).ok
+    stack.records()
+    address = next(iter(stack.registry.dependents(["taskref#3"]))).address
+    lost = {"pk": {"S": "taskref#3"}, "sk": {"S": address}}
+    stack.dynamodb.delete_item(TableName=stack.settings.registry_table, Key=lost)
+    # WHEN the job is saved (new parameters, same tasks and DAG id) and task 1 changes,
+    # both in one `DagSync.apply` (the engine's own guarantee: Lambda delivers each
+    # table's stream on its own)
+    stack.put("job", job("load", "0,1,2,3,4", name="load", job_params='{"retries": 2}'))
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
+    counts, count = _taskref_keys_read(sync.source.client)
+    sync.source.client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", count)
+    changes = [change_from_record(r, sync.tables, row_of) for r in stack.records()]
+    assert sorted(c.kind for c in changes) == ["job", "task"]
+    report = sync.apply(changes)
+    assert not (report.failed or report.dropped)
+    # THEN the changed job's entries are read and the lost one is written again
+    assert counts["taskref"] == 5
+    assert stack.registry.dependents(["taskref#3"]) != set()
+    assert "SELECT 2;" in stack.files()["job-load"]
