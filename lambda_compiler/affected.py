@@ -31,8 +31,9 @@ One round goes:
    them are written). A job found through its own entry, in the first round of
    incremental planning, is not read for its entries when its row state's `registered`
    fingerprint is that of the entries it would register (`_proven`): the state was
-   written after they landed. A change to the job row itself, a full rebuild and a
-   redone round read them (and so repair a lost one).
+   written after they landed. A change to the job row itself (it comes without a
+   listing, even beside a change of one of its tasks: `sync.DagSync.apply`), a full
+   rebuild and a redone round read them (and so repair a lost one).
 3. **Compile** the partial snapshot (validated once, for planning and compiling) for
    `only=owners` and settle each DAG (`settle.py`): publish, delete, keep or hold.
 4. **Verify.** Re-read every input (rows, GSI answers, claims) once the round's
