@@ -9,7 +9,9 @@ the tables and bucket of `template.yaml`.
 (a) handler time for a one-task change that rebuilds one (or ten) 20-task job DAGs,
     divided by the pure `compile_dags` time of those DAGs' rows: wall time, and the
     handler process's own CPU (`time.process_time`, every thread of this process; moto's
-    CPU is in its own process) per affected DAG ÷ pure compile CPU (target ≤ 1.3).
+    CPU is in its own process) per affected DAG ÷ pure compile CPU (target ≤ 1.3), and
+    how much of it the AWS requests alone take (each calling thread's CPU from
+    ``before-parameter-build`` to ``after-call``: botocore, urllib3, http.client, parsing).
     `--pairs N` repeats it N times alternately with the handler's DynamoDB client parsing
     items with botocore's own parser, the baseline of `wire_items`.
 (b) requests per one-task change (by operation) and the sequential round trips they
@@ -169,13 +171,16 @@ def handler_vs_compile(
     run_rebuild(settings, sync=sync)
     streams = Streams()
     handler_times, compile_times, handler_cpu, compile_cpu = [], [], [], []
+    request_cpu, request_counts = [], []
+    clients = (sync.source._client, sync.publisher._client)
     for n in range(repeats + 1):
         changed = change_task(shared, n)
         put("mwaa_task", changed)
         event = {"Records": streams.read()}
-        cpu, started = time.process_time(), time.perf_counter()
-        response = lambda_handler(event, LambdaContext())
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        with timed_requests(*clients) as requests:
+            cpu, started = time.process_time(), time.perf_counter()
+            response = lambda_handler(event, LambdaContext())
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert response["batchItemFailures"] == [], response
         tasks = [changed if t is shared else t for t in rows["mwaa_task"]]
         compile_cpu_n, started = time.process_time(), time.perf_counter()
@@ -188,6 +193,8 @@ def handler_vs_compile(
             compile_times.append(compile_elapsed)
             handler_cpu.append(cpu)
             compile_cpu.append(compile_cpu_n)
+            request_cpu.append(sum(r.cpu for r in requests))
+            request_counts.append(len(requests))
     handler, pure = statistics.median(handler_times), statistics.median(compile_times)
     cpu, pure_cpu = statistics.median(handler_cpu), statistics.median(compile_cpu)
     return {
@@ -197,6 +204,9 @@ def handler_vs_compile(
         "handler_cpu_ms": cpu * 1000 / jobs,
         "compile_cpu_ms": pure_cpu * 1000 / jobs,
         "cpu_ratio": cpu / pure_cpu,
+        "requests": statistics.median(request_counts),
+        "request_cpu_ms": statistics.median(request_cpu) * 1000 / jobs,
+        "request_share": statistics.median(request_cpu) / pure_cpu,
     }
 
 
@@ -278,7 +288,8 @@ def main() -> None:
                 f"{ratio['compile_ms']:.1f} ms, ratio {ratio['ratio']:.2f}; CPU: handler "
                 f"process {ratio['handler_cpu_ms']:.1f} ms, pure compile "
                 f"{ratio['compile_cpu_ms']:.1f} ms, ratio {ratio['cpu_ratio']:.2f} "
-                "(target <= 1.3)"
+                f"(target <= 1.3), of which the {ratio['requests']:.0f} requests' own CPU "
+                f"{ratio['request_cpu_ms']:.1f} ms ({ratio['request_share']:.2f} of the ratio)"
             )
         for jobs in (1, args.jobs):
             reset(endpoint)

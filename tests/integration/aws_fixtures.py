@@ -148,11 +148,13 @@ def count_queries(*clients: Any) -> Iterator[Counter[str]]:
 
 @dataclass(frozen=True)
 class Request:
-    """One API call as `timed_requests` saw it: its name and when it was sent/answered."""
+    """One API call as `timed_requests` saw it: its name, when it was sent/answered and
+    the CPU time its thread spent on it in between (`time.thread_time`)."""
 
     name: str
     sent: float
     answered: float
+    cpu: float = 0.0
 
 
 def round_trips(requests: list[Request]) -> list[list[str]]:
@@ -178,11 +180,12 @@ def timed_requests(*clients: Any) -> Iterator[list[Request]]:
     local = threading.local()
 
     def sent(event_name: str, **_: Any) -> None:
-        local.sent = time.perf_counter()
+        local.sent, local.cpu = time.perf_counter(), time.thread_time()
 
     def answered(event_name: str, **_: Any) -> None:
         _, service, operation = event_name.split(".")[:3]
-        requests.append(Request(f"{service}.{operation}", local.sent, time.perf_counter()))
+        cpu = time.thread_time() - local.cpu
+        requests.append(Request(f"{service}.{operation}", local.sent, time.perf_counter(), cpu))
 
     for each in clients:
         each.meta.events.register("before-parameter-build", sent)
