@@ -19,7 +19,6 @@ import argparse
 import cProfile
 import json
 import os
-import resource
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ import psutil
 from boto3.dynamodb.types import TypeSerializer
 
 from bench.handler_bench import environment, load, moto_process, reset
+from bench.peak_rss import peak_rss_kb
 from bench.synthetic import synthetic_rows
 from lambda_compiler.compiler import compile_dags
 from lambda_compiler.fanout import Fanout, Runs, prepare_rebuild
@@ -56,7 +56,7 @@ def _item_with_rss(body: str) -> tuple[int, int, int, int, int]:
     """Build one work item in this worker process: (DAG outcomes, failed, peak RSS in KB,
     this process's id, its RSS in KB now that the batch is done)."""
     result = build_item_here(body)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kb()
     now = psutil.Process().memory_info().rss // 1024
     return len(result.dags), len(result.failed), peak, os.getpid(), now
 
@@ -82,14 +82,14 @@ def rebuild(workers: int, label: str) -> dict[str, Any]:
     fanout.runs.start(run)
     enumerated = time.perf_counter() - started
     failed = 0
-    rss: list[int] = []
+    peaks: dict[int, int] = {}
     after_batch: dict[int, list[int]] = {}
     context = get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_process) as pool:
         futures = [pool.submit(_item_with_rss, item.body()) for item in items]
         for future in as_completed(futures):
             _, not_built, peak, pid, now = future.result()
-            failed, rss = failed + not_built, [*rss, peak]
+            failed, peaks[pid] = failed + not_built, max(peak, peaks.get(pid, 0))
             after_batch.setdefault(pid, []).append(now)
     elapsed = time.perf_counter() - started
     return {
@@ -98,7 +98,7 @@ def rebuild(workers: int, label: str) -> dict[str, Any]:
         "dags": len(set(work.dag_ids.values())),
         "failed": failed,
         "batches": len(items),
-        "peak_rss_mb": max(rss) / 1024,
+        "peak_rss_mb": ", ".join(f"{peaks[pid] / 1024:.0f}" for pid in sorted(peaks)),
         "rss_growth": _rss_growth(after_batch),
     }
 
@@ -137,7 +137,7 @@ def part_a(jobs_list: list[int], workers_list: list[int]) -> None:
                     f"{figures['seconds']:.1f} s ({rate:.1f} DAGs/s, speedup {rate / base:.2f}, "
                     f"per worker {rate / base / workers:.2f}); enumerate + runtime upload "
                     f"{figures['enumerate_s']:.1f} s; {figures['batches']:.0f} batches; peak RSS "
-                    f"per worker {figures['peak_rss_mb']:.0f} MB; RSS after batches "
+                    f"per worker {figures['peak_rss_mb']} MB; RSS after batches "
                     f"{figures['rss_growth']}; "
                     f"failed {figures['failed']:.0f}",
                     flush=True,

@@ -21,12 +21,12 @@ import gc
 import json
 import logging
 import os
-import resource
 
 import psutil
 
 from bench.fanout_bench import fresh_target
 from bench.handler_bench import environment, load, moto_process, reset
+from bench.peak_rss import peak_rss_kb
 from bench.synthetic import synthetic_rows
 from lambda_compiler.fanout import Fanout, Runs, prepare_rebuild
 from lambda_compiler.fanout_worker import build_item_here, build_worker
@@ -54,7 +54,7 @@ def measure(jobs: int) -> list[tuple[bool, int, int]]:
             build_item_here(item.body(), worker)
             gc.collect()
             rss = psutil.Process().memory_info().rss // 1024
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            peak = peak_rss_kb()
             schedulers = any("scheduler" in o for o in owners)
             series.append((schedulers, rss, len(gc.get_objects())))
             kind = "schedulers" if schedulers else "jobs"
