@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -166,8 +168,9 @@ def test_index_entries_without_a_listing_still_lead_to_the_job_and_get_one(
     }
 
 
-def _taskref_keys_read(client: Any) -> Any:
-    """A context counting the ``taskref#`` registry keys `client`'s BatchGetItem calls ask for."""
+@contextmanager
+def _taskref_keys_read(client: Any) -> Iterator[Counter[str]]:
+    """Count the ``taskref#`` registry keys `client`'s BatchGetItem calls ask for."""
     counts: Counter[str] = Counter()
 
     def count(params: dict[str, Any], **_: Any) -> None:
@@ -176,32 +179,37 @@ def _taskref_keys_read(client: Any) -> Any:
                 k.get("pk", {}).get("S", "").startswith("taskref#") for k in keys["Keys"]
             )
 
-    return counts, count
+    event = "before-parameter-build.dynamodb.BatchGetItem"
+    client.meta.events.register(event, count)
+    try:
+        yield counts
+    finally:
+        client.meta.events.unregister(event, count)
 
 
 def _task_change(stack: Stack, sync: Any, task_id: str, sql: str) -> int:
     """Deliver a change of task `task_id`'s SQL; the ``taskref#`` keys the handler read."""
     stack.put("task", task(task_id, task_params={"conn_id": "redshift_default", "sql": sql}))
-    counts, count = _taskref_keys_read(sync.source.client)
-    events = sync.source.client.meta.events
-    events.register("before-parameter-build.dynamodb.BatchGetItem", count)
-    try:
+    with _taskref_keys_read(sync.source.client) as counts:
         assert deliver(lambda_handler, stack.records()) == []
-    finally:
-        events.unregister("before-parameter-build.dynamodb.BatchGetItem", count)
     assert sql in stack.files()["job-load"]
     return counts["taskref"]
+
+
+def _five_task_job(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Stack, Any]:
+    """Job "load" listing tasks 0-4 in fresh tables (not built yet), and the handler's sync."""
+    sync_for.cache_clear()
+    stack = Stack(endpoint, monkeypatch)
+    stack.put("task", *(task(str(i)) for i in range(5)))
+    stack.put("job", job("load", "0,1,2,3,4", name="load"))
+    return stack, sync_for(Settings.from_env())
 
 
 def test_a_task_change_reads_no_index_entries_its_jobs_row_state_vouches_for(
     moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ):
-    sync_for.cache_clear()
-    stack = Stack(moto_endpoint, monkeypatch)
     # GIVEN job "load" listing five tasks, built by a rebuild
-    stack.put("task", *(task(str(i)) for i in range(5)))
-    stack.put("job", job("load", "0,1,2,3,4", name="load"))
-    sync = sync_for(Settings.from_env())
+    stack, sync = _five_task_job(moto_endpoint, monkeypatch)
     assert run_rebuild(stack.settings, sync=sync).ok
     stack.records()
     # WHEN task 1's SQL changes, THEN none of the job's five index entries is read
@@ -211,13 +219,9 @@ def test_a_task_change_reads_no_index_entries_its_jobs_row_state_vouches_for(
 def test_a_row_state_written_before_fingerprints_has_its_entries_read_once(
     moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ):
-    sync_for.cache_clear()
-    stack = Stack(moto_endpoint, monkeypatch)
     # GIVEN job "load" listing five tasks, built, whose row state was written by a
     # version that kept no fingerprint of its index entries, one of which is lost
-    stack.put("task", *(task(str(i)) for i in range(5)))
-    stack.put("job", job("load", "0,1,2,3,4", name="load"))
-    sync = sync_for(Settings.from_env())
+    stack, sync = _five_task_job(moto_endpoint, monkeypatch)
     assert deliver(lambda_handler, stack.records()) == []
     table = stack.settings.registry_table
     (state,) = stack.dynamodb.scan(
@@ -242,13 +246,9 @@ def test_a_row_state_written_before_fingerprints_has_its_entries_read_once(
 def test_a_job_changed_in_the_same_batch_as_its_task_has_its_entries_read(
     moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ):
-    sync_for.cache_clear()
-    stack = Stack(moto_endpoint, monkeypatch)
     # GIVEN job "load" listing five tasks, built by a rebuild, one of whose index
     # entries is lost (deleted by hand)
-    stack.put("task", *(task(str(i)) for i in range(5)))
-    stack.put("job", job("load", "0,1,2,3,4", name="load"))
-    sync = sync_for(Settings.from_env())
+    stack, sync = _five_task_job(moto_endpoint, monkeypatch)
     assert run_rebuild(stack.settings, sync=sync).ok
     stack.records()
     address = next(iter(stack.registry.dependents(["taskref#3"]))).address
@@ -259,11 +259,10 @@ def test_a_job_changed_in_the_same_batch_as_its_task_has_its_entries_read(
     # table's stream on its own)
     stack.put("job", job("load", "0,1,2,3,4", name="load", job_params='{"retries": 2}'))
     stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
-    counts, count = _taskref_keys_read(sync.source.client)
-    sync.source.client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", count)
     changes = [change_from_record(r, sync.tables, row_of) for r in stack.records()]
     assert sorted(c.kind for c in changes) == ["job", "task"]
-    report = sync.apply(changes)
+    with _taskref_keys_read(sync.source.client) as counts:
+        report = sync.apply(changes)
     assert not (report.failed or report.dropped)
     # THEN the changed job's entries are read and the lost one is written again
     assert counts["taskref"] == 5
