@@ -41,9 +41,10 @@ class Entry:
 
     @property
     def listing(self) -> Listing | None:
-        """What the row's reverse-index entries hold of it: a job's task ids and DAG id."""
+        """What the row's reverse-index entries hold of it: a job's task ids and DAG id
+        (None for a scheduler, or a job whose list is too long to copy onto them)."""
         if isinstance(self.parsed, Job) and self.index_keys:
-            return Listing(tuple(sorted(set(self.parsed.task_ids))), self.dag_id)
+            return Listing.of(sorted(set(self.parsed.task_ids)), self.dag_id)
         return None
 
 

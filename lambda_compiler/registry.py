@@ -68,7 +68,7 @@ _ROW_SK = "row"
 _TASKS = "tasks"
 _LISTED_DAG_ID = "listed_dag_id"
 _LISTING_BYTES = 4_000
-"""A listing longer than this is left out of index entries (its job is read first)."""
+"""A listing longer than this is left out of index entries (`Listing.of`)."""
 _PIN_FIELDS = ("pinned_version", "pinned_by", "pinned_at", "pending_sha256")
 _BATCH_WRITE_LIMIT = 25
 
@@ -221,6 +221,16 @@ class Listing:
 
     tasks: tuple[str, ...]
     dag_id: DagId | None
+
+    @classmethod
+    def of(cls, tasks: Iterable[str], dag_id: DagId | None) -> Listing | None:
+        """A job's listing, or None when it is longer than `_LISTING_BYTES`: it is then
+        left off the job's index entries, and a change of one of its tasks reads the job
+        before the tasks (one more round trip) instead of writing the long list on every
+        entry."""
+        listed = tuple(tasks)
+        size = sum(len(task.encode()) for task in listed) + len((dag_id or "").encode())
+        return cls(listed, dag_id) if size <= _LISTING_BYTES else None
 
 
 @dataclass
@@ -579,14 +589,13 @@ def _index_key(key: str, ref: RowRef) -> dict[str, Any]:
 
 def _index_item(key: str, ref: RowRef, listing: Listing | None = None) -> dict[str, Any]:
     """A reverse-index item: its (bounded) key, plus the full texts when they were hashed,
-    and the job's listing when it fits."""
+    and the job's listing (`Listing.of`: None when too long)."""
     item = _index_key(key, ref)
     if item["pk"]["S"] != key:
         item[_INDEX_KEY] = {"S": key}
     if item["sk"]["S"] != ref.address:
         item[_ADDRESS] = {"S": ref.address}
-    size = sum(len(t.encode()) for t in listing.tasks) + len(listing.dag_id or "") if listing else 0
-    if listing is not None and size <= _LISTING_BYTES:
+    if listing is not None:
         item[_TASKS] = {"L": [{"S": task} for task in listing.tasks]}
         if listing.dag_id is not None:
             item[_LISTED_DAG_ID] = {"S": listing.dag_id}

@@ -268,3 +268,26 @@ def test_a_job_changed_in_the_same_batch_as_its_task_has_its_entries_read(
     assert counts["taskref"] == 5
     assert stack.registry.dependents(["taskref#3"]) != set()
     assert "SELECT 2;" in stack.files()["job-load"]
+
+
+def test_a_job_too_long_to_list_on_its_entries_does_not_rewrite_them_on_every_change(
+    moto_server: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    sync_for.cache_clear()
+    stack = Stack(moto_endpoint, monkeypatch)
+    # GIVEN a job of 50 tasks with 90-character ids (its task list, 4,500 bytes, is too
+    # long to be copied onto each of its index entries), built by a rebuild
+    ids = [f"{i:02d}-" + "t" * 87 for i in range(50)]
+    stack.put("task", *(task(i) for i in ids))
+    stack.put("job", job("load", ",".join(ids), name="load"))
+    sync = sync_for(Settings.from_env())
+    assert run_rebuild(stack.settings, sync=sync).ok
+    stack.records()
+    # WHEN one of its tasks changes twice
+    for sql in ("SELECT 2;", "SELECT 3;"):
+        stack.put("task", task(ids[7], task_params={"conn_id": "redshift_default", "sql": sql}))
+        with count_requests(sync.source._client) as counts:
+            assert deliver(lambda_handler, stack.records()) == []
+        # THEN the file follows and the job's 50 entries are not written again
+        assert sql in stack.files()["job-load"]
+        assert counts["dynamodb.BatchWriteItem"] == 0, counts
