@@ -13,7 +13,9 @@ the tables and bucket of `template.yaml`.
     how much of it the AWS requests alone take (each calling thread's CPU from
     ``before-parameter-build`` to ``after-call``: botocore, urllib3, http.client, parsing).
     `--pairs N` repeats it N times alternately with the handler's DynamoDB client parsing
-    items with botocore's own parser, the baseline of `wire_items`.
+    items with botocore's own parser, the baseline of `wire_items`; `--freeze-pairs N`
+    runs it at 1 DAG N times alternately as in Lambda (`warm_container` freezes the
+    objects alive after the first change) and not, and prints means and medians.
 (b) requests per one-task change (by operation) and the sequential round trips they
     take (target ≤ 4) with 1 and with `--jobs` jobs in the tables, and the Scan pages a
     design without the reverse index would read per change.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -49,6 +52,7 @@ from lambda_compiler.local.streams import LambdaContext, lambda_record
 from lambda_compiler.rebuild import run_rebuild
 from lambda_compiler.settings import Settings
 from lambda_compiler.snapshot import Snapshot
+from lambda_compiler.warm_container import freeze_after_warm_up
 from lambda_compiler.wire_items import ITEMS_OF, lift_items
 from tests.integration.aws_fixtures import count_requests, round_trips, timed_requests
 
@@ -146,13 +150,34 @@ def put(table: str, item: dict[str, Any]) -> None:
 
 
 def handler_vs_compile(
-    settings: Settings, jobs: int, repeats: int, botocore_items: bool = False
+    settings: Settings,
+    jobs: int,
+    repeats: int,
+    botocore_items: bool = False,
+    in_lambda: bool = False,
 ) -> dict[str, float]:
     """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
     divided by the median pure `compile_dags` time of those job DAGs' rows.
 
     `botocore_items`: the handler's DynamoDB client parses items with botocore's own
-    parser (as before `wire_items`), the baseline of the comparison."""
+    parser (as before `wire_items`), the baseline of the comparison. `in_lambda`: with
+    ``AWS_LAMBDA_FUNCTION_NAME`` set, so the first (untimed) change freezes what stays
+    alive (`warm_container`); the collector is restored afterwards."""
+    if not in_lambda:
+        return _handler_vs_compile(settings, jobs, repeats, botocore_items)
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "bench"
+    freeze_after_warm_up.cache_clear()
+    try:
+        return _handler_vs_compile(settings, jobs, repeats, botocore_items)
+    finally:
+        del os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        gc.unfreeze()
+        freeze_after_warm_up.cache_clear()
+
+
+def _handler_vs_compile(
+    settings: Settings, jobs: int, repeats: int, botocore_items: bool
+) -> dict[str, float]:
     from lambda_compiler.handler import lambda_handler, sync_for
 
     rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
@@ -204,6 +229,8 @@ def handler_vs_compile(
         "handler_cpu_ms": cpu * 1000 / jobs,
         "compile_cpu_ms": pure_cpu * 1000 / jobs,
         "cpu_ratio": cpu / pure_cpu,
+        "handler_cpu_mean_ms": statistics.fmean(handler_cpu) * 1000 / jobs,
+        "compile_cpu_mean_ms": statistics.fmean(compile_cpu) * 1000 / jobs,
         "requests": statistics.median(request_counts),
         "request_cpu_ms": statistics.median(request_cpu) * 1000 / jobs,
         "request_share": statistics.median(request_cpu) / pure_cpu,
@@ -272,9 +299,26 @@ def main() -> None:
         default=0,
         help="(a) also with botocore parsing the items, alternating, this many times",
     )
+    parser.add_argument(
+        "--freeze-pairs",
+        type=int,
+        default=0,
+        help="(a) at 1 DAG as in Lambda (objects frozen after the warm-up) and not, "
+        "alternating, this many times; means and medians",
+    )
     args = parser.parse_args()
     with moto_process() as endpoint:
         settings = environment(endpoint)
+        for _ in range(args.freeze_pairs):
+            for in_lambda in (False, True):
+                reset(endpoint)
+                ratio = handler_vs_compile(settings, 1, args.repeats, in_lambda=in_lambda)
+                print(
+                    f"(a) [{'frozen after the warm-up' if in_lambda else 'collector as is'}] "
+                    f"1 DAG, CPU per change: handler mean {ratio['handler_cpu_mean_ms']:.1f} ms "
+                    f"(median {ratio['handler_cpu_ms']:.1f}), pure compile mean "
+                    f"{ratio['compile_cpu_mean_ms']:.1f} ms (median {ratio['compile_cpu_ms']:.1f})"
+                )
         runs = [(jobs, False) for jobs in (1, 10)]
         runs += [(jobs, b) for _ in range(args.pairs) for jobs in (1, 10) for b in (True, False)]
         for jobs, botocore_items in runs:

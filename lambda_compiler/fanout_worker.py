@@ -45,6 +45,7 @@ from lambda_compiler.fanout import (
 )
 from lambda_compiler.settings import Settings
 from lambda_compiler.sync import DagSync, build_sync
+from lambda_compiler.warm_container import freeze_after_warm_up
 
 logger = Logger(service="dynadag")
 
@@ -129,7 +130,9 @@ def worker_for(settings: Settings) -> Worker:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch (size 1) of work items; the messages to deliver again."""
-    return handle_event(worker_for(Settings.from_env()), event, context)
+    response = handle_event(worker_for(Settings.from_env()), event, context)
+    freeze_after_warm_up()
+    return response
 
 
 def handle_event(worker: Worker, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from lambda_compiler.outcome import Outcome
 from lambda_compiler.plan import Change, UnknownTableError, change_from_record
 from lambda_compiler.settings import Settings
 from lambda_compiler.sync import DagSync, SyncReport, build_sync
+from lambda_compiler.warm_container import freeze_after_warm_up
 
 logger = Logger(service="dynadag")
 metrics = Metrics(namespace="dynadag", service="dynadag")
@@ -98,7 +99,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise RecordNotProcessedError(f"record {record.event_id} will be retried")
 
     processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return {**process_partial_response(event, check, processor, context), REPORT: report.summary()}
+    response = process_partial_response(event, check, processor, context)
+    freeze_after_warm_up()
+    return {**response, REPORT: report.summary()}
 
 
 def _change(record: dict[str, Any], sync: DagSync) -> Change | None:

@@ -7,12 +7,15 @@ versions) and the registry.
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 
 import pytest
 
 from lambda_compiler import __version__
 from lambda_compiler.handler import lambda_handler, sync_for
+from lambda_compiler.warm_container import freeze_after_warm_up
 from tests.integration.aws_fixtures import LambdaContext, Stack, deliver
 from tests.rowkit import job, scheduler, task
 
@@ -177,3 +180,29 @@ def test_the_handler_returns_what_happened_to_each_dag_and_which_records_led_to_
     assert dags["job-load"]["kept_file"] is True
     assert response["dynadag"]["failed"] == []
     assert json.loads(json.dumps(response)) == response
+
+
+@pytest.fixture
+def in_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in a Lambda container (``AWS_LAMBDA_FUNCTION_NAME`` set); the collector restored."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "dynadag-compiler")
+    freeze_after_warm_up.cache_clear()
+    yield
+    gc.unfreeze()
+    freeze_after_warm_up.cache_clear()
+
+
+def test_in_lambda_the_first_invocation_freezes_what_stays_alive(stack: Stack, in_lambda: None):
+    stack.put("task", task("1"))
+    stack.put("job", job("10", "1", name="load"))
+    before = gc.get_freeze_count()
+    # WHEN the container's first invocation builds a DAG
+    assert handle(stack) == []
+    # THEN what it left alive (clients, templates, modules) is out of the collector's way
+    frozen = gc.get_freeze_count()
+    assert frozen > before + 10_000
+    # and the next invocation works as before and freezes nothing more
+    stack.put("task", task("1", task_params={"conn_id": "redshift_default", "sql": "SELECT 2;"}))
+    assert handle(stack) == []
+    assert "SELECT 2;" in stack.files()["job-load"]
+    assert gc.get_freeze_count() <= frozen  # (frozen objects that die leave the count)
