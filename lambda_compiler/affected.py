@@ -105,13 +105,7 @@ from lambda_compiler.plan import (
     job_lookup_keys,
     table_kind,
 )
-from lambda_compiler.registry import (
-    DagRecord,
-    Listing,
-    RegistryItems,
-    RowState,
-    registration_fingerprint,
-)
+from lambda_compiler.registry import DagRecord, Listing, RegistryItems, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.snapshot import Snapshot, TableNames
 from lambda_compiler.validate import Validated, validate
@@ -321,7 +315,7 @@ class Round:
                 self.current[ref],
                 self.valid.get(ref, False),
                 self.deps[ref],
-                registration_fingerprint(self.deps[ref], self._listing(ref)),
+                self._registered(ref),
             )
             if self.states.get(ref) != fresh:
                 writes.append(RowStateWrite(ref, fresh))
@@ -582,6 +576,10 @@ class Round:
         entry = self._entry(ref)
         return entry.listing if entry else None
 
+    def _registered(self, ref: RowRef) -> str | None:
+        entry = self._entry(ref)
+        return entry.registered if entry else None
+
     def _proven(self, ref: RowRef) -> bool:
         """True when `ref`'s index entries need not be read: a job found through its own
         entry (first round of incremental planning) whose row state's fingerprint is
@@ -593,7 +591,7 @@ class Round:
         state = self.states.get(ref)
         if state is None or state.registered is None:
             return False
-        return state.registered == registration_fingerprint(self.deps[ref], self._listing(ref))
+        return state.registered == self._registered(ref)
 
     def _dag_id_of(self, ref: RowRef) -> DagId | None:
         entry = self._entry(ref)

@@ -10,6 +10,7 @@ plans are what gets rendered. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from lambda_compiler.config import DEFAULT_CONFIG, CompilerConfig
@@ -22,7 +23,7 @@ from lambda_compiler.plan import (
     index_keys_of_parsed,
 )
 from lambda_compiler.problems import Problem
-from lambda_compiler.registry import Listing
+from lambda_compiler.registry import Listing, registration_fingerprint
 from lambda_compiler.rows import Row, RowRef, row_ref
 from lambda_compiler.snapshot import TableNames
 
@@ -39,13 +40,18 @@ class Entry:
     index_keys: frozenset[str]
     """The reverse-index keys it depends on (`plan.index_keys`)."""
 
-    @property
+    @functools.cached_property
     def listing(self) -> Listing | None:
         """What the row's reverse-index entries hold of it: a job's task ids and DAG id
         (None for a scheduler, or a job whose list is too long to copy onto them)."""
         if isinstance(self.parsed, Job) and self.index_keys:
             return Listing.of(sorted(set(self.parsed.task_ids)), self.dag_id)
         return None
+
+    @functools.cached_property
+    def registered(self) -> str:
+        """The fingerprint of the index entries it registers (`RowState.registered`)."""
+        return registration_fingerprint(self.index_keys, self.listing)
 
 
 class Manifest:

@@ -41,7 +41,7 @@ from lambda_compiler.plan import (
     ref_of,
 )
 from lambda_compiler.publish import Current
-from lambda_compiler.registry import DagRecord, Listing, RowState, registration_fingerprint
+from lambda_compiler.registry import DagRecord, Listing, RowState
 from lambda_compiler.rows import Row, RowRef
 from lambda_compiler.settings import Settings
 from lambda_compiler.settle import DagReport
@@ -211,9 +211,8 @@ def _rebuild_bookkeeping(
             entry = manifest.entry(kind, row)
             dag_id, deps = entry.dag_id, entry.index_keys
             plan = plans.get(ref)
-            fingerprint = registration_fingerprint(deps, entry.listing)
             valid = plan is not None and not plan.problems
-            states[ref] = RowState(dag_id, valid, deps, fingerprint)
+            states[ref] = RowState(dag_id, valid, deps, entry.registered)
             listings[ref] = entry.listing
             if dag_id is not None:
                 claims[dag_id].add(ref)
