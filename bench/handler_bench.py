@@ -149,35 +149,28 @@ def put(table: str, item: dict[str, Any]) -> None:
     )
 
 
-def handler_vs_compile(
-    settings: Settings,
-    jobs: int,
-    repeats: int,
-    botocore_items: bool = False,
-    in_lambda: bool = False,
-) -> dict[str, float]:
-    """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
-    divided by the median pure `compile_dags` time of those job DAGs' rows.
-
-    `botocore_items`: the handler's DynamoDB client parses items with botocore's own
-    parser (as before `wire_items`), the baseline of the comparison. `in_lambda`: with
-    ``AWS_LAMBDA_FUNCTION_NAME`` set, so the first (untimed) change freezes what stays
-    alive (`warm_container`); the collector is restored afterwards."""
-    if not in_lambda:
-        return _handler_vs_compile(settings, jobs, repeats, botocore_items)
+@contextlib.contextmanager
+def as_in_lambda() -> Iterator[None]:
+    """``AWS_LAMBDA_FUNCTION_NAME`` set, so the handler's first call freezes what stays
+    alive (`warm_container`); the environment and the collector restored afterwards."""
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "bench"
     freeze_after_warm_up.cache_clear()
     try:
-        return _handler_vs_compile(settings, jobs, repeats, botocore_items)
+        yield
     finally:
         del os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         gc.unfreeze()
         freeze_after_warm_up.cache_clear()
 
 
-def _handler_vs_compile(
-    settings: Settings, jobs: int, repeats: int, botocore_items: bool
+def handler_vs_compile(
+    settings: Settings, jobs: int, repeats: int, botocore_items: bool = False
 ) -> dict[str, float]:
+    """(a): median handler time for a change of one task listed by `jobs` 20-task jobs,
+    divided by the median pure `compile_dags` time of those job DAGs' rows.
+
+    `botocore_items`: the handler's DynamoDB client parses items with botocore's own
+    parser (as before `wire_items`), the baseline of the comparison."""
     from lambda_compiler.handler import lambda_handler, sync_for
 
     rows = synthetic_rows(jobs=jobs, tasks_per_job=20, schedulers=0)
@@ -312,7 +305,8 @@ def main() -> None:
         for _ in range(args.freeze_pairs):
             for in_lambda in (False, True):
                 reset(endpoint)
-                ratio = handler_vs_compile(settings, 1, args.repeats, in_lambda=in_lambda)
+                with as_in_lambda() if in_lambda else contextlib.nullcontext():
+                    ratio = handler_vs_compile(settings, 1, args.repeats)
                 print(
                     f"(a) [{'frozen after the warm-up' if in_lambda else 'collector as is'}] "
                     f"1 DAG, CPU per change: handler mean {ratio['handler_cpu_mean_ms']:.1f} ms "
